@@ -1,0 +1,19 @@
+"""grokutils: data, models, training loops and metrics of the grokking book.
+
+Import with a namespace::
+
+    import grokutils as gu
+    config = gu.presets.nanda("quick")          # a validated, hashable Config
+    result = gu.run(config, gu.store_for("quick"))  # load if stored, else train and store
+    gu.plots.grokking_panel(result)
+"""
+
+__version__ = "0.1.0"
+
+from grokutils import config, data, glossary, metrics, models, plots, presets, runs, sweep, train  # noqa: E402
+from grokutils.config import Config  # noqa: E402
+from grokutils.result import Result  # noqa: E402
+from grokutils.runs import ResultStore, run, run_sweep, store_for  # noqa: E402
+
+__all__ = ["Config", "Result", "ResultStore", "config", "data", "glossary", "metrics", "models", "plots",
+           "presets", "run", "run_sweep", "runs", "store_for", "sweep", "train", "__version__"]

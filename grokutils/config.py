@@ -1,0 +1,201 @@
+"""Run configuration: a frozen, validated dataclass and its content hash.
+
+A :class:`Config` fully determines a training run (data, model, optimiser,
+schedule, seeds, recorded metrics). Its :meth:`Config.key` is the hash under
+which :mod:`grokutils.runs` stores the result, so a changed value never reuses
+an old result. Names follow :mod:`grokutils.glossary`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+ALGORITHMIC_TASKS = ("add", "sub", "mul", "div", "s5")
+IMAGE_TASKS = ("mnist", "mnist_torchvision", "fashion_mnist", "cifar10")
+TASKS = ALGORITHMIC_TASKS + IMAGE_TASKS
+MODELS = ("transformer", "mlp", "cnn")
+LOSSES = ("cross_entropy", "mse")
+REDUCTIONS = ("mean", "sum")
+OPTIMIZERS = ("adamw", "sgd")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+STORE_FORMAT = 1  # bump when the meaning of a stored result changes
+
+
+def is_prime(n: int) -> bool:
+    """Deterministic primality test for the small moduli used here."""
+    if n < 2:
+        return False
+    return all(n % k for k in range(2, int(n**0.5) + 1))
+
+
+def _fail(name: str, value, allowed: str, hint: str = "") -> None:
+    message = f"Config.{name} = {value!r} is not allowed; expected {allowed}."
+    raise ValueError(message + (f" {hint}" if hint else ""))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines one training run (see :mod:`grokutils.glossary`).
+
+    Defaults are the Nanda et al. (2023) modular-addition setup used by the
+    quick-start chapter. Invalid values raise ``ValueError`` naming the field,
+    the value and what is allowed, before any work starts.
+    """
+
+    # data
+    task: str = "add"
+    p: int = 113
+    frac_train: float = 0.3
+    num_train: int = 1000
+    data_seed: int = 0
+    # model
+    model: str = "transformer"
+    d_model: int = 128
+    num_heads: int = 4
+    d_mlp: int = 512
+    num_layers: int = 1
+    layer_norm: bool = False
+    widths: tuple[int, ...] = (200, 200, 200)
+    init_scale: float = 1.0
+    # optimisation
+    loss: str = "cross_entropy"
+    loss_reduction: str = "mean"
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.98)
+    momentum: float = 0.0
+    warmup_steps: int = 10
+    batch_size: int | None = None
+    num_steps: int = 20_000
+    seed: int = 0
+    # measurement
+    eval_schedule: str = "paper"
+    grok_threshold: float = 0.95
+    metrics: tuple[str, ...] = field(default_factory=tuple)
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        # normalise list inputs so that equal configs hash equally
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Raise ``ValueError`` on the first invalid field."""
+        if self.task not in TASKS:
+            _fail("task", self.task, f"one of {TASKS}")
+        if self.task in ALGORITHMIC_TASKS and self.task != "s5":
+            if not isinstance(self.p, int) or self.p < 2:
+                _fail("p", self.p, "an integer >= 2")
+            if self.task == "div" and not is_prime(self.p):
+                _fail("p", self.p, "a prime for task 'div'",
+                      "Division mod p needs every nonzero y to be invertible; try 97 or 113.")
+        if not 0.0 < self.frac_train < 1.0:
+            _fail("frac_train", self.frac_train, "a fraction strictly between 0 and 1")
+        if self.num_train < 1:
+            _fail("num_train", self.num_train, "a positive number of training images")
+        if self.model not in MODELS:
+            _fail("model", self.model, f"one of {MODELS}")
+        if self.model == "transformer":
+            if self.task not in ALGORITHMIC_TASKS:
+                _fail("model", self.model, "'mlp' or 'cnn' for image tasks")
+            if self.num_layers not in (1, 2):
+                _fail("num_layers", self.num_layers, "1 or 2")
+            if self.d_model % self.num_heads:
+                _fail("num_heads", self.num_heads, f"a divisor of d_model={self.d_model}")
+        if self.model == "cnn" and self.task in ALGORITHMIC_TASKS:
+            _fail("model", self.model, "'transformer' or 'mlp' for algorithmic tasks")
+        if not self.widths or min(self.widths) < 1:
+            _fail("widths", self.widths, "a non-empty tuple of positive widths")
+        if self.init_scale <= 0:
+            _fail("init_scale", self.init_scale, "a positive factor")
+        if self.loss not in LOSSES:
+            _fail("loss", self.loss, f"one of {LOSSES}")
+        if self.loss_reduction not in REDUCTIONS:
+            _fail("loss_reduction", self.loss_reduction, f"one of {REDUCTIONS}")
+        if self.optimizer not in OPTIMIZERS:
+            _fail("optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        if not self.lr > 0:
+            _fail("lr", self.lr, "a positive learning rate")
+        if self.weight_decay < 0:
+            _fail("weight_decay", self.weight_decay, "a non-negative number")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            _fail("betas", self.betas, "two numbers in [0, 1)")
+        if self.warmup_steps < 0:
+            _fail("warmup_steps", self.warmup_steps, "a non-negative number of steps")
+        if self.batch_size is not None and self.batch_size < 1:
+            _fail("batch_size", self.batch_size, "a positive integer, or None for full batch")
+        if not isinstance(self.num_steps, int) or self.num_steps < 0:
+            _fail("num_steps", self.num_steps, "a non-negative integer")
+        if not re.fullmatch(r"paper|every:[1-9]\d*", self.eval_schedule):
+            _fail("eval_schedule", self.eval_schedule, "'paper' or 'every:N' with N >= 1")
+        if not 0 < self.grok_threshold <= 1:
+            _fail("grok_threshold", self.grok_threshold, "a number in (0, 1]")
+        if self.device not in DEVICES:
+            _fail("device", self.device, f"one of {DEVICES}")
+        from grokutils.metrics import REGISTRY  # late import: metrics import models
+
+        unknown = [m for m in self.metrics if m not in REGISTRY]
+        if unknown:
+            _fail("metrics", unknown, f"names from grokutils.metrics.REGISTRY: {sorted(REGISTRY)}")
+
+    # ------------------------------------------------------------ conveniences
+    @property
+    def is_algorithmic(self) -> bool:
+        return self.task in ALGORITHMIC_TASKS
+
+    def replace(self, **changes) -> Config:
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Config:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"Unknown Config fields {sorted(unknown)}; known fields: {sorted(known)}")
+        return cls(**values)
+
+    def key(self) -> str:
+        """Content hash of every field (and the store format): the result-store key.
+
+        ``device`` is excluded: it changes where a run executes, not what it is.
+        """
+        values = self.to_dict()
+        values.pop("device")
+        values["store_format"] = STORE_FORMAT
+        text = json.dumps(values, sort_keys=True, default=list)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        """Short human-readable name used in file names and plot legends."""
+        data = f"{self.task}{self.p}" if self.is_algorithmic and self.task != "s5" else self.task
+        return f"{data}-{self.model}-wd{self.weight_decay:g}-s{self.seed}"
+
+
+def eval_steps(schedule: str, num_steps: int) -> list[int]:
+    """Evaluation steps of a run, always including step 0 and ``num_steps``.
+
+    ``'paper'`` is the schedule of Sato & Sakamoto's code (Part I): every step
+    below 30, every 10 below 150, then every ``num_steps // 150``.
+    """
+    if schedule == "paper":
+        stride = max(num_steps // 150, 1)
+        steps = set(range(0, min(30, num_steps + 1)))
+        steps |= set(range(30, min(150, num_steps + 1), 10))
+        steps |= set(range(150, num_steps + 1, stride))
+    else:
+        every = int(schedule.split(":")[1])
+        steps = set(range(0, num_steps + 1, every))
+    steps.add(num_steps)
+    return sorted(steps)

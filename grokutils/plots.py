@@ -1,0 +1,96 @@
+"""The book's figure style: one function per kind of figure.
+
+Steps are on a log axis (grokking spans decades of steps); train is drawn
+dashed, test solid; ``t_fit`` and ``t_grok`` are marked by vertical lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from grokutils.result import Result
+
+TRAIN_STYLE = {"linestyle": "--", "color": "tab:blue", "label": "train"}
+TEST_STYLE = {"linestyle": "-", "color": "tab:red", "label": "test"}
+
+
+def use_book_style() -> None:
+    """Matplotlib defaults shared by every chapter."""
+    plt.rcParams.update({"figure.dpi": 110, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+                         "axes.spines.right": False, "legend.frameon": False, "font.size": 10})
+
+
+def _log_steps(ax, steps: np.ndarray) -> np.ndarray:
+    """Plot step 0 at 1 on a log axis (the first evaluation is before any step)."""
+    ax.set_xscale("log")
+    ax.set_xlabel("optimisation step")
+    return np.maximum(steps, 1)
+
+
+def mark_transitions(ax, result: Result) -> None:
+    """Vertical lines at ``t_fit`` (train acc ≥ 0.99) and ``t_grok``."""
+    for step, name, color in ((result.t_fit, "$t_{fit}$", "tab:blue"), (result.t_grok, "$t_{grok}$", "tab:red")):
+        if step is not None:
+            ax.axvline(max(step, 1), color=color, alpha=0.4, linewidth=1)
+            ax.annotate(name, (max(step, 1), 1.0), xycoords=("data", "axes fraction"), color=color,
+                        ha="left", va="top", fontsize=9)
+
+
+def grokking_panel(result: Result, title: str | None = None, axes: Sequence | None = None):
+    """Accuracy, loss and weight norm against step (log axis) for one run."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), constrained_layout=True)
+    else:
+        fig = axes[0].figure
+    steps = _log_steps(axes[0], result.step_array)
+    for ax in axes[1:]:
+        _log_steps(ax, result.step_array)
+    axes[0].plot(steps, result["train_acc"], **TRAIN_STYLE)
+    axes[0].plot(steps, result["test_acc"], **TEST_STYLE)
+    axes[0].set_ylabel("accuracy")
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[0].legend(loc="center left")
+    axes[1].plot(steps, result["train_loss"], **TRAIN_STYLE)
+    axes[1].plot(steps, result["test_loss"], **TEST_STYLE)
+    axes[1].set_yscale("log")
+    axes[1].set_ylabel(f"{result.config.loss} loss")
+    axes[2].plot(steps, result["weight_norm"], color="k")
+    axes[2].set_ylabel("weight norm $\\|\\theta\\|_2$")
+    for ax in axes:
+        mark_transitions(ax, result)
+    fig.suptitle(title or result.config.label())
+    return fig
+
+
+def metric_curves(results: Sequence[Result], metric: str, labels: Sequence[str] | None = None, ax=None,
+                  logy: bool = False):
+    """One curve of ``metric`` per run (e.g. one per weight decay)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
+    labels = labels or [r.config.label() for r in results]
+    for result, label in zip(results, labels):
+        ax.plot(_log_steps(ax, result.step_array), result[metric], label=label)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_ylabel(metric)
+    ax.legend()
+    return ax
+
+
+def mean_band(results: Sequence[Result], metric: str, ax=None, label: str | None = None, color=None):
+    """Mean ± one standard deviation of ``metric`` over runs evaluated at the same steps (seeds)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
+    steps = results[0].step_array
+    if any(not np.array_equal(r.step_array, steps) for r in results):
+        raise ValueError("mean_band needs runs evaluated at the same steps (same num_steps and eval_schedule).")
+    values = np.stack([r[metric] for r in results])
+    mean, std = values.mean(0), values.std(0)
+    x = _log_steps(ax, steps)
+    (line,) = ax.plot(x, mean, label=label, color=color)
+    ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    ax.set_ylabel(metric)
+    return ax

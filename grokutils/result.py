@@ -1,0 +1,115 @@
+"""The outcome of one run: configuration, per-evaluation metric series, timings.
+
+A :class:`Result` is what :func:`grokutils.runs.run` returns and what the
+result store writes (JSON, one file per configuration). The derived times
+``t_fit``, ``t_grok`` and ``grok_delay`` follow the book's shared definitions.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+
+from grokutils.config import Config
+
+FIT_THRESHOLD = 0.99
+
+
+def first_step_at_least(steps: np.ndarray, values: np.ndarray, threshold: float) -> int | None:
+    """First step whose value is >= ``threshold`` (None if never)."""
+    hits = np.flatnonzero(np.asarray(values) >= threshold)
+    return int(steps[hits[0]]) if hits.size else None
+
+
+def environment(device: torch.device | str) -> dict:
+    """Where a run executed: versions, device and threads (stored with every result)."""
+    from grokutils import __version__
+
+    env = {
+        "grokutils": __version__, "torch": torch.__version__, "python": sys.version.split()[0],
+        "platform": platform.platform(), "device": str(device), "threads": torch.get_num_threads(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if str(device).startswith("cuda"):
+        env["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return env
+
+
+@dataclass
+class Result:
+    """Config, evaluation steps, one series per metric, timings and environment."""
+
+    config: Config
+    steps: list[int]
+    history: dict[str, list]
+    timings: dict[str, float] = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+
+    def __getitem__(self, metric: str) -> np.ndarray:
+        """The series of ``metric`` as an array aligned with :attr:`step_array`."""
+        try:
+            return np.asarray(self.history[metric], dtype=float)
+        except KeyError:
+            raise KeyError(f"metric {metric!r} was not recorded; recorded: {sorted(self.history)}") from None
+
+    @property
+    def step_array(self) -> np.ndarray:
+        return np.asarray(self.steps)
+
+    @property
+    def t_fit(self) -> int | None:
+        """First evaluation step with train accuracy >= 0.99."""
+        return first_step_at_least(self.step_array, self["train_acc"], FIT_THRESHOLD)
+
+    @property
+    def t_grok(self) -> int | None:
+        """First evaluation step with test accuracy >= ``config.grok_threshold``."""
+        return first_step_at_least(self.step_array, self["test_acc"], self.config.grok_threshold)
+
+    @property
+    def grok_delay(self) -> int | None:
+        """``t_grok - t_fit`` (None unless both exist)."""
+        if self.t_fit is None or self.t_grok is None:
+            return None
+        return self.t_grok - self.t_fit
+
+    def wall_time_at(self, step: int | None) -> float | None:
+        """Seconds of training (evaluation included) when ``step`` was evaluated."""
+        if step is None:
+            return None
+        return float(self["wall_time"][self.steps.index(step)])
+
+    def summary(self) -> str:
+        """One sentence the notebooks print: fit, grokking and the measured delay."""
+        cfg = self.config
+        fit, grok = self.t_fit, self.t_grok
+        final = f"final train/test accuracy {self['train_acc'][-1]:.3f}/{self['test_acc'][-1]:.3f}"
+        if fit is None:
+            return f"{cfg.label()}: never fitted the training set in {cfg.num_steps} steps ({final})."
+        if grok is None:
+            return (f"{cfg.label()}: fitted at step {fit}, never reached test accuracy "
+                    f"{cfg.grok_threshold:.2f} in {cfg.num_steps} steps ({final}).")
+        return (f"{cfg.label()}: train accuracy ≥ {FIT_THRESHOLD} at step {fit}, test accuracy ≥ "
+                f"{cfg.grok_threshold:.2f} at step {grok}: grokking delay {grok - fit} steps "
+                f"({grok / max(fit, 1):.1f}× the fitting time; {self.wall_time_at(grok):.0f} s of "
+                f"wall time; {final}).")
+
+    # ------------------------------------------------------------ persistence
+    def to_json(self) -> str:
+        return json.dumps({"config": self.config.to_dict(), "key": self.config.key(), "steps": self.steps,
+                           "history": self.history, "timings": self.timings, "env": self.env})
+
+    @classmethod
+    def from_json(cls, text: str) -> Result:
+        data = json.loads(text)
+        config = Config.from_dict(data["config"])
+        if data.get("key") != config.key():
+            raise ValueError(f"stored key {data.get('key')} does not match its config ({config.key()}): "
+                             "the file was written by another store format; regenerate it.")
+        return cls(config, data["steps"], data["history"], data["timings"], data["env"])

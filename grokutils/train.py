@@ -1,0 +1,273 @@
+"""The one training loop of the book (all parts use it).
+
+Full batch or minibatch with the data kept on the device, AdamW or SGD, MSE
+or cross-entropy, linear warm-up, evaluation on a schedule (train and test
+accuracy/loss, weight norm, and any registered metric), a NaN/inf guard,
+and checkpoint + resume. :mod:`grokutils.sweep` trains many configurations
+of one shape at once with the same pieces.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from grokutils import data as data_module
+from grokutils import models
+from grokutils.config import Config, eval_steps
+from grokutils.metrics.basic import weight_norm
+from grokutils.result import Result, environment
+
+EVAL_CHUNK = 8192
+Callback = Callable[["EvalContext"], dict]
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the parameters became NaN or infinite."""
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``'auto'`` picks CUDA, then Apple MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for but no CUDA device is visible; use device='auto'.")
+    return torch.device(name)
+
+
+def objective(config: Config, logits: torch.Tensor, labels: torch.Tensor,
+              reduction: str | None = None) -> torch.Tensor:
+    """Training loss: cross-entropy, or MSE against one-hot targets (Part I uses
+    MSE with ``reduction='sum'``: summed over classes and batch)."""
+    reduction = reduction or config.loss_reduction
+    if config.loss == "cross_entropy":
+        return F.cross_entropy(logits, labels, reduction=reduction)
+    targets = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
+    return F.mse_loss(logits, targets, reduction=reduction)
+
+
+def make_optimizer(config: Config, parameters: Iterable[torch.Tensor],
+                   weight_decay: float | None = None) -> torch.optim.Optimizer:
+    """AdamW (decoupled decay) or SGD (L2 decay, optional momentum)."""
+    weight_decay = config.weight_decay if weight_decay is None else weight_decay
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=config.lr, betas=config.betas, weight_decay=weight_decay)
+    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=weight_decay)
+
+
+def warmup_factor(config: Config) -> Callable[[int], float]:
+    """Linear warm-up over ``warmup_steps`` (Nanda et al. use 10), then constant."""
+    return lambda step: min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+
+
+class BatchSampler:
+    """Indices of the minibatch of each step; ``None`` for full batch.
+
+    Each epoch is a permutation drawn from a generator seeded by
+    ``(seed, epoch)``, so any step's batch is known without replaying the
+    stream: resuming from a checkpoint gives the same batches.
+    """
+
+    def __init__(self, num_samples: int, batch_size: int | None, seed: int, device: torch.device):
+        self.full = batch_size is None or batch_size >= num_samples
+        self.num_samples, self.batch_size, self.seed, self.device = num_samples, batch_size, seed, device
+        self.per_epoch = 1 if self.full else num_samples // batch_size
+        self._epoch, self._order = -1, None
+
+    def __call__(self, step: int) -> torch.Tensor | None:
+        if self.full:
+            return None
+        epoch, position = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._order = torch.randperm(self.num_samples, generator=generator).to(self.device)
+            self._epoch = epoch
+        return self._order[position * self.batch_size:(position + 1) * self.batch_size]
+
+
+@dataclass
+class EvalContext:
+    """What a metric callback sees at an evaluation step."""
+
+    model: nn.Module
+    data: data_module.Dataset
+    config: Config
+    step: int
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Logits of ``x`` in chunks (evaluation mode)."""
+    return torch.cat([model(chunk) for chunk in x.split(EVAL_CHUNK)])
+
+
+def evaluate(context: EvalContext, callbacks: Iterable[Callback] = ()) -> dict:
+    """Accuracy and loss on the full train and test splits, weight norm, then callbacks.
+
+    Losses are means over samples (and classes for MSE) whatever the training
+    reduction, so that runs with different batch sizes compare.
+    """
+    model, data, config = context.model, context.data, context.config
+    was_training = model.training
+    model.eval()
+    row = {}
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        logits = predict(model, x)
+        row[f"{split}_acc"] = float((logits.argmax(-1) == y).float().mean())
+        row[f"{split}_loss"] = float(objective(config, logits, y, reduction="mean"))
+    row["weight_norm"] = weight_norm(model)
+    for callback in callbacks:
+        row.update(callback(context))
+    model.train(was_training)
+    return row
+
+
+def check_finite(row: dict, step: int, config: Config) -> None:
+    """NaN/inf guard: stop with a message that says what to change."""
+    bad = {k: v for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)}
+    if bad:
+        raise TrainingDiverged(
+            f"{config.label()} diverged at step {step}: {bad}. Lower lr (now {config.lr}) or init_scale "
+            f"(now {config.init_scale}), or use loss_reduction='mean' (now {config.loss_reduction!r}).")
+
+
+def registered_callbacks(config: Config) -> list[Callback]:
+    """The metric callbacks named in ``config.metrics`` (see grokutils.metrics.REGISTRY)."""
+    from grokutils.metrics import REGISTRY
+
+    return [REGISTRY[name] for name in config.metrics]
+
+
+# ------------------------------------------------------------------- checkpoint
+def atomic_save(obj, path: Path) -> None:
+    """``torch.save`` to a temporary file, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class Checkpointer:
+    """Saves training state every ``every_s`` seconds (at evaluation steps) and
+    restores it when the same configuration is run again."""
+
+    def __init__(self, path: str | Path | None, key: str, every_s: float = 60.0):
+        self.path = Path(path) if path else None
+        self.key, self.every_s = key, every_s
+        self._last = time.perf_counter()
+
+    def load(self) -> dict | None:
+        if self.path is None or not self.path.exists():
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        return state if state.get("key") == self.key else None
+
+    def maybe_save(self, state_fn: Callable[[], dict], force: bool = False) -> None:
+        if self.path is None:
+            return
+        if force or time.perf_counter() - self._last >= self.every_s:
+            atomic_save({"key": self.key, **state_fn()}, self.path)
+            self._last = time.perf_counter()
+
+    def clear(self) -> None:
+        if self.path is not None and self.path.exists():
+            self.path.unlink()
+
+
+def progress_bar(enabled: bool, total: int, initial: int, label: str):
+    """A tqdm bar (notebook widget in Jupyter, text elsewhere) or a no-op."""
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc=label, mininterval=1.0)
+
+
+def show_progress(bar, steps_done: int, row: dict) -> None:
+    if bar is not None:
+        bar.update(steps_done - bar.n)
+        bar.set_postfix(train=f"{row['train_acc']:.3f}", test=f"{row['test_acc']:.3f}", refresh=False)
+
+
+# ----------------------------------------------------------------------- train
+def train(config: Config, dataset: data_module.Dataset | None = None, callbacks: Iterable[Callback] = (),
+          progress: bool = True, checkpoint_path: str | Path | None = None,
+          checkpoint_every_s: float = 60.0) -> Result:
+    """Train one configuration and return its :class:`~grokutils.result.Result`.
+
+    ``callbacks`` (functions of an :class:`EvalContext` returning a dict of
+    values) run at every evaluation step after the registered metrics of
+    ``config.metrics``. With ``checkpoint_path``, state is saved every
+    ``checkpoint_every_s`` seconds and an interrupted run resumes from it.
+    """
+    device = resolve_device(config.device)
+    dataset = (dataset or data_module.load(config)).to(device)
+    model = models.build(config, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)
+    optimizer = make_optimizer(config, model.parameters())
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_factor(config))
+    sampler = BatchSampler(len(dataset.y_train), config.batch_size, config.seed, device)
+    callbacks = registered_callbacks(config) + list(callbacks)
+    evaluation_steps = eval_steps(config.eval_schedule, config.num_steps)
+    checkpointer = Checkpointer(checkpoint_path, config.key(), checkpoint_every_s)
+
+    start, steps, history, elapsed = 0, [], {}, {"train": 0.0, "eval": 0.0}
+    state = checkpointer.load()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        start, steps, history, elapsed = state["step"], state["steps"], state["history"], state["elapsed"]
+
+    def snapshot() -> dict:
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(), "step": step, "steps": steps, "history": history,
+                "elapsed": elapsed}
+
+    bar = progress_bar(progress, config.num_steps, start, config.label())
+    pending = [s for s in evaluation_steps if s >= start and s not in steps]
+    step = start
+    model.train()
+    for next_eval in pending:
+        tick = time.perf_counter()
+        for step in range(step, next_eval):
+            batch = sampler(step)
+            x, y = (dataset.x_train, dataset.y_train) if batch is None else (dataset.x_train[batch],
+                                                                             dataset.y_train[batch])
+            loss = objective(config, model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+        step = next_eval
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        tock = time.perf_counter()
+        elapsed["train"] += tock - tick
+        row = evaluate(EvalContext(model, dataset, config, step), callbacks)
+        elapsed["eval"] += time.perf_counter() - tock
+        row["wall_time"] = elapsed["train"] + elapsed["eval"]
+        check_finite(row, step, config)
+        steps.append(step)
+        for name, value in row.items():
+            history.setdefault(name, []).append(value)
+        show_progress(bar, step, row)
+        checkpointer.maybe_save(snapshot)
+    if bar is not None:
+        bar.close()
+    timings = {"train_s": elapsed["train"], "eval_s": elapsed["eval"],
+               "ms_per_step": 1000 * elapsed["train"] / max(config.num_steps, 1)}
+    result = Result(config, steps, history, timings, environment(device))
+    result.model = model  # the trained model, for notebooks; not stored
+    return result
