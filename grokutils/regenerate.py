@@ -11,6 +11,7 @@ import argparse
 import time
 
 from grokutils import presets
+from grokutils.report import grokking_check
 from grokutils.runs import run, store_for
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             wall, cpu = time.perf_counter(), time.process_time()
             result = run(config, store=store, force=args.force)
-            print(f"  {result.summary()}\n  wall {time.perf_counter() - wall:.0f} s, "
+            print(f"  {grokking_check(result).sentence()}\n  wall {time.perf_counter() - wall:.0f} s, "
                   f"CPU {time.process_time() - cpu:.0f} s", flush=True)
 
 

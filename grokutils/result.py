@@ -85,21 +85,6 @@ class Result:
             return None
         return float(self["wall_time"][self.steps.index(step)])
 
-    def summary(self) -> str:
-        """One sentence the notebooks print: fit, grokking and the measured delay."""
-        cfg = self.config
-        fit, grok = self.t_fit, self.t_grok
-        final = f"final train/test accuracy {self['train_acc'][-1]:.3f}/{self['test_acc'][-1]:.3f}"
-        if fit is None:
-            return f"{cfg.label()}: never fitted the training set in {cfg.num_steps} steps ({final})."
-        if grok is None:
-            return (f"{cfg.label()}: fitted at step {fit}, never reached test accuracy "
-                    f"{cfg.grok_threshold:.2f} in {cfg.num_steps} steps ({final}).")
-        return (f"{cfg.label()}: train accuracy ≥ {FIT_THRESHOLD} at step {fit}, test accuracy ≥ "
-                f"{cfg.grok_threshold:.2f} at step {grok}: grokking delay {grok - fit} steps "
-                f"({grok / max(fit, 1):.1f}× the fitting time; {self.wall_time_at(grok):.0f} s of "
-                f"wall time; {final}).")
-
     # ------------------------------------------------------------ persistence
     def to_json(self) -> str:
         return json.dumps({"config": self.config.to_dict(), "key": self.config.key(), "steps": self.steps,

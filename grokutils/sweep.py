@@ -28,6 +28,7 @@ from grokutils import models
 from grokutils.config import Config, eval_steps
 from grokutils.result import Result, environment
 from grokutils.train import (BatchSampler, Callback, Checkpointer, EvalContext, check_finite, evaluate,
+                             flush_denormals,
                              make_optimizer, objective, progress_bar, registered_callbacks, resolve_device,
                              show_progress, warmup_factor)
 
@@ -72,6 +73,13 @@ def train_sweep(configs: list[Config], dataset: data_module.Dataset | None = Non
                 callbacks: Iterable[Callback] = (), progress: bool = True,
                 checkpoint_path: str | Path | None = None, checkpoint_every_s: float = 60.0) -> list[Result]:
     """Train ``configs`` together; returns one :class:`Result` per config, in order."""
+    with flush_denormals():
+        return _train_sweep(configs, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s)
+
+
+def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None = None,
+                callbacks: Iterable[Callback] = (), progress: bool = True,
+                checkpoint_path: str | Path | None = None, checkpoint_every_s: float = 60.0) -> list[Result]:
     check_same_shape(configs)
     base = configs[0]
     device = resolve_device(base.device)

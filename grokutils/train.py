@@ -9,6 +9,7 @@ of one shape at once with the same pieces.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -186,6 +187,21 @@ class Checkpointer:
             self.path.unlink()
 
 
+@contextlib.contextmanager
+def flush_denormals():
+    """Treat subnormal floats as zero while training (restored afterwards).
+
+    AdamW's second-moment estimates and tiny activations drift into the
+    subnormal range late in long runs; on x86 CPUs every operation on them is
+    up to ~100x slower. Flushing changes values below 1e-38 only.
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 def progress_bar(enabled: bool, total: int, initial: int, label: str):
     """A tqdm bar (notebook widget in Jupyter, text elsewhere) or a no-op."""
     if not enabled:
@@ -212,6 +228,13 @@ def train(config: Config, dataset: data_module.Dataset | None = None, callbacks:
     ``config.metrics``. With ``checkpoint_path``, state is saved every
     ``checkpoint_every_s`` seconds and an interrupted run resumes from it.
     """
+    with flush_denormals():
+        return _train(config, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s)
+
+
+def _train(config: Config, dataset: data_module.Dataset | None = None, callbacks: Iterable[Callback] = (),
+          progress: bool = True, checkpoint_path: str | Path | None = None,
+          checkpoint_every_s: float = 60.0) -> Result:
     device = resolve_device(config.device)
     dataset = (dataset or data_module.load(config)).to(device)
     model = models.build(config, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)

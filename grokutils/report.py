@@ -1,0 +1,87 @@
+"""Tables and sentences that notebooks display, written by code from results.
+
+Nothing here types a number: every value comes from a
+:class:`~grokutils.config.Config` or a :class:`~grokutils.result.Result`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from grokutils.config import Config
+from grokutils.result import FIT_THRESHOLD, Result
+
+DELAY_FACTOR = 2.0  # a run "groks" (delayed generalisation) if t_grok >= DELAY_FACTOR * t_fit
+
+
+class Markdown(str):
+    """A string that Jupyter renders as Markdown (and prints as text elsewhere)."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> Markdown:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return Markdown("\n".join(lines))
+
+
+def config_table(config: Config, fields: Sequence[str] | None = None) -> Markdown:
+    """The configuration of a run as a two-column table (all fields by default)."""
+    values = config.to_dict()
+    fields = fields or list(values)
+    return markdown_table(("field", "value"), ((f"`{name}`", f"`{values[name]!r}`") for name in fields))
+
+
+def deviations_table(deviations: Iterable) -> Markdown:
+    """A chapter's setup deviations: item, value in the paper, value here, why."""
+    return markdown_table(("item", "paper", "here", "why"),
+                          ((d.item, d.paper, d.here, d.why) for d in deviations))
+
+
+@dataclass(frozen=True)
+class GrokkingCheck:
+    """Whether a run shows delayed generalisation, with the numbers behind the verdict."""
+
+    label: str
+    t_fit: int | None
+    t_grok: int | None
+    final_test_acc: float
+    required_test_acc: float
+    seconds_to_grok: float | None
+
+    @property
+    def groks(self) -> bool:
+        return (self.t_fit is not None and self.t_grok is not None
+                and self.t_grok >= DELAY_FACTOR * max(self.t_fit, 1))
+
+    def sentence(self) -> str:
+        if self.t_fit is None:
+            return f"{self.label}: the training set was never fitted (train accuracy < {FIT_THRESHOLD})."
+        if self.t_grok is None:
+            return (f"{self.label}: NOT reproduced — train accuracy reached {FIT_THRESHOLD} at step "
+                    f"{self.t_fit}, but test accuracy never reached {self.required_test_acc} "
+                    f"(final {self.final_test_acc:.3f}).")
+        verdict = "grokking reproduced" if self.groks else "generalised, but without a delay"
+        return (f"{self.label}: {verdict} — train accuracy ≥ {FIT_THRESHOLD} at step {self.t_fit}, test "
+                f"accuracy ≥ {self.required_test_acc} at step {self.t_grok}, a delay of "
+                f"{self.t_grok - self.t_fit} steps ({self.t_grok / max(self.t_fit, 1):.1f}× the fitting "
+                f"time), {self.seconds_to_grok:.0f} s of training; final test accuracy "
+                f"{self.final_test_acc:.3f}.")
+
+
+def grokking_check(result: Result) -> GrokkingCheck:
+    """Verdict on delayed generalisation: ``t_grok`` exists and ``t_grok >= 2 t_fit``."""
+    return GrokkingCheck(result.config.label(), result.t_fit, result.t_grok, float(result["test_acc"][-1]),
+                         result.config.grok_threshold, result.wall_time_at(result.t_grok))
+
+
+def timings_table(results: Iterable[Result]) -> Markdown:
+    """Training and evaluation seconds of runs, with their device."""
+    return markdown_table(
+        ("run", "steps", "training (s)", "evaluation (s)", "ms / step", "device"),
+        ((r.config.label(), r.config.num_steps, f"{r.timings['train_s']:.0f}", f"{r.timings['eval_s']:.0f}",
+          f"{r.timings['ms_per_step']:.1f}", r.env.get("gpu", r.env.get("device", "?")))
+         for r in results))

@@ -1,0 +1,33 @@
+"""The stored paper-profile results that the book renders: present, keyed, and as claimed.
+
+These tests read results/ (committed); they fail if a stored result is
+missing, was produced by another configuration, or no longer shows what the
+chapter says it shows.
+"""
+
+import pytest
+
+import grokutils as gu
+
+STORE = gu.store_for("paper")
+PAPER_CONFIGS = [c for configs in gu.presets.paper_runs().values() for c in configs]
+
+
+@pytest.mark.parametrize("config", PAPER_CONFIGS, ids=lambda c: c.label())
+def test_every_paper_result_is_stored_under_its_key(config):
+    result = STORE.load(config)
+    assert result is not None, f"missing {STORE.path(config).name}: run `make results`"
+    assert result.config == config
+    assert result.steps[-1] == config.num_steps
+
+
+def test_quickstart_nanda_groks_at_least_95_percent_long_after_fitting():
+    check = gu.report.grokking_check(STORE.load(gu.presets.nanda("paper")))
+    assert check.t_grok is not None and check.final_test_acc >= 0.95
+    assert check.groks, check.sentence()
+
+
+def test_quickstart_mnist_groks_at_least_85_percent_long_after_fitting():
+    check = gu.report.grokking_check(STORE.load(gu.presets.omnigrok_mnist("paper")))
+    assert check.t_grok is not None and check.final_test_acc >= 0.85
+    assert check.groks, check.sentence()

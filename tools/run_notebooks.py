@@ -1,0 +1,46 @@
+"""Execute notebooks with papermill under one profile; fail on the first failing cell.
+
+    python tools/run_notebooks.py --profile smoke            # every notebook (what CI runs)
+    python tools/run_notebooks.py --profile quick notebooks/00_quickstart.ipynb
+
+Executed copies go to ``_build/papermill/<profile>/``; the sources are untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import papermill
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/**/*.ipynb")
+    parser.add_argument("--profile", default="smoke", choices=("smoke", "quick", "paper"))
+    parser.add_argument("--kernel", default="python3")
+    args = parser.parse_args(argv)
+    notebooks = args.notebooks or sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb")
+                                         if ".ipynb_checkpoints" not in p.parts)
+    out_dir = ROOT / "_build" / "papermill" / args.profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = time.perf_counter()
+    for notebook in notebooks:
+        start = time.perf_counter()
+        print(f"[{args.profile}] {notebook.relative_to(ROOT) if notebook.is_absolute() else notebook} ...",
+              flush=True)
+        papermill.execute_notebook(str(notebook), str(out_dir / notebook.name), kernel_name=args.kernel,
+                                   parameters={"profile": args.profile, "progress": False},
+                                   cwd=str(notebook.resolve().parent), progress_bar=False)
+        print(f"    ok in {time.perf_counter() - start:.1f} s", flush=True)
+    print(f"{len(notebooks)} notebook(s) ran with profile {args.profile!r} in "
+          f"{time.perf_counter() - total:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
