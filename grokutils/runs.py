@@ -67,8 +67,11 @@ class ResultStore:
         path = self.path(result.config)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(result.to_json())
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(result.to_json())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
 

@@ -116,7 +116,8 @@ def scaled_pair(factory, scale: float):
     plain = factory(1.0)
     torch.manual_seed(0)
     scaled = factory(scale)
-    return dict(plain.named_parameters()), dict(scaled.named_parameters())
+    return ({name: p.detach() for name, p in plain.named_parameters()},
+            {name: p.detach() for name, p in scaled.named_parameters()})
 
 
 @pytest.mark.parametrize("factory", [
