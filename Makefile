@@ -29,18 +29,18 @@ env: $(STAMP) ## create .venv with everything the book and the tests need
 
 book: $(STAMP) ## build the HTML book offline from the stored results in results/
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
-	GROKUTILS_STORED_ONLY=1 MPLBACKEND=agg $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	GROKUTILS_STORED_ONLY=1 $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in _build/html/index.html"
 
 unit: $(STAMP) ## the pytest suite only
 	$(PY) -m pytest -q
 
 notebooks: $(STAMP) ## run every notebook with papermill: make notebooks PROFILE=quick
-	MPLBACKEND=agg $(PY) tools/run_notebooks.py --profile $(PROFILE)
+	$(PY) tools/run_notebooks.py --profile $(PROFILE)
 
 test: $(STAMP) ## everything CI checks: unit tests, smoke notebooks, book build (warnings are errors)
 	$(PY) -m pytest -q
-	MPLBACKEND=agg $(PY) tools/run_notebooks.py --profile smoke
+	$(PY) tools/run_notebooks.py --profile smoke
 	$(MAKE) book
 
 results: $(STAMP) ## regenerate the stored paper-profile results (long; resumes if interrupted)

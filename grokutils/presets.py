@@ -47,7 +47,7 @@ def nanda(profile: str = "paper", **overrides) -> Config:
     """
     config = {
         "paper": NANDA_PAPER,
-        "quick": NANDA_PAPER.replace(p=59, frac_train=0.5, num_steps=5_000, eval_schedule="every:50"),
+        "quick": NANDA_PAPER.replace(p=59, frac_train=0.5, num_steps=3_000, eval_schedule="every:50"),
         "smoke": NANDA_PAPER.replace(p=23, frac_train=0.5, num_steps=40, eval_schedule="every:10"),
     }[check_profile(profile)]
     return config.replace(**overrides) if overrides else config

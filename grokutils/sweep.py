@@ -77,9 +77,8 @@ def train_sweep(configs: list[Config], dataset: data_module.Dataset | None = Non
         return _train_sweep(configs, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s)
 
 
-def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None = None,
-                callbacks: Iterable[Callback] = (), progress: bool = True,
-                checkpoint_path: str | Path | None = None, checkpoint_every_s: float = 60.0) -> list[Result]:
+def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, callbacks: Iterable[Callback],
+                 progress: bool, checkpoint_path: str | Path | None, checkpoint_every_s: float) -> list[Result]:
     check_same_shape(configs)
     base = configs[0]
     device = resolve_device(base.device)

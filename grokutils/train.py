@@ -235,9 +235,8 @@ def train(config: Config, dataset: data_module.Dataset | None = None, callbacks:
         return _train(config, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s)
 
 
-def _train(config: Config, dataset: data_module.Dataset | None = None, callbacks: Iterable[Callback] = (),
-          progress: bool = True, checkpoint_path: str | Path | None = None,
-          checkpoint_every_s: float = 60.0) -> Result:
+def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Iterable[Callback], progress: bool,
+           checkpoint_path: str | Path | None, checkpoint_every_s: float) -> Result:
     device = resolve_device(config.device)
     dataset = (dataset or data_module.load(config)).to(device)
     model = models.build(config, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)
