@@ -1,14 +1,21 @@
 """Metrics of the four papers, usable on your own tensors or as training callbacks.
 
+Submodules by family: ``basic`` (accuracy, norms), ``collapse`` (Part I:
+NC1, RNC1, NC2, NCC, Theorem 3.2 bound), ``spectral`` (Part III spectral
+entropy; Part II matrix Rényi entropy and mutual information).
+
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
 ``metrics`` to a callback of an :class:`~grokutils.train.EvalContext`
 returning a dict of values recorded at every evaluation step.
 """
 
+from grokutils.metrics import collapse, spectral
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
     "representation_norm": representation_norm,
+    "collapse": collapse.collapse_metrics,
+    "spectral": spectral.spectral_metrics,
 }
 
-__all__ = ["REGISTRY", "accuracy", "representation_norm", "weight_norm"]
+__all__ = ["REGISTRY", "accuracy", "collapse", "representation_norm", "spectral", "weight_norm"]

@@ -1,0 +1,269 @@
+"""Spectral metrics of representations: spectral entropy (Part III) and matrix-based
+Rényi entropy / mutual information (Part II).
+
+Plain functions take tensors and return Python floats; every computation runs in
+float64 whatever the input dtype. :func:`spectral_metrics` is a training-loop
+callback in the style of :mod:`grokutils.metrics.basic`.
+
+Conventions chosen here (and tested in ``tests/test_metrics_spectral.py``):
+
+* NaN or infinite inputs raise :class:`ValueError` naming the problem; no function
+  returns a silent NaN.
+* Spectral entropy of features whose covariance is zero (all samples equal) raises
+  :class:`ValueError`: the eigenvalue distribution p_i = λ_i / Σλ is undefined.
+* Spectral entropy with feature dimension d = 1 is defined as 1.0 (effective rank 1):
+  a single eigenvalue is trivially "isotropic" and log d = 0 leaves the normalised
+  formula 0/0.
+* d > n is allowed: the covariance then has rank at most n − 1 and H̃ < 1 necessarily;
+  that is a property of the probe, not an error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+#: Number of training samples (the first ones, fixed across steps) that Part III's probe uses.
+PROBE_SIZE = 512
+
+#: Tolerance (relative to the largest absolute entry) for a Gram matrix to count as symmetric.
+SYMMETRY_RTOL = 1e-8
+
+#: A Gram matrix whose smallest eigenvalue is below −PSD_RTOL · (largest eigenvalue) is rejected.
+PSD_RTOL = 1e-6
+
+_LOG_EPS = 1e-12  # Part III's ε inside log(p_i + ε)
+
+
+def _as_float64(x: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        x = torch.as_tensor(x)
+    x = x.detach().to(torch.float64)
+    if torch.isnan(x).any():
+        raise ValueError(f"{name} contains NaN values; spectral metrics need finite inputs.")
+    if torch.isinf(x).any():
+        raise ValueError(f"{name} contains infinite values; spectral metrics need finite inputs.")
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# Part III: spectral entropy of the feature covariance
+# ----------------------------------------------------------------------------------------------
+
+
+def _covariance_eigenvalues(features: torch.Tensor) -> torch.Tensor:
+    z = _as_float64(features, "features")
+    if z.ndim != 2:
+        raise ValueError(f"features must be a 2-D (n samples × d features) tensor, got shape {tuple(z.shape)}.")
+    n, d = z.shape
+    if n < 2:
+        raise ValueError(f"spectral entropy needs at least 2 samples to form a covariance, got n = {n}.")
+    if d < 1:
+        raise ValueError("features have zero columns (d = 0).")
+    centred = z - z.mean(dim=0, keepdim=True)
+    cov = centred.T @ centred / n
+    eigenvalues = torch.linalg.eigvalsh(cov).clamp_min(0.0)
+    total = float(eigenvalues.sum())
+    # Centring identical rows can leave rounding residue ~eps·|z|; treat a covariance whose
+    # trace is negligible next to the (uncentred) second moment as exactly zero.
+    scale = float(z.pow(2).sum(dim=1).mean())
+    if total <= 0.0 or total <= 1e-24 * scale:
+        raise ValueError(
+            "feature covariance is zero (all samples are equal): spectral entropy is undefined."
+        )
+    return eigenvalues
+
+
+def spectral_entropy(features: torch.Tensor) -> float:
+    """Normalised spectral entropy H̃ of the feature covariance (Part III).
+
+    Definition from "Spectral Entropy Collapse as an Empirical Signature of Delayed
+    Generalisation in Grokking" (2026), used in Part III of the book: with
+    z̄ = mean of the n feature rows z_i ∈ R^d and
+    Σ = (1/n) Σ_i (z_i − z̄)(z_i − z̄)ᵀ (float64), eigenvalues λ_i of Σ by
+    ``torch.linalg.eigvalsh`` clamped at 0, p_i = λ_i / Σ_j λ_j and
+
+        H̃ = −Σ_i p_i log(p_i + 1e-12) / log d.
+
+    H̃ = 1 for isotropic Σ and 0 for rank one. Invariant to rotations, scaling and
+    translation of the features.
+
+    Conventions: d = 1 returns 1.0 (0/0 otherwise; one eigenvalue is trivially
+    isotropic). d > n is allowed (rank-deficient covariance, H̃ ≤ log(n − 1)/log d).
+    Zero covariance (all samples equal) and NaN/inf inputs raise ``ValueError``.
+
+    Args:
+        features: (n, d) tensor of representations, any float dtype.
+    Returns:
+        H̃ in [0, 1] as a Python float.
+    """
+    eigenvalues = _covariance_eigenvalues(features)
+    d = eigenvalues.numel()
+    if d == 1:
+        return 1.0
+    p = eigenvalues / eigenvalues.sum()
+    entropy = -float((p * torch.log(p + _LOG_EPS)).sum())
+    # The ε can push the value a hair outside [0, 1]; clip to the documented range.
+    return min(1.0, max(0.0, entropy / math.log(d)))
+
+
+def effective_rank(features: torch.Tensor) -> float:
+    """Effective rank exp(H̃ · log d) of the feature covariance (Part III).
+
+    From "Spectral Entropy Collapse as an Empirical Signature of Delayed Generalisation
+    in Grokking" (2026), Part III of the book: the exponential of the (unnormalised)
+    spectral entropy −Σ p_i log p_i, written via H̃ of :func:`spectral_entropy`. Equals r
+    for a covariance with r equal non-zero eigenvalues; 1 for d = 1. Same validation as
+    :func:`spectral_entropy`.
+    """
+    h = spectral_entropy(features)  # validates
+    d = features.shape[1]
+    return 1.0 if d == 1 else math.exp(h * math.log(d))
+
+
+@torch.no_grad()
+def spectral_metrics(context) -> dict:
+    """Training-loop callback: spectral entropy and effective rank of the penultimate
+    representation on a fixed probe (Part III).
+
+    Following "Spectral Entropy Collapse as an Empirical Signature of Delayed
+    Generalisation in Grokking" (2026), the probe is the first ``PROBE_SIZE`` = 512
+    training samples (the same ones at every step). Features come from
+    ``context.model.features`` without gradients. Records ``spectral_entropy`` (H̃)
+    and ``effective_rank`` (exp(H̃ log d)).
+    """
+    model, x = context.model, context.data.x_train
+    features = model.features(x[:PROBE_SIZE])
+    h = spectral_entropy(features)
+    d = features.shape[1]
+    rank = 1.0 if d == 1 else math.exp(h * math.log(d))
+    return {"spectral_entropy": h, "effective_rank": rank}
+
+
+# ----------------------------------------------------------------------------------------------
+# Part II: matrix-based Rényi entropy and mutual information
+# ----------------------------------------------------------------------------------------------
+
+
+def linear_gram(x: torch.Tensor) -> torch.Tensor:
+    """Linear-kernel Gram matrix K = X Xᵀ (float64) of the rows of ``x`` (Part II).
+
+    Input to the matrix-based Rényi entropy of Sanchez Giraldo et al. as used by
+    Tan & Huang (2023) in Part II of the book.
+    """
+    z = _as_float64(x, "x")
+    if z.ndim != 2:
+        raise ValueError(f"x must be a 2-D (n × d) tensor, got shape {tuple(z.shape)}.")
+    return z @ z.T
+
+
+def gaussian_gram(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian-kernel Gram matrix K_ij = exp(−‖x_i − x_j‖² / (2σ²)) in float64 (Part II).
+
+    The infinitely divisible kernel of Sanchez Giraldo, Rao & Principe's matrix-based
+    Rényi entropy, used by Tan & Huang (2023) in Part II of the book. Unit diagonal.
+    """
+    z = _as_float64(x, "x")
+    if z.ndim != 2:
+        raise ValueError(f"x must be a 2-D (n × d) tensor, got shape {tuple(z.shape)}.")
+    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a finite positive number, got {sigma!r}.")
+    sq = z.pow(2).sum(dim=1)
+    dist2 = (sq[:, None] + sq[None, :] - 2.0 * (z @ z.T)).clamp_min(0.0)
+    dist2.fill_diagonal_(0.0)
+    return torch.exp(-dist2 / (2.0 * sigma * sigma))
+
+
+def _check_alpha(alpha: float) -> float:
+    try:
+        alpha = float(alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"alpha must be a positive number, got {alpha!r}.") from None
+    if not math.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha must be a finite positive number, got {alpha!r}.")
+    return alpha
+
+
+def _check_gram(gram: torch.Tensor, name: str) -> torch.Tensor:
+    k = _as_float64(gram, name)
+    if k.ndim != 2 or k.shape[0] != k.shape[1]:
+        raise ValueError(f"{name} must be a square n × n Gram matrix, got shape {tuple(k.shape)}.")
+    if k.shape[0] == 0:
+        raise ValueError(f"{name} is empty (n = 0).")
+    scale = float(k.abs().max())
+    if float((k - k.T).abs().max()) > SYMMETRY_RTOL * max(scale, 1e-300):
+        raise ValueError(f"{name} is not symmetric (within relative tolerance {SYMMETRY_RTOL}).")
+    return (k + k.T) / 2
+
+
+def _normalised_eigenvalues(k: torch.Tensor, name: str) -> torch.Tensor:
+    trace = float(torch.diagonal(k).sum())
+    if not trace > 0:
+        raise ValueError(f"{name} has non-positive trace {trace}; a PSD Gram matrix needs tr(K) > 0.")
+    eigenvalues = torch.linalg.eigvalsh(k / trace)
+    largest = float(eigenvalues.max())
+    if float(eigenvalues.min()) < -PSD_RTOL * largest:
+        raise ValueError(
+            f"{name} is not positive semi-definite (smallest eigenvalue {float(eigenvalues.min()):.3g} "
+            f"of the trace-normalised matrix)."
+        )
+    # Eigenvalues below the floating-point noise floor n·eps·λ_max are numerically zero; dropping
+    # them keeps α < 1 from amplifying round-off (0^α = 0 while (1e-17)^0.5 = 3e-9).
+    floor = k.shape[0] * torch.finfo(torch.float64).eps * largest
+    return torch.where(eigenvalues > floor, eigenvalues, torch.zeros_like(eigenvalues))
+
+
+def _renyi_from_eigenvalues(eigenvalues: torch.Tensor, alpha: float) -> float:
+    lam = eigenvalues / eigenvalues.sum()
+    if abs(alpha - 1.0) < 1e-9:
+        return -float(torch.xlogy(lam, lam).sum())
+    largest = lam.max()
+    # log Σ λ^α = α log λ_max + log Σ (λ/λ_max)^α, stable for large α.
+    log_sum = alpha * torch.log(largest) + torch.log((lam / largest).pow(alpha).sum())
+    return float(log_sum) / (1.0 - alpha)
+
+
+def matrix_renyi_entropy(gram: torch.Tensor, alpha: float) -> float:
+    """Matrix-based Rényi α-entropy S_α(A) of a PSD Gram matrix (Part II).
+
+    Definition of Sanchez Giraldo, Rao & Principe (matrix-based Rényi entropy), as
+    used by Tan & Huang (2023) in Part II of the book: with A = K / tr(K) for an
+    n × n PSD Gram matrix K,
+
+        S_α(A) = 1/(1 − α) · log Σ_i λ_i(A)^α,
+
+    and, for |α − 1| < 1e-9, the von Neumann limit S_1(A) = −Σ_i λ_i log λ_i.
+    S_α(I/n) = log n for every α; a rank-one A gives 0.
+
+    Validation: ``gram`` must be square, symmetric within ``SYMMETRY_RTOL``, finite,
+    with positive trace and not clearly indefinite (``PSD_RTOL``); ``alpha`` must be a
+    finite positive number. Eigenvalues below n·eps·λ_max count as zero.
+    """
+    alpha = _check_alpha(alpha)
+    k = _check_gram(gram, "gram")
+    return _renyi_from_eigenvalues(_normalised_eigenvalues(k, "gram"), alpha)
+
+
+def matrix_mutual_information(gram_a: torch.Tensor, gram_b: torch.Tensor, alpha: float) -> float:
+    """Matrix-based Rényi mutual information I_α(A; B) (Part II).
+
+    Sanchez Giraldo et al.'s joint entropy via the Hadamard product, as used by
+    Tan & Huang (2023) in Part II of the book:
+
+        I_α(A; B) = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B)),
+
+    with A, B the trace-normalised Gram matrices (see :func:`matrix_renyi_entropy`).
+    For A = B = I: log n + log n − log n = log n. Both Grams must have the same n.
+    """
+    alpha = _check_alpha(alpha)
+    a = _check_gram(gram_a, "gram_a")
+    b = _check_gram(gram_b, "gram_b")
+    if a.shape != b.shape:
+        raise ValueError(f"gram_a and gram_b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
+    ta, tb = float(torch.diagonal(a).sum()), float(torch.diagonal(b).sum())
+    s_a = _renyi_from_eigenvalues(_normalised_eigenvalues(a, "gram_a"), alpha)
+    s_b = _renyi_from_eigenvalues(_normalised_eigenvalues(b, "gram_b"), alpha)
+    joint = (a / ta) * (b / tb)
+    s_ab = _renyi_from_eigenvalues(_normalised_eigenvalues(joint, "A∘B"), alpha)
+    return s_a + s_b - s_ab

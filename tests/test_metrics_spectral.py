@@ -1,0 +1,262 @@
+"""Known-answer and property tests of grokutils.metrics.spectral (Parts II and III)."""
+
+from __future__ import annotations
+
+import math
+import time
+from types import SimpleNamespace
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from grokutils.metrics.spectral import (
+    PROBE_SIZE,
+    effective_rank,
+    gaussian_gram,
+    linear_gram,
+    matrix_mutual_information,
+    matrix_renyi_entropy,
+    spectral_entropy,
+    spectral_metrics,
+)
+
+FAST = settings(max_examples=25, deadline=None)
+
+
+def _orthonormal_centred(n: int, k: int, seed: int) -> torch.Tensor:
+    """n × k matrix with orthonormal columns, each orthogonal to the all-ones vector (mean 0)."""
+    g = torch.Generator().manual_seed(seed)
+    m = torch.randn(n, k + 1, generator=g, dtype=torch.float64)
+    m[:, 0] = 1.0
+    q, _ = torch.linalg.qr(m)
+    return q[:, 1:]
+
+
+def _random_orthogonal(d: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    q, r = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    return q * torch.sign(torch.diagonal(r))
+
+
+# --------------------------------------------------------------------------- spectral entropy
+
+
+def test_isotropic_gaussian_large_n_is_close_to_one():
+    # Sample covariance eigenvalues spread with variance ≈ γ = d/n (Marchenko–Pastur), and
+    # 1 − H̃ ≈ γ / (2 log d): here 5e-4 / 4.6 ≈ 1.1e-4. The 1e-3 tolerance is ~10× that.
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(20_000, 10, generator=g)
+    h = spectral_entropy(z)
+    assert 1 - 1e-3 < h <= 1.0
+
+
+def test_exact_isotropic_covariance_is_one():
+    n, d = 64, 8
+    z = 3.0 * _orthonormal_centred(n, d, seed=1) + 5.0  # Σ = (9/n) I exactly (up to round-off)
+    centred = z - z.mean(0)
+    torch.testing.assert_close(centred.T @ centred / n, 9.0 / n * torch.eye(d, dtype=torch.float64))
+    assert spectral_entropy(z) == pytest.approx(1.0, abs=1e-9)
+    assert effective_rank(z) == pytest.approx(d, abs=1e-7)
+
+
+def test_rank_one_is_zero():
+    g = torch.Generator().manual_seed(2)
+    direction = torch.randn(16, generator=g, dtype=torch.float64)
+    coeffs = torch.randn(100, 1, generator=g, dtype=torch.float64)
+    z = coeffs * direction + 1.0
+    assert spectral_entropy(z) == pytest.approx(0.0, abs=1e-6)
+    assert effective_rank(z) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("r", [1, 2, 3, 5])
+def test_effective_rank_of_equal_eigenvalue_rank_r(r):
+    n, d = 50, 12
+    basis = _orthonormal_centred(n, r, seed=3)  # n × r, centred, orthonormal
+    embed = _random_orthogonal(d, seed=4)[:r]  # r × d, orthonormal rows
+    z = 2.0 * basis @ embed
+    assert effective_rank(z) == pytest.approx(r, abs=1e-6)
+    assert spectral_entropy(z) == pytest.approx(math.log(r) / math.log(d), abs=1e-7)
+
+
+def test_d_greater_than_n_is_allowed():
+    g = torch.Generator().manual_seed(5)
+    z = torch.randn(8, 40, generator=g)
+    h = spectral_entropy(z)
+    # Rank ≤ n − 1 = 7, so H̃ ≤ log 7 / log 40.
+    assert 0.0 < h <= math.log(7) / math.log(40) + 1e-12
+
+
+def test_d_equal_one_is_defined_as_one():
+    z = torch.arange(10.0)[:, None]
+    assert spectral_entropy(z) == 1.0
+    assert effective_rank(z) == 1.0
+
+
+def test_zero_covariance_raises():
+    z = torch.full((20, 4), 0.1, dtype=torch.float64)
+    with pytest.raises(ValueError, match="covariance is zero"):
+        spectral_entropy(z)
+    with pytest.raises(ValueError, match="covariance is zero"):
+        effective_rank(torch.zeros(5, 3))
+
+
+@pytest.mark.parametrize("bad,word", [(float("nan"), "NaN"), (float("inf"), "infinite")])
+def test_non_finite_features_raise(bad, word):
+    z = torch.randn(10, 3)
+    z[4, 1] = bad
+    with pytest.raises(ValueError, match=word):
+        spectral_entropy(z)
+
+
+@pytest.mark.parametrize("shape", [(10,), (1, 5), (2, 3, 4)])
+def test_bad_feature_shapes_raise(shape):
+    with pytest.raises(ValueError):
+        spectral_entropy(torch.randn(*shape))
+
+
+@FAST
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(3, 30),
+    d=st.integers(2, 12),
+    scale=st.floats(1e-3, 1e3),
+    shift=st.floats(-100, 100),
+)
+def test_invariant_to_rotation_scaling_translation(seed, n, d, scale, shift):
+    g = torch.Generator().manual_seed(seed)
+    # Anisotropic features so the entropy is not trivially 1.
+    z = torch.randn(n, d, generator=g, dtype=torch.float64) * torch.linspace(0.2, 3.0, d, dtype=torch.float64)
+    q = _random_orthogonal(d, seed + 1)
+    offset = shift * torch.randn(d, generator=g, dtype=torch.float64)
+    h = spectral_entropy(z)
+    assert 0.0 <= h <= 1.0
+    assert spectral_entropy(z @ q) == pytest.approx(h, abs=1e-9)
+    assert spectral_entropy(scale * z) == pytest.approx(h, abs=1e-9)
+    assert spectral_entropy(z + offset) == pytest.approx(h, abs=1e-7)
+
+
+def test_speed_1000_by_200():
+    g = torch.Generator().manual_seed(6)
+    z = torch.randn(1000, 200, generator=g)
+    spectral_entropy(z)  # warm-up
+    best = min(_timed(spectral_entropy, z) for _ in range(3))
+    print(f"spectral_entropy on 1000x200: {best * 1e3:.1f} ms (target < 50 ms)")
+    assert best < 0.150
+
+
+def _timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- callback
+
+
+class _Model(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(6, 5)
+
+    def features(self, x):
+        return torch.tanh(self.lin(x))
+
+
+def test_callback_uses_fixed_probe_without_grad():
+    torch.manual_seed(7)
+    model = _Model()
+    x = torch.randn(PROBE_SIZE + 100, 6)
+    context = SimpleNamespace(model=model, data=SimpleNamespace(x_train=x))
+    row = spectral_metrics(context)
+    assert set(row) == {"spectral_entropy", "effective_rank"}
+    assert all(isinstance(v, float) for v in row.values())
+    with torch.no_grad():
+        expected = spectral_entropy(model.features(x[:PROBE_SIZE]))
+    assert row["spectral_entropy"] == pytest.approx(expected, abs=1e-12)
+    assert row["effective_rank"] == pytest.approx(math.exp(expected * math.log(5)), rel=1e-12)
+    # Samples past the probe do not matter.
+    x2 = torch.cat([x[:PROBE_SIZE], 1e3 * torch.randn(100, 6)])
+    assert spectral_metrics(SimpleNamespace(model=model, data=SimpleNamespace(x_train=x2))) == row
+
+
+# --------------------------------------------------------------------------- matrix Rényi entropy
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01, 2.0, 5.0, 1000.0])
+@pytest.mark.parametrize("n", [2, 7, 32])
+def test_identity_gram_entropy_is_log_n(alpha, n):
+    k = torch.eye(n, dtype=torch.float64) * 3.0  # normalisation removes the scale
+    assert matrix_renyi_entropy(k, alpha) == pytest.approx(math.log(n), abs=1e-10)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 2.0])
+def test_rank_one_gram_entropy_is_zero(alpha):
+    assert matrix_renyi_entropy(torch.ones(9, 9), alpha) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_alpha_one_limit_is_continuous():
+    g = torch.Generator().manual_seed(8)
+    k = gaussian_gram(torch.randn(20, 3, generator=g), sigma=1.0)
+    von_neumann = matrix_renyi_entropy(k, 1.0)
+    for alpha in (1 - 1e-4, 1 + 1e-4):
+        assert matrix_renyi_entropy(k, alpha) == pytest.approx(von_neumann, abs=1e-3)
+    # Rényi entropy is non-increasing in α.
+    assert matrix_renyi_entropy(k, 1 - 1e-4) >= von_neumann >= matrix_renyi_entropy(k, 1 + 1e-4)
+
+
+def test_identity_mutual_information_is_log_n():
+    n = 10
+    eye = torch.eye(n)
+    for alpha in (1.0, 2.0):
+        assert matrix_mutual_information(eye, eye, alpha) == pytest.approx(math.log(n), abs=1e-10)
+
+
+def test_linear_and_gaussian_grams():
+    x = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    torch.testing.assert_close(linear_gram(x), torch.tensor([[0.0, 0.0], [0.0, 25.0]], dtype=torch.float64))
+    k = gaussian_gram(x, sigma=5.0)
+    expected = math.exp(-25 / 50)
+    torch.testing.assert_close(k, torch.tensor([[1.0, expected], [expected, 1.0]], dtype=torch.float64))
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_gram(x, sigma=0.0)
+
+
+@FAST
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(2, 16),
+    sigma_a=st.floats(0.1, 10.0),
+    sigma_b=st.floats(0.1, 10.0),
+    alpha=st.sampled_from([1.0, 2.0]),
+)
+def test_mutual_information_is_non_negative(seed, n, sigma_a, sigma_b, alpha):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=g, dtype=torch.float64)
+    y = x[:, :2] + 0.5 * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    ka, kb = gaussian_gram(x, sigma_a), gaussian_gram(y, sigma_b)
+    mi = matrix_mutual_information(ka, kb, alpha)
+    assert mi >= -1e-9
+    # And bounded by each marginal entropy (joint ≥ max of marginals, Sanchez Giraldo et al.).
+    assert mi <= min(matrix_renyi_entropy(ka, alpha), matrix_renyi_entropy(kb, alpha)) + 1e-9
+
+
+def test_matrix_validation_errors():
+    with pytest.raises(ValueError, match="square"):
+        matrix_renyi_entropy(torch.ones(3, 4), 2.0)
+    with pytest.raises(ValueError, match="symmetric"):
+        matrix_renyi_entropy(torch.tensor([[1.0, 0.5], [0.0, 1.0]]), 2.0)
+    for alpha in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="alpha"):
+            matrix_renyi_entropy(torch.eye(3), alpha)
+    with pytest.raises(ValueError, match="NaN"):
+        matrix_renyi_entropy(torch.full((2, 2), float("nan")), 2.0)
+    with pytest.raises(ValueError, match="infinite"):
+        matrix_renyi_entropy(torch.full((2, 2), float("inf")), 2.0)
+    with pytest.raises(ValueError, match="trace"):
+        matrix_renyi_entropy(torch.zeros(3, 3), 2.0)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        matrix_renyi_entropy(torch.tensor([[1.0, 2.0], [2.0, 1.0]]), 2.0)
+    with pytest.raises(ValueError, match="same shape"):
+        matrix_mutual_information(torch.eye(3), torch.eye(4), 2.0)
