@@ -2,20 +2,22 @@
 
 Submodules by family: ``basic`` (accuracy, norms), ``collapse`` (Part I:
 NC1, RNC1, NC2, NCC, Theorem 3.2 bound), ``spectral`` (Part III spectral
-entropy; Part II matrix Rényi entropy and mutual information).
+entropy; Part II matrix Rényi entropy and mutual information), ``fourier``
+(Fourier alignment and key frequencies of modular-arithmetic embeddings).
 
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
 ``metrics`` to a callback of an :class:`~grokutils.train.EvalContext`
 returning a dict of values recorded at every evaluation step.
 """
 
-from grokutils.metrics import collapse, spectral
+from grokutils.metrics import collapse, fourier, spectral
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
     "representation_norm": representation_norm,
     "collapse": collapse.collapse_metrics,
     "spectral": spectral.spectral_metrics,
+    "fourier": fourier.fourier_metrics,
 }
 
-__all__ = ["REGISTRY", "accuracy", "collapse", "representation_norm", "spectral", "weight_norm"]
+__all__ = ["REGISTRY", "accuracy", "collapse", "fourier", "representation_norm", "spectral", "weight_norm"]
