@@ -2,7 +2,8 @@
 
 Submodules by family: ``basic`` (accuracy, norms), ``collapse`` (Part I:
 NC1, RNC1, NC2, NCC, Theorem 3.2 bound), ``spectral`` (Part III spectral
-entropy; Part II matrix Rényi entropy and mutual information), ``fourier``
+entropy; Part II matrix Rényi entropy and mutual information), ``flatness`` (Part IV relative flatness,
+Hessian traces), ``fourier``
 (Fourier alignment and key frequencies of modular-arithmetic embeddings).
 
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
@@ -10,7 +11,7 @@ entropy; Part II matrix Rényi entropy and mutual information), ``fourier``
 returning a dict of values recorded at every evaluation step.
 """
 
-from grokutils.metrics import collapse, fourier, spectral
+from grokutils.metrics import collapse, flatness, fourier, spectral
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
@@ -20,4 +21,4 @@ REGISTRY = {
     "fourier": fourier.fourier_metrics,
 }
 
-__all__ = ["REGISTRY", "accuracy", "collapse", "fourier", "representation_norm", "spectral", "weight_norm"]
+__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "representation_norm", "spectral", "weight_norm"]

@@ -1,0 +1,225 @@
+"""Flatness metrics of the loss landscape (Part IV).
+
+Part IV of the book follows Han, Adilova, Petzka, Kleesiek & Kamp (2025), "Flatness is
+Necessary, Neural Collapse is Not", which measures flatness of the last layer by the
+*relative flatness* of Petzka et al. (2021), "Relative Flatness and Generalization":
+
+    κ(W) = Σ_{s,s'} ⟨w_s, w_{s'}⟩ · Tr(H_{s,s'}),
+
+where w_s is row s of the last-layer weight W (C × d) and H_{s,s'} the d × d block of
+the Hessian of the mean cross-entropy loss with respect to W between rows s and s'.
+For softmax cross-entropy with p_i = softmax(W h_i + b) the blocks are
+H_{s,s'} = (1/N) Σ_i (p_is δ_ss' − p_is p_is') h_i h_iᵀ, which
+:func:`relative_flatness_closed_form` uses; :func:`relative_flatness` builds the exact
+Hessian with autograd instead (small models only).
+
+Also here: Hutchinson's stochastic estimator of Tr(H) for any scalar loss and an exact
+trace for tiny models, used to check it.
+
+Conventions (tested in ``tests/test_metrics_flatness.py``):
+
+* Everything is computed in float64; NaN or infinite inputs raise :class:`ValueError`.
+* The Hessian is taken with respect to W only; a bias, when given, is held fixed.
+* κ ≤ ‖W‖_F² · Tr(H) (:func:`flatness_bound`): with G = W Wᵀ and T_{ss'} = Tr(H_{ss'}),
+  both positive semi-definite, κ = Tr(G T) ≤ λ_max(G) Tr(T) ≤ Tr(G) Tr(T).
+* κ is invariant under the layer-wise rescaling h → c h, W → W / c (c > 0), but *not*
+  in general under neuron-wise rescaling h → h ⊙ c, W → W / c with distinct c_j:
+  the logits are unchanged but Σ_j and ‖h‖² weight the columns differently.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+#: Largest total parameter count that :func:`exact_hessian_trace` accepts.
+EXACT_TRACE_MAX_PARAMS = 5000
+
+
+def _as_float64(x, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        x = torch.as_tensor(x)
+    x = x.detach().to(torch.float64)
+    if torch.isnan(x).any():
+        raise ValueError(f"{name} contains NaN values; flatness metrics need finite inputs.")
+    if torch.isinf(x).any():
+        raise ValueError(f"{name} contains infinite values; flatness metrics need finite inputs.")
+    return x
+
+
+def _check_params(params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    params = list(params)
+    if not params:
+        raise ValueError("params is empty; pass at least one parameter tensor.")
+    for k, p in enumerate(params):
+        if not isinstance(p, torch.Tensor) or not p.requires_grad:
+            raise ValueError(f"params[{k}] must be a tensor with requires_grad=True.")
+        if not torch.isfinite(p.detach()).all():
+            raise ValueError(f"params[{k}] contains NaN or infinite values.")
+    return params
+
+
+def _scalar_loss(loss_fn: Callable[[], torch.Tensor]) -> torch.Tensor:
+    loss = loss_fn()
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise ValueError("loss_fn() must return a scalar tensor.")
+    if not torch.isfinite(loss.detach()).all():
+        raise ValueError("loss_fn() returned a NaN or infinite loss.")
+    return loss.reshape(())
+
+
+# ----------------------------------------------------------------------------------------------
+# Hessian traces of arbitrary losses
+# ----------------------------------------------------------------------------------------------
+
+
+def hutchinson_trace(
+    loss_fn: Callable[[], torch.Tensor],
+    params: Sequence[torch.Tensor],
+    num_samples: int = 100,
+    generator: torch.Generator | None = None,
+) -> tuple[float, float]:
+    """Hutchinson's estimate of Tr(∇²L) over ``params`` (Hutchinson 1989; Part IV).
+
+    Draws Rademacher vectors v and averages vᵀ H v, each a Hessian-vector product
+    (autograd with ``create_graph=True``, then the gradient of g·v). Returns
+    ``(mean, standard_error)`` with SE = std(samples, ddof=1) / sqrt(num_samples).
+    """
+    if not isinstance(num_samples, int) or num_samples < 2:
+        raise ValueError(f"num_samples must be an integer ≥ 2 (needed for a standard error), got {num_samples!r}.")
+    params = _check_params(params)
+    loss = _scalar_loss(loss_fn)
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    samples = []
+    for _ in range(num_samples):
+        vs = [
+            (torch.randint(0, 2, p.shape, generator=generator, device="cpu") * 2 - 1).to(p.device, p.dtype)
+            for p in params
+        ]
+        gv = sum((g * v).sum() for g, v in zip(grads, vs))
+        hvs = torch.autograd.grad(gv, params, retain_graph=True, allow_unused=True)
+        val = sum((hv * v).sum().to(torch.float64) for hv, v in zip(hvs, vs) if hv is not None)
+        samples.append(float(val))
+    s = torch.tensor(samples, dtype=torch.float64)
+    return float(s.mean()), float(s.std(unbiased=True) / math.sqrt(num_samples))
+
+
+def exact_hessian_trace(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]) -> float:
+    """Exact Tr(∇²L) over ``params``: Σ_k e_kᵀ H e_k by one HVP per coordinate (tiny models only)."""
+    params = _check_params(params)
+    total = sum(p.numel() for p in params)
+    if total > EXACT_TRACE_MAX_PARAMS:
+        raise ValueError(
+            f"exact_hessian_trace needs one HVP per parameter; {total} parameters exceed the limit "
+            f"of {EXACT_TRACE_MAX_PARAMS}. Use hutchinson_trace instead."
+        )
+    loss = _scalar_loss(loss_fn)
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    trace = 0.0
+    for k, (p, g) in enumerate(zip(params, grads)):
+        flat_g = g.reshape(-1)
+        for j in range(p.numel()):
+            if not flat_g.requires_grad:
+                break  # gradient independent of params: zero second derivatives
+            (h,) = torch.autograd.grad(flat_g[j], p, retain_graph=True, allow_unused=True)
+            if h is not None:
+                trace += float(h.reshape(-1)[j].to(torch.float64))
+    return trace
+
+
+# ----------------------------------------------------------------------------------------------
+# Last-layer Hessian and relative flatness (Petzka et al. 2021; Part IV)
+# ----------------------------------------------------------------------------------------------
+
+
+def _last_layer_inputs(features, labels, weight, bias):
+    h = _as_float64(features, "features")
+    w = _as_float64(weight, "weight")
+    if h.ndim != 2:
+        raise ValueError(f"features must be 2-D (N samples × d), got shape {tuple(h.shape)}.")
+    if w.ndim != 2:
+        raise ValueError(f"weight must be 2-D (C classes × d), got shape {tuple(w.shape)}.")
+    n, d = h.shape
+    c = w.shape[0]
+    if n == 0:
+        raise ValueError("features is empty; pass at least one sample.")
+    if w.shape[1] != d:
+        raise ValueError(f"weight has {w.shape[1]} columns but features have dimension {d}.")
+    y = torch.as_tensor(labels).detach()
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"labels must be 1-D with {n} entries, got shape {tuple(y.shape)}.")
+    if y.is_floating_point():
+        raise ValueError("labels must be integer class indices.")
+    y = y.to(torch.long)
+    if (y < 0).any() or (y >= c).any():
+        raise ValueError(f"labels must lie in [0, {c}).")
+    if bias is None:
+        b = torch.zeros(c, dtype=torch.float64)
+    else:
+        b = _as_float64(bias, "bias")
+        if b.shape != (c,):
+            raise ValueError(f"bias must have shape ({c},), got {tuple(b.shape)}.")
+    return h, y, w, b
+
+
+def last_layer_hessian(features, labels, weight, bias=None) -> torch.Tensor:
+    """Exact float64 Hessian of the mean cross-entropy w.r.t. W (C × d), as a (C·d, C·d) matrix.
+
+    Index s·d + j is entry W[s, j] (row-major), so block (s, s') is H_{s,s'} of Part IV.
+    """
+    h, y, w, b = _last_layer_inputs(features, labels, weight, bias)
+    c, d = w.shape
+
+    def loss(wm: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(h @ wm.T + b, y)
+
+    hess = torch.autograd.functional.hessian(loss, w)
+    return hess.reshape(c * d, c * d)
+
+
+def _kappa_from_block_traces(w: torch.Tensor, traces: torch.Tensor) -> float:
+    return float((w @ w.T * traces).sum())
+
+
+def relative_flatness(features, labels, weight, bias=None) -> float:
+    """Relative flatness κ = Σ_{s,s'} ⟨w_s, w_{s'}⟩ Tr(H_{s,s'}) (Petzka et al. 2021; Part IV).
+
+    Uses the exact autograd Hessian of :func:`last_layer_hessian`; for small models.
+    """
+    h, y, w, b = _last_layer_inputs(features, labels, weight, bias)
+    c, d = w.shape
+    hess = last_layer_hessian(h, y, w, b).reshape(c, d, c, d)
+    traces = torch.diagonal(hess, dim1=1, dim2=3).sum(-1)  # (C, C): Tr H_{s,s'}
+    return _kappa_from_block_traces(w, traces)
+
+
+def _block_traces_closed_form(h, w, b) -> torch.Tensor:
+    p = torch.softmax(h @ w.T + b, dim=1)  # (N, C)
+    sq = (h * h).sum(1)  # ||h_i||²
+    n = h.shape[0]
+    diag = torch.diag((p * sq[:, None]).sum(0))
+    outer = torch.einsum("is,it,i->st", p, p, sq)
+    return (diag - outer) / n
+
+
+def relative_flatness_closed_form(features, labels, weight, bias=None) -> float:
+    """κ from the softmax cross-entropy closed form (Petzka et al. 2021; Part IV).
+
+    Tr(H_{s,s'}) = (1/N) Σ_i (p_is δ_ss' − p_is p_is') ‖h_i‖² with p_i = softmax(W h_i + b);
+    cost O(N·C² + N·d), no Hessian is formed. Labels do not enter the Hessian, but are validated.
+    """
+    h, _, w, b = _last_layer_inputs(features, labels, weight, bias)
+    return _kappa_from_block_traces(w, _block_traces_closed_form(h, w, b))
+
+
+def flatness_bound(features, labels, weight, bias=None) -> float:
+    """‖W‖_F² · Tr(H), the ‖w‖²·Tr H flatness measure, an upper bound on κ (Part IV).
+
+    H is the full last-layer Hessian (closed form for its trace).
+    """
+    h, _, w, b = _last_layer_inputs(features, labels, weight, bias)
+    trace = float(torch.diagonal(_block_traces_closed_form(h, w, b)).sum())
+    return float((w * w).sum()) * trace

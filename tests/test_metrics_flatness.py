@@ -1,0 +1,137 @@
+"""Tests of grokutils.metrics.flatness (Part IV: Hessian traces, relative flatness)."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from grokutils.metrics import flatness as fl
+
+
+def _data(seed, n=20, d=5, c=4, bias=False):
+    g = torch.Generator().manual_seed(seed)
+    h = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = torch.randint(0, c, (n,), generator=g)
+    w = torch.randn(c, d, generator=g, dtype=torch.float64)
+    b = torch.randn(c, generator=g, dtype=torch.float64) if bias else None
+    return h, y, w, b
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_closed_form_matches_autograd_hessian(seed, bias):
+    h, y, w, b = _data(seed, bias=bias)
+    exact = fl.relative_flatness(h, y, w, b)
+    closed = fl.relative_flatness_closed_form(h, y, w, b)
+    assert closed == pytest.approx(exact, rel=1e-6)
+    assert exact > 0
+
+
+def test_last_layer_hessian_shape_symmetry_and_trace():
+    h, y, w, b = _data(3, bias=True)
+    hess = fl.last_layer_hessian(h, y, w, b)
+    assert hess.shape == (20, 20) and hess.dtype == torch.float64
+    assert torch.allclose(hess, hess.T, atol=1e-12)
+    assert torch.linalg.eigvalsh(hess).min() > -1e-10  # CE is convex in W
+    bound = fl.flatness_bound(h, y, w, b)
+    assert bound == pytest.approx(float((w * w).sum()) * float(torch.trace(hess)), rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_kappa_below_bound(seed):
+    # κ = Tr(G T) with G = W Wᵀ, T = (Tr H_ss') both PSD, so κ ≤ λmax(G) Tr T ≤ Tr G · Tr T.
+    h, y, w, b = _data(seed, n=10 + seed, d=2 + seed % 4, c=2 + seed % 3, bias=seed % 2 == 0)
+    kappa = fl.relative_flatness_closed_form(h, y, w, b)
+    assert 0 <= kappa <= fl.flatness_bound(h, y, w, b) * (1 + 1e-12)
+
+
+def test_kappa_layerwise_rescaling_invariant():
+    h, y, w, b = _data(4, bias=True)
+    k = fl.relative_flatness_closed_form(h, y, w, b)
+    for c in (0.1, 3.0):
+        assert fl.relative_flatness_closed_form(h * c, y, w / c, b) == pytest.approx(k, rel=1e-10)
+        assert fl.relative_flatness(h * c, y, w / c, b) == pytest.approx(k, rel=1e-8)
+
+
+def test_kappa_not_invariant_to_neuronwise_rescaling():
+    # Documented convention: with distinct c_j the logits are unchanged but κ is not.
+    h, y, w, b = _data(5)
+    c = torch.tensor([0.2, 1.0, 3.0, 0.5, 2.0], dtype=torch.float64)
+    assert torch.allclose(h @ w.T, (h * c) @ (w / c).T)
+    k = fl.relative_flatness_closed_form(h, y, w)
+    k2 = fl.relative_flatness_closed_form(h * c, y, w / c)
+    assert abs(k2 - k) > 1e-3 * k
+
+
+def _mlp_loss(seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(16, 3, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 2, (16,), generator=g)
+    w1 = torch.randn(4, 3, generator=g, dtype=torch.float64).requires_grad_()
+    b1 = torch.randn(4, generator=g, dtype=torch.float64).requires_grad_()
+    w2 = torch.randn(2, 4, generator=g, dtype=torch.float64).requires_grad_()
+    params = [w1, b1, w2]
+    return (lambda: F.cross_entropy(torch.tanh(x @ w1.T + b1) @ w2.T, y)), params
+
+
+def test_hutchinson_matches_exact_on_tiny_mlp():
+    loss_fn, params = _mlp_loss(0)
+    exact = fl.exact_hessian_trace(loss_fn, params)
+    g = torch.Generator().manual_seed(0)
+    mean, se = fl.hutchinson_trace(loss_fn, params, num_samples=400, generator=g)
+    assert se > 0
+    assert abs(mean - exact) < 3 * se
+
+
+def test_hutchinson_and_exact_on_quadratic():
+    g = torch.Generator().manual_seed(1)
+    m = torch.randn(6, 6, generator=g, dtype=torch.float64)
+    a = m + m.T
+    x = torch.randn(6, generator=g, dtype=torch.float64).requires_grad_()
+    loss_fn = lambda: 0.5 * x @ a @ x  # noqa: E731
+    true = float(torch.trace(a))
+    assert fl.exact_hessian_trace(loss_fn, [x]) == pytest.approx(true, rel=1e-10)
+    mean, se = fl.hutchinson_trace(loss_fn, [x], num_samples=400, generator=torch.Generator().manual_seed(2))
+    assert abs(mean - true) < 3 * se
+    # Diagonal A: Rademacher vᵀAv = Tr A exactly, SE = 0.
+    d = torch.diag(torch.arange(1.0, 5.0, dtype=torch.float64))
+    z = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    mean, se = fl.hutchinson_trace(lambda: 0.5 * z @ d @ z, [z], num_samples=10)
+    assert mean == pytest.approx(10.0) and se == pytest.approx(0.0, abs=1e-12)
+
+
+def test_hutchinson_is_reproducible_with_generator():
+    loss_fn, params = _mlp_loss(1)
+    r1 = fl.hutchinson_trace(loss_fn, params, num_samples=20, generator=torch.Generator().manual_seed(7))
+    r2 = fl.hutchinson_trace(loss_fn, params, num_samples=20, generator=torch.Generator().manual_seed(7))
+    assert r1 == r2
+
+
+def test_validation_errors():
+    h, y, w, b = _data(0, bias=True)
+    bad = h.clone()
+    bad[0, 0] = float("nan")
+    for fn in (fl.relative_flatness, fl.relative_flatness_closed_form, fl.flatness_bound, fl.last_layer_hessian):
+        with pytest.raises(ValueError, match="NaN"):
+            fn(bad, y, w, b)
+    winf = w.clone()
+    winf[0, 0] = math.inf
+    with pytest.raises(ValueError, match="infinite"):
+        fl.relative_flatness_closed_form(h, y, winf)
+    with pytest.raises(ValueError, match="columns"):
+        fl.relative_flatness_closed_form(h, y, w[:, :3])
+    with pytest.raises(ValueError, match="labels"):
+        fl.relative_flatness_closed_form(h, y + 10, w)
+    with pytest.raises(ValueError, match="bias"):
+        fl.flatness_bound(h, y, w, b[:2])
+    big = torch.zeros(5001, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match="5001"):
+        fl.exact_hessian_trace(lambda: (big**2).sum(), [big])
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match="num_samples"):
+        fl.hutchinson_trace(lambda: (x**2).sum(), [x], num_samples=1)
+    with pytest.raises(ValueError, match="scalar"):
+        fl.hutchinson_trace(lambda: x**2, [x])
+    with pytest.raises(ValueError, match="requires_grad"):
+        fl.exact_hessian_trace(lambda: (x**2).sum(), [x.detach()])
