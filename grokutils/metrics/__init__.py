@@ -1,10 +1,12 @@
 """Metrics of the four papers, usable on your own tensors or as training callbacks.
 
-Submodules by family: ``basic`` (accuracy, norms), ``collapse`` (Part I:
-NC1, RNC1, NC2, NCC, Theorem 3.2 bound), ``spectral`` (Part III spectral
-entropy; Part II matrix Rényi entropy and mutual information), ``flatness`` (Part IV relative flatness,
-Hessian traces), ``fourier``
-(Fourier alignment and key frequencies of modular-arithmetic embeddings).
+Submodules by family:
+
+- ``basic``: accuracy, weight norm, representation norm;
+- ``collapse`` (Part I): NC1, RNC1, NC2, NCC, class-mean angles, Theorem 3.2 bound;
+- ``spectral`` (Parts II-III): spectral entropy, effective rank, matrix Rényi entropy and MI;
+- ``flatness`` (Part IV): relative flatness (exact and closed form), Hessian traces;
+- ``fourier`` (Part III): Fourier alignment and key frequencies of embeddings.
 
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
 ``metrics`` to a callback of an :class:`~grokutils.train.EvalContext`
