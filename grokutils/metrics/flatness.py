@@ -35,19 +35,14 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from grokutils.metrics.checks import finite_float64
+
 #: Largest total parameter count that :func:`exact_hessian_trace` accepts.
 EXACT_TRACE_MAX_PARAMS = 5000
 
 
 def _as_float64(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(x)
-    x = x.detach().to(torch.float64)
-    if torch.isnan(x).any():
-        raise ValueError(f"{name} contains NaN values; flatness metrics need finite inputs.")
-    if torch.isinf(x).any():
-        raise ValueError(f"{name} contains infinite values; flatness metrics need finite inputs.")
-    return x
+    return finite_float64(x, name, "flatness")
 
 
 def _check_params(params: Sequence[torch.Tensor]) -> list[torch.Tensor]:

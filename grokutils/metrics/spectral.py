@@ -24,6 +24,8 @@ import math
 
 import torch
 
+from grokutils.metrics.checks import finite_float64
+
 #: Number of training samples (the first ones, fixed across steps) that Part III's probe uses.
 PROBE_SIZE = 512
 
@@ -36,15 +38,8 @@ PSD_RTOL = 1e-6
 _LOG_EPS = 1e-12  # Part III's ε inside log(p_i + ε)
 
 
-def _as_float64(x: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(x)
-    x = x.detach().to(torch.float64)
-    if torch.isnan(x).any():
-        raise ValueError(f"{name} contains NaN values; spectral metrics need finite inputs.")
-    if torch.isinf(x).any():
-        raise ValueError(f"{name} contains infinite values; spectral metrics need finite inputs.")
-    return x
+def _as_float64(x, name: str) -> torch.Tensor:
+    return finite_float64(x, name, "spectral")
 
 
 # ----------------------------------------------------------------------------------------------
