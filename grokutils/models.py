@@ -51,6 +51,11 @@ class MLP(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
 
+    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """Output of the first hidden Linear + ReLU, ``(B, widths[0])``: the first-layer
+        representation whose Gram matrix Part II's PMI (Tan & Huang 2023) compares with the output's."""
+        return self.body[:3](x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
@@ -69,6 +74,20 @@ class EmbedMLP(nn.Module):
 
     def features(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.mlp.features(self.embed(tokens[:, :2]).flatten(1))
+
+    def first_layer(self, tokens: torch.Tensor) -> torch.Tensor:
+        """First hidden layer of the MLP (after its ReLU): the first-layer representation of
+        Part II's PMI (Tan & Huang 2023)."""
+        return self.first_layer_from_embeddings(self.embed(tokens))
+
+    def first_layer_from_embeddings(self, embedded: torch.Tensor) -> torch.Tensor:
+        """:meth:`first_layer` from token embeddings ``(B, T, d_embed)`` (only ``a``, ``b`` are read)."""
+        return self.mlp.first_layer(embedded[:, :2].flatten(1))
+
+    def forward_from_embeddings(self, embedded: torch.Tensor) -> torch.Tensor:
+        """Logits from token embeddings ``(B, T, d_embed)``, so that Part II (Tan & Huang 2023)
+        can perturb the input embeddings; ``forward_from_embeddings(embed(t)) == forward(t)``."""
+        return self.mlp(embedded[:, :2].flatten(1))
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(tokens))
@@ -119,10 +138,15 @@ class Block(nn.Module):
 
     def forward_last(self, x: torch.Tensor) -> torch.Tensor:
         """Block output at the last position only: ``(B, T, d) -> (B, d)``."""
+        return self.mlp(self.attention_last(x))
+
+    def attention_last(self, x: torch.Tensor) -> torch.Tensor:
+        """Residual stream at the last position after the attention sublayer, before the MLP:
+        ``(B, T, d) -> (B, d)``."""
         normed = self.norm_attn(x)
         keys, values = self.heads(self.key(normed)), self.heads(self.value(normed))
         query = self.heads(self.query(normed[:, -1]))
-        return self.mlp(x[:, -1] + self.attend_last(keys, values, query))
+        return x[:, -1] + self.attend_last(keys, values, query)
 
 
 class Transformer(nn.Module):
@@ -198,6 +222,26 @@ class Transformer(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(tokens))
 
+    def first_layer(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Residual stream at the answer (last) position after block 0's attention sublayer
+        (token + position embedding + attention output), before block 0's MLP: ``(B, d_model)``.
+        The first-layer representation of Part II's PMI (Tan & Huang 2023)."""
+        return self.first_layer_from_embeddings(self.embed(tokens))
+
+    def first_layer_from_embeddings(self, embedded: torch.Tensor) -> torch.Tensor:
+        """:meth:`first_layer` from token embeddings ``(B, T, d_model)`` (positions not yet added)."""
+        return self.blocks[0].attention_last(embedded + self.pos[:embedded.shape[1]])
+
+    def forward_from_embeddings(self, embedded: torch.Tensor) -> torch.Tensor:
+        """Logits from token embeddings ``(B, T, d_model)`` (before positional embeddings are
+        added), by the plain path (no per-token table), so that Part II (Tan & Huang 2023) can
+        perturb the input embeddings; ``forward_from_embeddings(embed(t))`` equals ``forward(t)``."""
+        x = embedded + self.pos[:embedded.shape[1]]
+        *lower, last = self.blocks
+        for block in lower:
+            x = block.forward_all(x)
+        return self.head(self.norm_final(last.forward_last(x)))
+
 
 class CNN(nn.Module):
     """Two 3x3 conv layers (32, 64 channels) with 2x2 max-pool, then two fully
@@ -216,6 +260,11 @@ class CNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.conv(x))
+
+    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """Output of the first conv + ReLU + max-pool, flattened ``(B, 32 · (H/2) · (W/2))``: the
+        first-layer representation of Part II's PMI (Tan & Huang 2023)."""
+        return self.conv[:3](x).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

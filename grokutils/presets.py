@@ -87,8 +87,47 @@ def omnigrok_mnist(profile: str = "paper", **overrides) -> Config:
     return config.replace(**overrides) if overrides else config
 
 
+COLLAPSE_PAPER = Config(task="mnist", num_train=1000, model="mlp", widths=(200, 200, 200), init_scale=8.0,
+                        loss="mse", loss_reduction="sum", optimizer="adamw", lr=1e-3, weight_decay=0.01,
+                        betas=(0.9, 0.999), warmup_steps=0, batch_size=100, num_steps=100_000,
+                        eval_schedule="paper", grok_threshold=0.85, seed=42,
+                        metrics=("collapse", "information"))
+
+#: Weight decays of Part I, Figures 3-4, and the seeds of the authors' code.
+COLLAPSE_WEIGHT_DECAYS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+COLLAPSE_SEEDS = (42, 43, 44, 45, 46)
+
+
+def collapse_mnist(profile: str = "paper", **overrides) -> Config:
+    """Sato & Sakamoto (2025), Part I: MLP 784-200-200-200-10, every parameter × 8 at init,
+    MSE summed over classes and batch, AdamW lr 1e-3, wd 0.01, batch 100, 1,000 train
+    images, 100k steps, Part I's evaluation schedule, collapse and information metrics.
+
+    ``quick`` raises weight decay to 0.1 and stops at 20k steps; ``smoke`` runs 40 steps.
+    """
+    config = {
+        "paper": COLLAPSE_PAPER,
+        "quick": COLLAPSE_PAPER.replace(weight_decay=0.1, num_steps=20_000),
+        "smoke": COLLAPSE_PAPER.replace(num_steps=40),
+    }[check_profile(profile)]
+    return config.replace(**overrides) if overrides else config
+
+
+def collapse_sweep(profile: str = "paper") -> list[Config]:
+    """The weight-decay × seed grid of Part I, Figures 3-4 (paper: 6 × 5 = 30 runs), seed-major,
+    so that :func:`grokutils.regenerate.main` trains one seed's weight decays per sweep."""
+    decays, seeds = {
+        "paper": (COLLAPSE_WEIGHT_DECAYS, COLLAPSE_SEEDS),
+        "quick": ((0.03, 0.1, 0.3), (42,)),
+        "smoke": ((0.01, 0.1), (42,)),
+    }[check_profile(profile)]
+    base = collapse_mnist(profile)
+    return [base.replace(weight_decay=wd, seed=seed) for seed in seeds for wd in decays]
+
+
 def paper_runs() -> dict[str, list[Config]]:
     """Every stored ``paper`` configuration, by chapter: what ``make results`` regenerates."""
     return {
         "00_quickstart": [nanda("paper"), omnigrok_mnist("paper")],
+        "p1_fig3_weight_decay": collapse_sweep("paper"),
     }

@@ -49,6 +49,18 @@ def check_same_shape(configs: list[Config]) -> None:
                              f"{differing}. Split them into separate sweeps.")
 
 
+def sweep_groups(configs: list[Config], max_members: int) -> list[list[Config]]:
+    """Split ``configs`` into sweeps: same shape (see :func:`check_same_shape`), in the given
+    order, at most ``max_members`` each, so that each group's results are stored as it ends."""
+    if max_members < 1:
+        raise ValueError(f"max_members must be at least 1, got {max_members}.")
+    neutral = {name: None for name in SWEEPABLE}
+    by_shape: dict[str, list[Config]] = {}
+    for config in configs:
+        by_shape.setdefault(repr(sorted((config.to_dict() | neutral).items())), []).append(config)
+    return [group[i:i + max_members] for group in by_shape.values() for i in range(0, len(group), max_members)]
+
+
 def sweep_checkpoint_key(configs: list[Config]) -> str:
     """A key for the checkpoint of a whole sweep (order-independent)."""
     keys = "".join(sorted(c.key() for c in configs))

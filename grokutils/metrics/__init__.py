@@ -6,14 +6,17 @@ Submodules by family:
 - ``collapse`` (Part I): NC1, RNC1, NC2, NCC, class-mean angles, Theorem 3.2 bound;
 - ``spectral`` (Parts II-III): spectral entropy, effective rank, matrix Rényi entropy and MI;
 - ``flatness`` (Part IV): relative flatness (exact and closed form), Hessian traces;
-- ``fourier`` (Part III): Fourier alignment and key frequencies of embeddings.
+- ``fourier`` (Part III): Fourier alignment and key frequencies of embeddings;
+- ``information`` (Part I): Kozachenko–Leonenko entropy, compression MI, nHSIC, IB bounds
+  (with ``autoencoder``, the cached compressor of X);
+- ``robustness`` (Part II): perturbation error, PMI / PE / MID / ED, abelian test, logit distance.
 
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
 ``metrics`` to a callback of an :class:`~grokutils.train.EvalContext`
 returning a dict of values recorded at every evaluation step.
 """
 
-from grokutils.metrics import collapse, flatness, fourier, spectral
+from grokutils.metrics import collapse, flatness, fourier, information, robustness, spectral
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
@@ -21,6 +24,8 @@ REGISTRY = {
     "collapse": collapse.collapse_metrics,
     "spectral": spectral.spectral_metrics,
     "fourier": fourier.fourier_metrics,
+    "information": information.information_metrics,
+    "robustness": robustness.robustness_metrics,
 }
 
-__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "representation_norm", "spectral", "weight_norm"]
+__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm", "robustness", "spectral", "weight_norm"]
