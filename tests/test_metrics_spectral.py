@@ -260,3 +260,29 @@ def test_matrix_validation_errors():
         matrix_renyi_entropy(torch.tensor([[1.0, 2.0], [2.0, 1.0]]), 2.0)
     with pytest.raises(ValueError, match="same shape"):
         matrix_mutual_information(torch.eye(3), torch.eye(4), 2.0)
+
+
+# --------------------------------------------------------------------------- feature (dual) forms
+
+@pytest.mark.parametrize("n, d_a, d_b", [(50, 3, 4), (50, 10, 10), (20, 30, 2), (30, 5, 40)])
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 2.0])
+def test_feature_forms_equal_the_gram_forms(n, d_a, d_b, alpha):
+    from grokutils.metrics.spectral import feature_information_terms, feature_mutual_information, feature_renyi_entropy
+
+    g = torch.Generator().manual_seed(n + d_a + d_b)
+    a = torch.randn(n, d_a, generator=g, dtype=torch.float64)
+    b = torch.randn(n, d_b, generator=g, dtype=torch.float64)
+    ka, kb = linear_gram(a), linear_gram(b)
+    assert feature_renyi_entropy(a, alpha) == pytest.approx(matrix_renyi_entropy(ka, alpha), abs=1e-9)
+    assert feature_mutual_information(a, b, alpha) == pytest.approx(
+        matrix_mutual_information(ka, kb, alpha), abs=1e-9)
+    s_a, s_b, _ = feature_information_terms(a, b, alpha)
+    assert (s_a, s_b) == (pytest.approx(matrix_renyi_entropy(ka, alpha), abs=1e-9),
+                          pytest.approx(matrix_renyi_entropy(kb, alpha), abs=1e-9))
+
+
+def test_feature_forms_reject_mismatched_rows():
+    from grokutils.metrics.spectral import feature_mutual_information
+
+    with pytest.raises(ValueError, match="same rows"):
+        feature_mutual_information(torch.randn(5, 2), torch.randn(6, 2), 1.0)

@@ -30,7 +30,10 @@ CACHE_ROOT = Path(__file__).resolve().parents[2] / ".cache" / "grokutils" / "aut
 
 @dataclass(frozen=True)
 class AutoencoderSettings:
-    """Everything that determines a trained encoder besides the images (part of its cache key)."""
+    """Everything that determines a trained encoder besides the images (part of its cache key).
+
+    Defaults: 4-dimensional code (Part I, Figure 4a's compression of X), 30 epochs of Adam
+    at lr 1e-3 in batches of 128, seed 0. The authors' epochs are not stated; 30 is chosen."""
 
     code_dim: int = 4
     epochs: int = 30
@@ -99,7 +102,8 @@ def _check_images(images: torch.Tensor) -> None:
 
 
 def cache_key(images: torch.Tensor, settings: AutoencoderSettings) -> str:
-    """sha256 of the image bytes, their shape and the training settings (16 hex digits)."""
+    """sha256 of the image bytes, their shape and the training settings (16 hex digits): the
+    cache key of Part I's X compressor (Figure 4a)."""
     digest = hashlib.sha256()
     digest.update(images.detach().cpu().to(torch.float32).contiguous().numpy().tobytes())
     digest.update(json.dumps({"shape": list(images.shape), "channels": CHANNELS, **asdict(settings)},
@@ -109,7 +113,8 @@ def cache_key(images: torch.Tensor, settings: AutoencoderSettings) -> str:
 
 def train_autoencoder(images: torch.Tensor, settings: AutoencoderSettings = AutoencoderSettings()
                       ) -> ImageAutoencoder:
-    """Train an :class:`ImageAutoencoder` on ``images`` with Adam and the L1 loss (Butakov et al. 2024)."""
+    """Train an :class:`ImageAutoencoder` on ``images`` with Adam and the L1 loss (Butakov et al.
+    2024, as used for Part I, Figure 4a)."""
     _check_images(images)
     generator = torch.Generator().manual_seed(settings.seed)
     torch.manual_seed(settings.seed)
@@ -135,7 +140,7 @@ _MEMORY: dict[str, ImageAutoencoder] = {}
 
 def load_or_train_encoder(images: torch.Tensor, settings: AutoencoderSettings = AutoencoderSettings(),
                           cache_dir: str | Path | None = None) -> ImageAutoencoder:
-    """The trained autoencoder for ``images``: from memory, from the disk cache, or trained now.
+    """The trained autoencoder for ``images`` (Part I, Figure 4a): from memory, the disk cache, or trained now.
 
     The cache file is ``<cache_dir>/ae-<key>.pt`` with the key of :func:`cache_key`;
     ``cache_dir`` defaults to ``$GROKUTILS_CACHE/autoencoders`` or ``.cache/grokutils/autoencoders``

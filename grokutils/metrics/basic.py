@@ -13,7 +13,8 @@ from torch import nn
 
 
 def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max logit is the label (book-wide definition)."""
+    """Fraction of rows whose arg-max logit is the label (book-wide definition; every Part,
+    train/test accuracy curves of Parts I-IV)."""
     if logits.shape[0] != labels.shape[0]:
         raise ValueError(f"logits have {logits.shape[0]} rows but labels {labels.shape[0]}.")
     if labels.numel() == 0:
@@ -22,7 +23,8 @@ def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def weight_norm(model: nn.Module) -> float:
-    """sqrt of the sum of squares of all parameters (book-wide definition; Omnigrok's ‖w‖)."""
+    """sqrt of the sum of squares of all parameters (Liu et al. 2023, Omnigrok's ‖w‖; the
+    parameter norm of Part II, Figure 1 and Part III, Figure 1)."""
     return math.sqrt(sum(float(p.detach().double().pow(2).sum()) for p in model.parameters()))
 
 

@@ -103,7 +103,10 @@ def hutchinson_trace(
 
 
 def exact_hessian_trace(loss_fn: Callable[[], torch.Tensor], params: Sequence[torch.Tensor]) -> float:
-    """Exact Tr(∇²L) over ``params``: Σ_k e_kᵀ H e_k by one HVP per coordinate (tiny models only)."""
+    """Exact Tr(∇²L) over ``params``: Σ_k e_kᵀ H e_k by one HVP per coordinate (tiny models only).
+
+    The reference that :func:`hutchinson_trace` is tested against (sharpness of Part II,
+    Figure 2 c-d; Hessian traces of Part IV)."""
     params = _check_params(params)
     total = sum(p.numel() for p in params)
     if total > EXACT_TRACE_MAX_PARAMS:

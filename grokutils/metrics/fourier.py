@@ -99,7 +99,7 @@ def _power(embedding: torch.Tensor, p: int) -> torch.Tensor:
 
 
 def fourier_power(embedding: torch.Tensor, p: int) -> torch.Tensor:
-    """Normalised DFT power per frequency ω = 1..⌊p/2⌋ (Nanda et al. 2023).
+    """Normalised DFT power per frequency ω = 1..⌊p/2⌋ (Nanda et al. 2023; Part III, claim 7).
 
     ``torch.fft.rfft`` over the token axis, |X_ω|² summed over embedding dimensions,
     divided by the total over ω ≥ 1 (ω = 0, the mean, is excluded). Float64, sums to 1.
@@ -115,7 +115,7 @@ def fourier_power(embedding: torch.Tensor, p: int) -> torch.Tensor:
 
 def key_frequencies(embedding: torch.Tensor, p: int, top: int = 5) -> list[int]:
     """The ``top`` frequencies ω ∈ 1..⌊p/2⌋ with the largest DFT power of the embedding
-    (Nanda et al. 2023's key frequencies), as ints sorted by power descending (ties: lower
+    (Nanda et al. 2023's key frequencies; Part III, claim 7 and the quick-start chapter), as ints sorted by power descending (ties: lower
     ω first)."""
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= p // 2:
         raise ValueError(f"top must be an int in 1..{p // 2} (= p // 2), got {top!r}.")

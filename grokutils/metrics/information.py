@@ -144,7 +144,9 @@ def kl_entropy(samples, k: int = NUM_NEIGHBOURS, weighted: bool = True) -> float
 # --------------------------------------------------------------------------- compression MI
 
 def pca_project(features, num_components: int = COMPRESSED_DIM) -> torch.Tensor:
-    """Centred features projected on their top ``num_components`` principal directions (float64)."""
+    """Centred features projected on their top ``num_components`` principal directions (float64).
+
+    The compression of Z in Butakov et al.'s (2024) MI estimator (Part I, Figure 4a)."""
     z = _matrix(features, "features")
     if not 1 <= num_components <= z.shape[1]:
         raise ValueError(f"num_components must be in 1..{z.shape[1]} (the feature dimension); got {num_components}.")
@@ -154,7 +156,10 @@ def pca_project(features, num_components: int = COMPRESSED_DIM) -> torch.Tensor:
 
 
 def whiten(x, ridge: float = WHITEN_RIDGE) -> torch.Tensor:
-    """Centre, then multiply by L⁻ᵀ with L the Cholesky factor of cov + ridge·I (Butakov et al. 2024)."""
+    """Centre, then multiply by L⁻ᵀ with L the Cholesky factor of cov + ridge·I.
+
+    Applied to each side before the entropies of the MI estimator (Butakov et al. 2024;
+    Part I, Figure 4a). Covariance with the 1/(n − 1) normalisation."""
     z = _matrix(x, "x")
     if z.shape[0] < 2:
         raise ValueError(f"whitening needs at least 2 samples; got {z.shape[0]}.")

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from grokutils.metrics.checks import finite_float64
 from grokutils.metrics.probe import probe_indices
-from grokutils.metrics.spectral import _check_alpha, linear_gram, matrix_mutual_information, matrix_renyi_entropy
+from grokutils.metrics.spectral import _check_alpha, feature_information_terms
 
 __all__ = [
     "abelian_agreement",
@@ -170,9 +170,9 @@ def _unit_rows(z: torch.Tensor, name: str) -> torch.Tensor:
 
 def _batch_signals(first: torch.Tensor, out: torch.Tensor, alpha: float) -> tuple[float, float]:
     """(I_α(K_first; K_out), H_α(K_out)) of one batch, K = Z Zᵀ of the unit-norm rows."""
-    k_first = linear_gram(_unit_rows(first, "first-layer outputs"))
-    k_out = linear_gram(_unit_rows(out, "network outputs"))
-    return matrix_mutual_information(k_first, k_out, alpha), matrix_renyi_entropy(k_out, alpha)
+    s_first, s_out, s_joint = feature_information_terms(
+        _unit_rows(first, "first-layer outputs"), _unit_rows(out, "network outputs"), alpha)
+    return s_first + s_out - s_joint, s_out
 
 
 @torch.no_grad()
@@ -191,8 +191,9 @@ def matrix_information_signals(model, x: torch.Tensor, sigma: float, alpha: floa
     * ``mi`` and ``entropy``: the same on the unperturbed inputs,
     * ``mid`` = pmi − mi and ``ed`` = pe − entropy,
 
-    each averaged over batches, with :func:`~grokutils.metrics.spectral.matrix_mutual_information`
-    and :func:`~grokutils.metrics.spectral.matrix_renyi_entropy` of order ``alpha``. Rows are
+    each averaged over batches, with the matrix Rényi entropy and mutual information of order
+    ``alpha`` (:func:`~grokutils.metrics.spectral.feature_information_terms`, equal to
+    :func:`~grokutils.metrics.spectral.matrix_mutual_information` of the Grams). Rows are
     divided by their norm clamped at the smallest normal float64, so a zero row stays a zero
     row and column of K (one zero eigenvalue) rather than NaN; a batch whose rows are all zero
     raises ``ValueError``. σ = 0 gives mid = ed = 0.0 exactly. PMI

@@ -1,0 +1,30 @@
+"""Every public metric names the paper and the book Part that uses it (issue: metric library)."""
+
+import importlib
+import inspect
+import re
+
+import pytest
+
+FAMILIES = ["basic", "collapse", "spectral", "fourier", "flatness", "information", "robustness", "autoencoder"]
+
+
+def public_callables(module):
+    for name, obj in vars(module).items():
+        if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj)) \
+                and obj.__module__ == module.__name__:
+            yield name, obj
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_public_metrics_cite_the_book_part_that_uses_them(family):
+    module = importlib.import_module(f"grokutils.metrics.{family}")
+    missing = [name for name, obj in public_callables(module)
+               if not re.search(r"\bPart (I|II|III|IV)\b|every Part", inspect.getdoc(obj) or "")]
+    assert not missing, f"grokutils.metrics.{family}: docstrings without a book Part: {missing}"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_metric_modules_name_their_paper(family):
+    doc = inspect.getdoc(importlib.import_module(f"grokutils.metrics.{family}")) or ""
+    assert re.search(r"\(\d{4}\)|\d{4}\)|Part (I|II|III|IV)|every chapter", doc), family
