@@ -61,6 +61,7 @@ def cases(f: dict) -> list[tuple[str, str, float | None, callable]]:
         ("collapse", "rnc1", FAST, lambda: collapse.rnc1(h, y)),
         ("collapse", "nc2", FAST, lambda: collapse.nc2(h, y)),
         ("collapse", "ncc_mismatch", FAST, lambda: collapse.ncc_mismatch(h, y)),
+        ("collapse", "ncc (Part IV, summed CDNV)", FAST, lambda: collapse.ncc(h, y)),
         ("collapse", "class_mean_angles", FAST, lambda: collapse.class_mean_angles(h, y)),
         ("collapse", "margin_error_bound", FAST, lambda: collapse.margin_error_bound(h, y, w, b)),
         ("spectral", "spectral_entropy", FAST, lambda: spectral.spectral_entropy(h)),

@@ -305,3 +305,55 @@ def test_coincident_means_with_roundoff_give_inf():
     y = torch.tensor([0] * 6 + [1] * 6)
     f[6:] = f[:6][torch.tensor([3, 1, 4, 0, 5, 2])]
     assert C.nc1(f, y) == math.inf and C.nc1_papyan(f, y) == math.inf
+
+
+# --------------------------------------------------------------------------- NCC of Part IV (Galanti's CDNV)
+
+def brute_ncc(feats: np.ndarray, labels: np.ndarray) -> float:
+    classes = sorted(set(labels.tolist()))
+    mu = {c: feats[labels == c].mean(0) for c in classes}
+    var = {c: ((feats[labels == c] - mu[c]) ** 2).sum(1).mean() for c in classes}
+    return sum((var[a] + var[b]) / (2 * ((mu[a] - mu[b]) ** 2).sum()) for a in classes for b in classes if a != b)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ncc_matches_brute_force_and_the_mean_form_divides_by_pairs(seed):
+    h, y = clusters(seed)
+    expected = brute_ncc(h.numpy(), y.numpy())
+    k = len(torch.unique(y))
+    assert C.ncc(h, y) == pytest.approx(expected, rel=1e-10)
+    assert C.ncc_mean(h, y) == pytest.approx(expected / (k * (k - 1)), rel=1e-10)
+
+
+def test_ncc_closed_form_for_two_classes():
+    # class 0 at ±1 around 0 (V = 1), class 1 at 4 ± 2 (V = 4): pair term (1 + 4)/(2·16), both orders.
+    h = torch.tensor([[-1.0], [1.0], [2.0], [6.0]], dtype=torch.float64)
+    y = torch.tensor([0, 0, 1, 1])
+    assert C.ncc(h, y) == pytest.approx(2 * 5 / 32)
+    assert C.ncc_mean(h, y) == pytest.approx(5 / 32)
+
+
+def test_ncc_is_zero_for_collapsed_features_and_differentiable():
+    y = torch.arange(12) % 3
+    h = torch.eye(3, dtype=torch.float64)[y]
+    assert C.ncc(h, y) == 0.0
+    feats = (h + 0.1 * torch.randn(12, 3, dtype=torch.float64)).requires_grad_()
+    C.ncc_terms(feats, y).sum().backward()
+    assert feats.grad is not None and bool(torch.isfinite(feats.grad).all())
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(1e-3, 1e3), st.integers(0, 100))
+def test_ncc_is_scale_rotation_and_shift_invariant(scale, seed):
+    h, y = clusters(seed)
+    q = orthogonal(seed, h.shape[1])
+    assert C.ncc(scale * h @ q.T + 5.0, y) == pytest.approx(C.ncc(h, y), rel=1e-8)
+
+
+def test_ncc_degenerate_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        C.ncc(torch.randn(5, 2), torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="coincide"):
+        C.ncc(torch.tensor([[1.0], [-1.0], [2.0], [-2.0]]), torch.tensor([0, 0, 1, 1]))
+    with pytest.raises(ValueError, match="NaN"):
+        C.ncc(torch.tensor([[float("nan")], [1.0]]), torch.tensor([0, 1]))

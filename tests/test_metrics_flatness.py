@@ -5,6 +5,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grokutils.metrics import flatness as fl
 
@@ -135,3 +137,29 @@ def test_validation_errors():
         fl.hutchinson_trace(lambda: x**2, [x])
     with pytest.raises(ValueError, match="requires_grad"):
         fl.exact_hessian_trace(lambda: (x**2).sum(), [x.detach()])
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.floats(0.1, 10.0), min_size=3, max_size=3), st.booleans())
+def test_kappa_invariant_to_petzka_neuronwise_rescaling_of_rows(scales, bias):
+    # Petzka et al. (2021): rows w_s scaled by λ_s, undone in g (logits = output_scale ⊙ (W h + b)).
+    h, y, w, b = _data(6, n=12, d=4, c=3, bias=bias)
+    lam = torch.tensor(scales, dtype=torch.float64)
+    b2 = None if b is None else lam * b
+    assert fl.relative_flatness(h, y, lam[:, None] * w, b2, output_scale=1 / lam) == pytest.approx(
+        fl.relative_flatness(h, y, w, b), rel=1e-8)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 1000))
+def test_kappa_invariant_to_orthogonal_maps_of_the_features(seed):
+    h, y, w, b = _data(7, n=12, d=4, c=3, bias=True)
+    q, _ = torch.linalg.qr(torch.randn(4, 4, generator=torch.Generator().manual_seed(seed), dtype=torch.float64))
+    assert fl.relative_flatness_closed_form(h @ q.T, y, w @ q.T, b) == pytest.approx(
+        fl.relative_flatness_closed_form(h, y, w, b), rel=1e-9)
+
+
+def test_output_scale_must_be_positive_per_row():
+    h, y, w, b = _data(8, n=6, d=2, c=3)
+    with pytest.raises(ValueError, match="output_scale"):
+        fl.relative_flatness(h, y, w, b, output_scale=torch.tensor([1.0, -1.0, 1.0]))

@@ -1,4 +1,4 @@
-"""Neural-collapse metrics of Part I (Sato & Sakamoto 2025).
+"""Neural-collapse metrics of Part I (Sato & Sakamoto 2025) and Part IV's NCC (Han et al. 2025).
 
 Sato & Sakamoto, "Explaining Grokking and Information Bottleneck through Neural
 Collapse Emergence" (2025) explain grokking through the collapse of the
@@ -33,9 +33,12 @@ __all__ = [
     "nc1",
     "nc1_papyan",
     "nc2",
+    "ncc",
+    "ncc_mean",
     "ncc_mismatch",
     "ncc_mismatch_sum",
     "rnc1",
+    "ncc_terms",
     "simplex_angle",
     "within_class_variance",
 ]
@@ -234,6 +237,53 @@ def ncc_mismatch_sum(features: torch.Tensor, labels: torch.Tensor) -> int:
     Conventions as in :func:`ncc_mismatch`. Returns an int.
     """
     return int(_ncc_wrong(features, labels).sum())
+
+
+def ncc_terms(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Pairwise class-distance normalised variances (V_c + V_c') / (2‖μ_c − μ_c'‖²), a (K, K)
+    tensor with a zero diagonal, differentiable in ``features`` (Part IV's NCC regulariser).
+
+    Galanti et al.'s CDNV as Part IV (Han et al. 2025, Definition 3.1) uses it, with
+    V_c = (1/n_c) Σ_{i: y_i = c} ‖h_i − μ_c‖² the variance of class c. Computed in the
+    dtype of ``features`` (no float64 cast, so the graph is kept); classes ordered by label.
+    Needs 2 classes; ``ValueError`` if two class means coincide (the ratio is infinite).
+    """
+    if not isinstance(features, torch.Tensor) or not features.is_floating_point():
+        raise ValueError("features must be a floating-point torch tensor.")
+    _check(features, labels)  # validation only; the computation keeps features' graph and dtype
+    _, inv, counts = torch.unique(labels, return_inverse=True, return_counts=True)
+    _need_two_classes(counts, "NCC")
+    n_c = counts.to(features.dtype)
+    means = torch.zeros(len(counts), features.shape[1], dtype=features.dtype,
+                        device=features.device).index_add(0, inv, features) / n_c[:, None]
+    var = torch.zeros(len(counts), dtype=features.dtype, device=features.device).index_add(
+        0, inv, (features - means[inv]).pow(2).sum(1)) / n_c
+    dist2 = (means[:, None, :] - means[None, :, :]).pow(2).sum(-1)
+    off = ~torch.eye(len(counts), dtype=torch.bool, device=features.device)
+    if bool((dist2[off] == 0).any()):
+        raise ValueError("two class means coincide: their class-distance normalised variance is infinite.")
+    safe = torch.where(off, dist2, torch.ones_like(dist2))
+    return torch.where(off, (var[:, None] + var[None, :]) / (2 * safe), torch.zeros_like(dist2))
+
+
+def ncc(features: torch.Tensor, labels: torch.Tensor) -> float:
+    """NCC of Part IV, the paper's summed form: Σ_{c≠c'} (V_c + V_c') / (2‖μ_c − μ_c'‖²).
+
+    Han et al. (2025), "Flatness is Necessary, Neural Collapse is Not", Definition 3.1
+    (after Galanti et al.); book Part IV. Sum over ordered pairs, float64. 0 for collapsed
+    features; invariant to scaling, rotation and translation. See :func:`ncc_terms`.
+    """
+    h, _ = _check(features, labels)
+    return float(ncc_terms(h, labels).sum())
+
+
+def ncc_mean(features: torch.Tensor, labels: torch.Tensor) -> float:
+    """NCC of Part IV, the averaged form of the authors' code: :func:`ncc` / (K(K − 1)),
+    the mean over ordered pairs of classes (Han et al. 2025; book Part IV)."""
+    h, _ = _check(features, labels)
+    terms = ncc_terms(h, labels)
+    k = terms.shape[0]
+    return float(terms.sum()) / (k * (k - 1))
 
 
 def class_mean_angles(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

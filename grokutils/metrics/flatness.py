@@ -22,9 +22,12 @@ Conventions (tested in ``tests/test_metrics_flatness.py``):
 * The Hessian is taken with respect to W only; a bias, when given, is held fixed.
 * κ ≤ ‖W‖_F² · Tr(H) (:func:`flatness_bound`): with G = W Wᵀ and T_{ss'} = Tr(H_{ss'}),
   both positive semi-definite, κ = Tr(G T) ≤ λ_max(G) Tr(T) ≤ Tr(G) Tr(T).
-* κ is invariant under the layer-wise rescaling h → c h, W → W / c (c > 0), but *not*
-  in general under neuron-wise rescaling h → h ⊙ c, W → W / c with distinct c_j:
-  the logits are unchanged but Σ_j and ‖h‖² weight the columns differently.
+* κ is invariant under the layer-wise rescaling h → c h, W → W / c (c > 0) and under the
+  neuron-wise rescaling of Petzka et al.'s theorem: the rows w_s (output units) scaled by
+  λ_s and the scaling undone in g (``output_scale`` of :func:`relative_flatness`). It is
+  *not* in general invariant to a neuron-wise rescaling of the *feature* layer,
+  h → h ⊙ c, W → W / c with distinct c_j (the reading in the book's Part IV spec): the
+  logits are unchanged but ⟨w_s, w_s'⟩ and Tr H_ss' weight the columns differently.
 """
 
 from __future__ import annotations
@@ -163,16 +166,29 @@ def _last_layer_inputs(features, labels, weight, bias):
     return h, y, w, b
 
 
-def last_layer_hessian(features, labels, weight, bias=None) -> torch.Tensor:
+def _output_scale(output_scale, c: int) -> torch.Tensor:
+    if output_scale is None:
+        return torch.ones(c, dtype=torch.float64)
+    scale = _as_float64(output_scale, "output_scale")
+    if scale.shape != (c,) or not bool((scale > 0).all()):
+        raise ValueError(f"output_scale must be {c} positive numbers (one per row of weight); got {scale.tolist()}.")
+    return scale
+
+
+def last_layer_hessian(features, labels, weight, bias=None, output_scale=None) -> torch.Tensor:
     """Exact float64 Hessian of the mean cross-entropy w.r.t. W (C × d), as a (C·d, C·d) matrix.
 
     Index s·d + j is entry W[s, j] (row-major), so block (s, s') is H_{s,s'} of Part IV.
+    ``output_scale`` (C positive numbers, default ones) multiplies the logits row-wise,
+    logits = output_scale ⊙ (W h + b): the "g" of Petzka et al.'s f = g(W φ(x)) that can absorb
+    a neuron-wise rescaling of W's rows.
     """
     h, y, w, b = _last_layer_inputs(features, labels, weight, bias)
     c, d = w.shape
+    scale = _output_scale(output_scale, c)
 
     def loss(wm: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(h @ wm.T + b, y)
+        return F.cross_entropy(scale * (h @ wm.T + b), y)
 
     hess = torch.autograd.functional.hessian(loss, w)
     return hess.reshape(c * d, c * d)
@@ -182,14 +198,17 @@ def _kappa_from_block_traces(w: torch.Tensor, traces: torch.Tensor) -> float:
     return float((w @ w.T * traces).sum())
 
 
-def relative_flatness(features, labels, weight, bias=None) -> float:
-    """Relative flatness κ = Σ_{s,s'} ⟨w_s, w_{s'}⟩ Tr(H_{s,s'}) (Petzka et al. 2021; Part IV).
+def relative_flatness(features, labels, weight, bias=None, output_scale=None) -> float:
+    """Relative flatness κ = Σ_{s,s'} ⟨w_s, w_{s'}⟩ Tr(H_{s,s'}) (Petzka et al. 2021; Part IV, Def. 3.2).
 
-    Uses the exact autograd Hessian of :func:`last_layer_hessian`; for small models.
+    Uses the exact autograd Hessian of :func:`last_layer_hessian`; for small models. The sum
+    runs over the rows w_s of W (one per output unit). Invariant, as Petzka et al. prove, to a
+    neuron-wise rescaling of those rows compensated in g: W → diag(λ) W, b → λ ⊙ b,
+    ``output_scale`` → ``output_scale`` / λ (tested), and to h → c·h, W → W/c.
     """
     h, y, w, b = _last_layer_inputs(features, labels, weight, bias)
     c, d = w.shape
-    hess = last_layer_hessian(h, y, w, b).reshape(c, d, c, d)
+    hess = last_layer_hessian(h, y, w, b, output_scale).reshape(c, d, c, d)
     traces = torch.diagonal(hess, dim1=1, dim2=3).sum(-1)  # (C, C): Tr H_{s,s'}
     return _kappa_from_block_traces(w, traces)
 
