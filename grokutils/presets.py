@@ -91,7 +91,7 @@ COLLAPSE_PAPER = Config(task="mnist", num_train=1000, model="mlp", widths=(200, 
                         loss="mse", loss_reduction="sum", optimizer="adamw", lr=1e-3, weight_decay=0.01,
                         betas=(0.9, 0.999), warmup_steps=0, batch_size=100, num_steps=100_000,
                         eval_schedule="paper", grok_threshold=0.85, seed=42,
-                        metrics=("collapse", "information"))
+                        metrics=("collapse", "population", "information", "snapshots"))
 
 #: Weight decays of Part I, Figures 3-4, and the seeds of the authors' code.
 COLLAPSE_WEIGHT_DECAYS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)

@@ -58,6 +58,13 @@ class Result:
         except KeyError:
             raise KeyError(f"metric {metric!r} was not recorded; recorded: {sorted(self.history)}") from None
 
+    def snapshots(self, metric: str = "snapshot") -> dict[int, object]:
+        """{step: value} of a metric recorded only at some steps (``None`` elsewhere), such as the
+        representation snapshots of :mod:`grokutils.metrics.snapshots` (Part I, Figure 2)."""
+        if metric not in self.history:
+            raise KeyError(f"metric {metric!r} was not recorded; recorded: {sorted(self.history)}")
+        return {step: value for step, value in zip(self.steps, self.history[metric]) if value is not None}
+
     @property
     def step_array(self) -> np.ndarray:
         return np.asarray(self.steps)

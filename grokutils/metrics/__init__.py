@@ -9,6 +9,7 @@ Submodules by family:
 - ``fourier`` (Part III): Fourier alignment and key frequencies of embeddings;
 - ``information`` (Part I): Kozachenko–Leonenko entropy, compression MI, nHSIC, IB bounds
   (with ``autoencoder``, the cached compressor of X);
+- ``snapshots`` (Part I, Figure 2): 2-D projections of train/test features at a few steps;
 - ``robustness`` (Part II): perturbation error, PMI / PE / MID / ED, abelian test, logit distance.
 
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
@@ -16,7 +17,7 @@ Submodules by family:
 returning a dict of values recorded at every evaluation step.
 """
 
-from grokutils.metrics import collapse, flatness, fourier, information, robustness, spectral
+from grokutils.metrics import collapse, flatness, fourier, information, robustness, snapshots, spectral
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
@@ -26,6 +27,8 @@ REGISTRY = {
     "fourier": fourier.fourier_metrics,
     "information": information.information_metrics,
     "robustness": robustness.robustness_metrics,
+    "population": collapse.population_metrics,
+    "snapshots": snapshots.representation_snapshots,
 }
 
-__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm", "robustness", "spectral", "weight_norm"]
+__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm", "robustness", "snapshots", "spectral", "weight_norm"]

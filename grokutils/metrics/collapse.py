@@ -33,6 +33,7 @@ __all__ = [
     "nc1",
     "nc1_papyan",
     "nc2",
+    "population_metrics",
     "ncc",
     "ncc_mean",
     "ncc_mismatch",
@@ -406,3 +407,24 @@ def collapse_metrics(context) -> dict:
         "nc2": nc2(features, y),
         "within_class_variance": within_class_variance(features, y),
     }
+
+
+@torch.no_grad()
+def population_metrics(context) -> dict:
+    """Training-loop callback for Theorem 3.2 of Part I (Sato & Sakamoto 2025) on held-out data.
+
+    Records, on the whole test split ("population" in the paper's sense), ``test_rnc1``
+    (= Σ_k π_k V_k, the rescaled within-class variance the theorem needs), ``test_nc1`` and
+    ``test_nc2``, and the error bound of :func:`margin_error_bound` for the model's own
+    head on the test features (``margin_bound_test``) and on the training features
+    (``margin_bound_train``). Book Part I, Theorem 3.2 notebook.
+    """
+    model, data = context.model, context.data
+    weight, bias = model.head.weight, model.head.bias
+    row = {}
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        features = torch.cat([model.features(chunk) for chunk in x.split(8192)]).double()
+        row[f"margin_bound_{split}"] = margin_error_bound(features, y, weight, bias)
+        if split == "test":
+            row.update(test_rnc1=rnc1(features, y), test_nc1=nc1(features, y), test_nc2=nc2(features, y))
+    return row
