@@ -25,6 +25,12 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 FLOAT_FIELDS = ("frac_train", "init_scale", "lr", "weight_decay", "momentum", "grok_threshold")
 STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 
+#: Fields added after results were first stored, with their defaults. They enter
+#: :meth:`Config.key` only when set to something else, so every key stored before they
+#: existed stays valid (their runs used exactly these defaults).
+LATER_FIELDS = {"activation": "relu"}
+ACTIVATIONS = ("relu", "tanh", "softplus")
+
 
 def is_prime(n: int) -> bool:
     """Deterministic primality test for the small moduli used here."""
@@ -61,6 +67,7 @@ class Config:
     num_layers: int = 1
     layer_norm: bool = False
     widths: tuple[int, ...] = (200, 200, 200)
+    activation: str = "relu"  # MLP hidden activation; smooth ones for Part I, Theorem 4.3
     init_scale: float = 1.0
     # optimisation
     loss: str = "cross_entropy"
@@ -119,6 +126,10 @@ class Config:
             _fail("model", self.model, "'transformer' or 'mlp' for algorithmic tasks")
         if not self.widths or min(self.widths) < 1:
             _fail("widths", self.widths, "a non-empty tuple of positive widths")
+        if self.activation not in ACTIVATIONS:
+            _fail("activation", self.activation, f"one of {ACTIVATIONS}")
+        if self.activation != "relu" and self.model != "mlp":
+            _fail("activation", self.activation, "'relu' unless model='mlp' (only the MLP's activation is configurable)")
         if self.init_scale <= 0:
             _fail("init_scale", self.init_scale, "a positive factor")
         if self.loss not in LOSSES:
@@ -175,9 +186,13 @@ class Config:
         """Content hash of every field (and the store format): the result-store key.
 
         ``device`` is excluded: it changes where a run executes, not what it is.
+        Fields of :data:`LATER_FIELDS` count only when they differ from their default.
         """
         values = self.to_dict()
         values.pop("device")
+        for name, default in LATER_FIELDS.items():
+            if values[name] == default:
+                values.pop(name)
         values["store_format"] = STORE_FORMAT
         text = json.dumps(values, sort_keys=True, default=list)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -33,17 +33,22 @@ def scale_parameters(modules: list[nn.Module], factor: float) -> None:
                 parameter.mul_(factor)
 
 
-class MLP(nn.Module):
-    """ReLU MLP ``in -> widths... -> num_classes`` (Part I, Setup; Omnigrok MNIST).
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "softplus": nn.Softplus}
 
-    ``features`` is the last hidden layer after its ReLU (d = widths[-1]).
+
+class MLP(nn.Module):
+    """MLP ``in -> widths... -> num_classes`` (Part I, Setup; Omnigrok MNIST), ReLU by default;
+    ``activation='tanh'`` or ``'softplus'`` gives the smooth network of Part I, Theorem 4.3.
+
+    ``features`` is the last hidden layer after its activation (d = widths[-1]).
     """
 
-    def __init__(self, in_dim: int, widths: tuple[int, ...], num_classes: int, init_scale: float = 1.0):
+    def __init__(self, in_dim: int, widths: tuple[int, ...], num_classes: int, init_scale: float = 1.0,
+                 activation: str = "relu"):
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         for width_in, width_out in zip((in_dim, *widths[:-1]), widths):
-            layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+            layers += [nn.Linear(width_in, width_out), ACTIVATIONS[activation]()]
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(widths[-1], num_classes)
         scale_parameters([self], init_scale)
@@ -280,5 +285,5 @@ def build(config: Config, input_shape: tuple[int, ...], num_classes: int,
     if config.model == "mlp" and config.is_algorithmic:
         return EmbedMLP(vocab_size, config.d_model, config.widths, num_classes, config.init_scale)
     if config.model == "mlp":
-        return MLP(math.prod(input_shape), config.widths, num_classes, config.init_scale)
+        return MLP(math.prod(input_shape), config.widths, num_classes, config.init_scale, config.activation)
     return CNN(input_shape[0], input_shape[-1], num_classes, init_scale=config.init_scale)

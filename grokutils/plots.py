@@ -94,3 +94,55 @@ def mean_band(results: Sequence[Result], metric: str, ax=None, label: str | None
     ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     ax.set_ylabel(metric)
     return ax
+
+
+def sweep_panels(groups: dict[float, Sequence[Result]], metrics: Sequence[str], labels: Sequence[str] | None = None,
+                 logy: Sequence[str] = (), title: str | None = None, legend_title: str = "weight decay"):
+    """One panel per metric; in each, mean ± sd over seeds of one curve per sweep value
+    (e.g. weight decay), coloured from light (small) to dark (large). Part I, Figures 3-4."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.3), constrained_layout=True,
+                             squeeze=False)
+    colors = plt.cm.viridis_r(np.linspace(0.15, 0.95, max(len(groups), 2)))
+    for ax, metric, label in zip(axes[0], metrics, labels or metrics):
+        for color, (value, results) in zip(colors, groups.items()):
+            mean_band(results, metric, ax=ax, label=f"{value:g}", color=color)
+        ax.set_ylabel(label)
+        if metric in logy:
+            ax.set_yscale("log")
+    axes[0][-1].legend(title=legend_title, fontsize=8, loc="best")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def representation_snapshot(snapshot: dict, ax=None, title: str | None = None):
+    """Train (dots) and test (crosses) points on the class-mean plane, coloured by class
+    (Part I, Figure 2); ``snapshot`` is one value of :meth:`Result.snapshots`."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 3.4), constrained_layout=True)
+    cmap = plt.get_cmap("tab10")
+    for split, marker, size, alpha in (("train", "o", 10, 0.8), ("test", "x", 14, 0.6)):
+        xy = np.asarray(snapshot[f"{split}_xy"])
+        ax.scatter(xy[:, 0], xy[:, 1], c=[cmap(int(c) % 10) for c in snapshot[f"{split}_y"]], marker=marker,
+                   s=size, alpha=alpha, linewidths=0.8, label=split)
+    ax.set_xlabel("class-mean PC 1 (÷ mean ‖h‖)")
+    ax.set_ylabel("class-mean PC 2")
+    ax.set_title(title or "")
+    ax.legend(loc="best", fontsize=8, markerscale=1.5)
+    return ax
+
+
+def margin_quantiles(snapshots: dict[int, dict], ax=None):
+    """Quantile functions of the test margins f_y − max_{j≠y} f_j at several steps (Part I,
+    Figure 2); left of 0 the prediction is wrong."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.4), constrained_layout=True)
+    colors = plt.cm.viridis(np.linspace(0.1, 0.9, max(len(snapshots), 2)))
+    for color, (step, snap) in zip(colors, sorted(snapshots.items())):
+        quantiles = np.asarray(snap["test_margin_quantiles"])
+        ax.plot(quantiles, np.linspace(0.01, 0.99, len(quantiles)), color=color, label=f"step {step:,}")
+    ax.axvline(0, color="k", linewidth=0.8)
+    ax.set_xlabel("test margin $f_y - \\max_{j \\neq y} f_j$")
+    ax.set_ylabel("fraction of test points below")
+    ax.legend(fontsize=8)
+    return ax

@@ -119,6 +119,7 @@ def test_key_matches_across_processes_known_value():
     config = gu.presets.nanda("smoke")
     values = dataclasses.asdict(config)
     values.pop("device")
+    values.pop("activation")  # a later field at its default does not enter the key
     values["store_format"] = gu.config.STORE_FORMAT
     text = json.dumps(values, sort_keys=True, default=list)
     assert config.key() == hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -131,8 +132,10 @@ KEY_CHANGES = [
     ("loss_reduction", "sum"), ("optimizer", "sgd"), ("lr", 3e-3), ("weight_decay", 0.1),
     ("betas", (0.9, 0.999)), ("momentum", 0.9), ("warmup_steps", 0), ("batch_size", 64),
     ("num_steps", 100), ("seed", 1), ("eval_schedule", "every:5"), ("grok_threshold", 0.9),
-    ("metrics", ("representation_norm",)),
+    ("metrics", ("representation_norm",)), ("activation", "tanh"),
 ]
+#: Fields whose non-default value needs another base configuration to be valid.
+KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp")}
 
 
 def test_key_changes_cover_every_field_but_device():
@@ -142,7 +145,7 @@ def test_key_changes_cover_every_field_but_device():
 
 @pytest.mark.parametrize("name, value", KEY_CHANGES, ids=[n for n, _ in KEY_CHANGES])
 def test_key_changes_when_a_field_changes(name, value):
-    base = Config()
+    base = KEY_CHANGE_BASES.get(name, Config())
     changed = base.replace(**{name: value})
     assert changed != base
     assert changed.key() != base.key()
@@ -253,3 +256,29 @@ def test_paper_schedule_property(num_steps):
     gaps = [b - a for a, b in zip(steps, steps[1:])]
     assert all(g >= 1 for g in gaps)
     assert max(gaps, default=1) <= max(10, num_steps // 150)
+
+
+def test_later_fields_enter_the_key_only_away_from_their_default():
+    from grokutils.config import LATER_FIELDS
+
+    base = Config(task="mnist", model="mlp")
+    assert LATER_FIELDS == {"activation": "relu"}
+    assert base.replace(activation="relu").key() == base.key()
+    assert base.replace(activation="tanh").key() != base.key()
+    assert base.replace(activation="tanh").key() != base.replace(activation="softplus").key()
+
+
+def test_activation_is_validated():
+    with pytest.raises(ValueError, match="activation"):
+        Config(task="mnist", model="mlp", activation="gelu")
+    with pytest.raises(ValueError, match="activation"):
+        Config(activation="tanh")  # the transformer's activation is fixed
+
+
+def test_smooth_mlp_uses_its_activation():
+    import torch
+
+    from grokutils.models import build
+
+    model = build(Config(task="mnist", model="mlp", widths=(4,), activation="softplus"), (1, 28, 28), 10)
+    assert isinstance(model.body[2], torch.nn.Softplus)

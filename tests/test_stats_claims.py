@@ -1,0 +1,100 @@
+"""stats (slopes, correlations, fall steps), claims tables, and Part I's computed verdicts
+on synthetic results whose answers are known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import grokutils as gu
+from grokutils import part1, stats
+from grokutils.claims import Claim, claims_table
+from grokutils.result import Result
+
+
+def test_loglog_slope_recovers_a_power_law():
+    x = np.array([0.001, 0.01, 0.1, 1.0])
+    assert stats.loglog_slope(x, 5 * x ** -1.0) == pytest.approx(-1.0)
+
+
+def test_bootstrap_interval_contains_the_slope_and_is_degenerate_without_noise():
+    samples = {wd: [100 / wd] * 3 for wd in (0.01, 0.1, 1.0)}
+    slope, low, high = stats.bootstrap_loglog_slope(samples)
+    assert slope == pytest.approx(-1.0) and low == pytest.approx(-1.0) and high == pytest.approx(-1.0)
+    noisy = {wd: [100 / wd * f for f in (0.8, 1.0, 1.25)] for wd in (0.01, 0.1, 1.0)}
+    slope, low, high = stats.bootstrap_loglog_slope(noisy)
+    assert low < slope < high
+
+
+def test_spearman_of_a_monotone_decreasing_relation_is_minus_one():
+    rho, p = stats.spearman([1, 2, 3, 4, 5], [9, 7, 4, 2, 1])
+    assert rho == pytest.approx(-1.0) and p < 0.05
+
+
+def test_correlations_refuse_too_few_pairs():
+    with pytest.raises(ValueError, match="at least 3"):
+        stats.spearman([1, 2], [2, 1])
+
+
+def test_fall_step_is_measured_after_the_peak():
+    steps = [0, 10, 20, 30, 40, 50]
+    values = [0.2, 1.0, 0.9, 0.6, 0.4, 0.1]
+    assert stats.fall_step(steps, values, 0.5) == 40
+    assert stats.fall_step(steps, [0.2, 1.0, 0.9, 0.8, 0.7, 0.6], 0.5) is None
+
+
+def test_claim_rejects_an_unknown_verdict_and_the_table_renders():
+    with pytest.raises(ValueError, match="verdict"):
+        Claim("x", "y", "z", "sort of")
+    table = claims_table([Claim("c", "p", "m", "reproduced")])
+    assert "| c | p | m | **reproduced** |" in table
+
+
+# --------------------------------------------------------------------------- Part I on synthetic runs
+
+def synthetic_run(wd: float, seed: int, t_grok: float, t_fit: float = 1000.0, bound_gap: float = 0.1) -> Result:
+    config = gu.presets.collapse_mnist("paper").replace(weight_decay=wd, seed=seed)
+    steps = np.unique(np.round(np.logspace(0, 5, 120)).astype(int)).tolist()
+    s = np.array(steps, dtype=float)
+    sigmoid = lambda t, width=0.15: 1 / (1 + np.exp(-(np.log(s) - np.log(t)) / width))  # noqa: E731
+    train = 0.1 + 0.9 * sigmoid(t_fit, 0.05)
+    test = 0.1 + 0.8 * sigmoid(t_grok)
+    rnc1 = 0.05 + 0.3 * (1 - sigmoid(t_grok))  # falls with the test accuracy
+    history = {"train_acc": train.tolist(), "test_acc": test.tolist(), "rnc1": rnc1.tolist(),
+               "margin_bound_test": (1 - test + bound_gap).tolist(),
+               "mi_redundancy": (2 * rnc1).tolist(), "nhsic_redundancy": (50 * rnc1).tolist(),
+               "ib_bound_logdet": (40 * rnc1 + 1).tolist(), "mi_zy": [2.0] * len(steps),
+               "ib_lower_bound": [1.0] * len(steps)}
+    return Result(config, steps, history)
+
+
+def test_part1_claims_are_reproduced_when_the_synthetic_runs_follow_the_paper():
+    runs = [synthetic_run(wd, seed, t_grok=300 / wd * (1 + 0.05 * (seed - 42))) for wd in (0.01, 0.03, 0.1)
+            for seed in (42, 43)]
+    groups = part1.group_by_weight_decay(runs)
+    assert list(groups) == [0.01, 0.03, 0.1]
+    ev = part1.events(groups[0.01][0])
+    assert ev.groks and ev.t_fit < 2000 and abs(ev.t_grok / 45_000 - 1) < 0.1  # threshold 0.85 sits 1.5× past the midpoint
+    verdicts = {c.name: c.verdict for c in part1.claims(groups)}
+    assert set(verdicts.values()) <= {"reproduced"}, verdicts
+    slopes = part1.time_scale_slopes(groups)
+    assert slopes["t_grok"][0] == pytest.approx(-1.0, abs=0.1)
+    assert abs(slopes["t_fit"][0]) < 0.1
+
+
+def test_part1_claims_are_refuted_when_weight_decay_does_not_matter_and_the_bound_fails():
+    runs = [synthetic_run(wd, seed, t_grok=30_000 * (1 + 0.1 * (seed - 42) - 0.05 * wd), bound_gap=-0.05)
+            for wd in (0.01, 0.03, 0.1) for seed in (42, 43)]
+    verdicts = {c.name: c.verdict for c in part1.claims(part1.group_by_weight_decay(runs))}
+    assert verdicts["weight decay sets the delay (Fig. 3)"] != "reproduced"
+    assert verdicts["Theorem 3.2 bound (held-out)"] == "not reproduced"
+
+
+def test_part1_claims_say_not_testable_without_grokking():
+    runs = [synthetic_run(wd, 42, t_grok=10 ** 9) for wd in (0.01, 0.1)]
+    claims = part1.claims(part1.group_by_weight_decay(runs))
+    assert {c.name: c.verdict for c in claims}["redundant information falls (Fig. 4)"] == "not testable here"
+    assert not math.isnan(part1.bound_check(runs[0])["holds"])
+    assert "| 0.01 | 0 / 1 |" in part1.events_table(part1.group_by_weight_decay(runs))
