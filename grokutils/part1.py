@@ -16,10 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grokutils import presets
 from grokutils.claims import VERDICTS, Claim, verdict
 from grokutils.report import DELAY_FACTOR, Markdown, markdown_table
 from grokutils.result import Result
+from grokutils.runs import ResultStore, run_sweep, store_for
 from grokutils.stats import bootstrap_loglog_slope, fall_step, spearman
+from grokutils.sweep import sweep_groups
 
 #: t_RNC1: first step after its peak at which RNC1 is at most this fraction of the peak.
 RNC1_FALL_FRACTION = 0.5
@@ -32,6 +35,20 @@ SLOPE_TOLERANCE = 0.25
 #: A series "falls with" another when their Spearman correlation over the evaluation steps after
 #: t_fit is at least this.
 TRACKING_CORRELATION = 0.5
+
+
+#: Runs trained at once by the sweep engine (one seed's six weight decays in the paper profile).
+SWEEP_SIZE = 6
+
+
+def load_sweep(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[float, list[Result]]:
+    """The weight-decay sweep of Figures 3-4 for ``profile``, loaded or trained (resumable),
+    grouped by weight decay. Every Part I notebook but Theorem 4.1's reads it."""
+    store = store or store_for(profile)
+    results = []
+    for group in sweep_groups(presets.collapse_sweep(profile), SWEEP_SIZE):
+        results += run_sweep(group, store=store, progress=progress)
+    return group_by_weight_decay(results)
 
 
 def group_by_weight_decay(results: Iterable[Result]) -> dict[float, list[Result]]:
@@ -271,3 +288,46 @@ def _claim_time_scales(groups) -> Claim:
     if all(s is None for s in slopes.values()):
         return Claim("time scales (Thm 4.3)", paper, "; ".join(parts), VERDICTS[3])
     return Claim("time scales (Thm 4.3)", paper, "; ".join(parts), verdict(all(matches), any(matches)))
+
+
+# --------------------------------------------------------------------------- tables for the notebooks
+
+def bound_table(groups: dict[float, list[Result]]) -> Markdown:
+    """Theorem 3.2 per weight decay: share of checkpoints where bound ≥ test error, the smallest
+    gap bound − error, and the correlation over time (means over seeds)."""
+    rows = []
+    for wd, results in groups.items():
+        checks = [bound_check(r) for r in results]
+        rows.append((wd, f"{np.mean([c['holds'] for c in checks]):.1%}",
+                     f"{min(c['min_gap'] for c in checks):.3f}",
+                     f"{np.nanmean([c['correlation'] for c in checks]):.2f}"))
+    return markdown_table(("weight decay", "bound ≥ test error", "smallest gap", "correlation with test error"),
+                          rows)
+
+
+def ib_table(groups: dict[float, list[Result]]) -> Markdown:
+    """Theorem 3.4 and Proposition 3.3 per weight decay (means over seeds; see :func:`ib_check`)."""
+    rows = []
+    for wd, results in groups.items():
+        checks = [ib_check(r) for r in results]
+        rows.append((wd, f"{np.nanmean([c['bound_tracks_rnc1'] for c in checks]):.2f}",
+                     f"{np.mean([c['violations'] for c in checks]):.1%}",
+                     f"{np.mean([c['prop33_violations'] for c in checks]):.1%}"))
+    return markdown_table(("weight decay", "Spearman(log-det bound, RNC1) after t_fit",
+                           "estimate above the bound", "Prop. 3.3 violated"), rows)
+
+
+def slopes_table(groups: dict[float, list[Result]]) -> Markdown:
+    """Theorem 4.3: measured slope of log t vs log λ with its 95 % bootstrap interval, the
+    theorem's prediction, and whether they agree (see :data:`SLOPE_TOLERANCE`)."""
+    rows = []
+    for name, slope in time_scale_slopes(groups).items():
+        measured = "—" if slope is None else f"{slope[0]:.2f} [{slope[1]:.2f}, {slope[2]:.2f}]"
+        agrees = "—" if slope is None else ("yes" if _slope_matches(name, slope) else "no")
+        rows.append((name, measured, f"{SLOPE_PREDICTIONS[name]:g}", agrees))
+    return markdown_table(("time", "slope of log t vs log λ [95 % CI]", "Theorem 4.3", "agrees"), rows)
+
+
+def event_samples(groups: dict[float, list[Result]], name: str) -> dict[float, list[int]]:
+    """{weight decay: [event time of each seed that has it]} for ``name`` in t_fit, t_rnc1, t_grok."""
+    return {wd: [t for t in (getattr(events(r), name) for r in rs) if t] for wd, rs in groups.items()}

@@ -146,3 +146,45 @@ def margin_quantiles(snapshots: dict[int, dict], ax=None):
     ax.set_ylabel("fraction of test points below")
     ax.legend(fontsize=8)
     return ax
+
+
+def bound_and_error(groups: dict[float, Sequence[Result]], title: str | None = None):
+    """Theorem 3.2 (Part I): the held-out error bound (solid) and the test error (dashed) of the
+    first seed of each weight decay, one panel per weight decay."""
+    fig, axes = plt.subplots(1, len(groups), figsize=(2.9 * len(groups), 3.0), constrained_layout=True,
+                             sharey=True, squeeze=False)
+    for ax, (wd, results) in zip(axes[0], groups.items()):
+        result = results[0]
+        steps = _log_steps(ax, result.step_array)
+        ax.plot(steps, np.minimum(result["margin_bound_test"], 1.0), color="k", label="bound (clipped at 1)")
+        ax.plot(steps, 1 - result["test_acc"], **{**TEST_STYLE, "linestyle": "--", "label": "test error"})
+        ax.set_title(f"wd {wd:g}, seed {result.config.seed}")
+        ax.set_ylim(-0.02, 1.02)
+    axes[0][0].set_ylabel("probability of error")
+    axes[0][0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def time_scales(samples: dict[str, dict[float, Sequence[int]]], ax=None):
+    """log t against log λ for several event times (Part I, Theorem 4.3), one marker per seed
+    and a least-squares line per event."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.6, 3.6), constrained_layout=True)
+    for (name, by_value), color in zip(samples.items(), ("tab:blue", "tab:green", "tab:red")):
+        xs = [wd for wd, ts in by_value.items() for _ in ts]
+        ys = [t for ts in by_value.values() for t in ts]
+        if not xs:
+            continue
+        ax.scatter(xs, ys, color=color, s=14, label=name)
+        if len(set(xs)) >= 2:
+            slope, intercept = np.polyfit(np.log(xs), np.log(ys), 1)
+            grid = np.geomspace(min(xs), max(xs), 20)
+            ax.plot(grid, np.exp(intercept) * grid ** slope, color=color, alpha=0.6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("weight decay λ")
+    ax.set_ylabel("step")
+    ax.legend(fontsize=8)
+    return ax
