@@ -275,6 +275,47 @@ class CNN(nn.Module):
         return self.head(self.features(x))
 
 
+class ViT(nn.Module):
+    """One-layer vision transformer (Part I, Appendix C.2): 4 × 4 patches, a class token and
+    learned positions, one attention + MLP block, a linear head on the class token.
+
+    The class token is placed *last*, so :meth:`Block.forward_last` computes exactly its
+    bidirectional attention over all patches (the one output a one-layer ViT uses).
+    ``init_scale`` multiplies the feed-forward (MLP) weights and the head only, as the authors did.
+    """
+
+    def __init__(self, in_channels: int, image_size: int, num_classes: int, d_model: int = 128,
+                 num_heads: int = 4, d_mlp: int = 512, layer_norm: bool = False, init_scale: float = 1.0):
+        super().__init__()
+        if image_size % 4:
+            raise ValueError(f"the ViT cuts images into 4 × 4 patches; image side {image_size} is not a multiple of 4.")
+        self.patch = image_size // 4
+        self.embed = nn.Linear(in_channels * self.patch ** 2, d_model)
+        self.cls = nn.Parameter(torch.zeros(1, 1, d_model))
+        self.pos = nn.Parameter(torch.randn(17, d_model) / math.sqrt(d_model))
+        self.block = Block(d_model, num_heads, d_mlp, layer_norm)
+        self.norm_final = nn.LayerNorm(d_model) if layer_norm else nn.Identity()
+        self.head = nn.Linear(d_model, num_classes)
+        scale_parameters([self.block.mlp_in, self.block.mlp_out, self.head], init_scale)
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) images → (B, 17, d_model): 16 patch embeddings then the class token, plus positions."""
+        patches = x.unfold(2, self.patch, self.patch).unfold(3, self.patch, self.patch)  # B, C, 4, 4, p, p
+        patches = patches.permute(0, 2, 3, 1, 4, 5).flatten(3).flatten(1, 2)  # B, 16, C·p·p
+        embedded = torch.cat([self.embed(patches), self.cls.expand(x.shape[0], -1, -1)], dim=1)
+        return embedded + self.pos
+
+    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """Class-token residual after the attention sublayer (Part II's first-layer representation)."""
+        return self.block.attention_last(self.tokens(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm_final(self.block.forward_last(self.tokens(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
 def build(config: Config, input_shape: tuple[int, ...], num_classes: int,
           vocab_size: int | None = None) -> nn.Module:
     """The model a :class:`~grokutils.config.Config` asks for, initialised with ``config.seed``."""
@@ -284,6 +325,9 @@ def build(config: Config, input_shape: tuple[int, ...], num_classes: int,
                            config.d_mlp, config.num_layers, config.layer_norm, config.init_scale)
     if config.model == "mlp" and config.is_algorithmic:
         return EmbedMLP(vocab_size, config.d_model, config.widths, num_classes, config.init_scale)
+    if config.model == "vit":
+        return ViT(input_shape[0], input_shape[-1], num_classes, config.d_model, config.num_heads, config.d_mlp,
+                   config.layer_norm, config.init_scale)
     if config.model == "mlp":
         return MLP(math.prod(input_shape), config.widths, num_classes, config.init_scale, config.activation)
     return CNN(input_shape[0], input_shape[-1], num_classes, init_scale=config.init_scale)

@@ -213,3 +213,37 @@ def test_build_transformer_follows_config():
     assert len(model.blocks) == 2 and model.blocks[0].num_heads == 3
     assert model.embed.weight.shape == (12, 12) and model.head.weight.shape == (11, 12)
     assert isinstance(model.norm_final, torch.nn.LayerNorm)
+
+
+def test_vit_class_token_attends_to_every_patch_and_init_scale_hits_mlp_and_head_only():
+    import torch
+
+    from grokutils.config import Config
+    from grokutils.models import ViT, build
+
+    torch.manual_seed(0)
+    plain = ViT(1, 28, 10, d_model=32, num_heads=4, d_mlp=64)
+    torch.manual_seed(0)
+    scaled = ViT(1, 28, 10, d_model=32, num_heads=4, d_mlp=64, init_scale=8.0)
+    for name, p in plain.named_parameters():
+        factor = 8.0 if name.startswith(("block.mlp", "head")) else 1.0
+        assert torch.allclose(dict(scaled.named_parameters())[name], factor * p), name
+    x = torch.randn(3, 1, 28, 28)
+    assert plain(x).shape == (3, 10) and plain.features(x).shape == (3, 32)
+    assert plain.first_layer(x).shape == (3, 32)
+    changed = x.clone()
+    changed[:, :, :7, :7] += 1.0  # the first patch only: the class token must see it
+    assert not torch.allclose(plain(x), plain(changed))
+    model = build(Config(task="mnist", model="vit", d_model=32, num_heads=4, d_mlp=64), (1, 28, 28), 10)
+    assert isinstance(model, ViT)
+
+
+def test_vit_config_is_validated():
+    import pytest
+
+    from grokutils.config import Config
+
+    with pytest.raises(ValueError, match="num_layers"):
+        Config(task="mnist", model="vit", num_layers=2)
+    with pytest.raises(ValueError, match="algorithmic"):
+        Config(task="add", model="vit")
