@@ -135,9 +135,15 @@ def evaluate(context: EvalContext, callbacks: Iterable[Callback] = ()) -> dict:
     return row
 
 
+#: The recorded values whose NaN/inf means training diverged. Metrics are not among them: some
+#: are legitimately infinite (NC2 of a class whose mean feature is zero, an NC1 with no
+#: between-class spread), and each metric raises on NaN inputs itself.
+DIVERGENCE_SIGNALS = ("train_loss", "test_loss", "weight_norm")
+
+
 def check_finite(row: dict, step: int, config: Config) -> None:
-    """NaN/inf guard: stop with a message that says what to change."""
-    bad = {k: v for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)}
+    """NaN/inf guard on :data:`DIVERGENCE_SIGNALS`: stop with a message that says what to change."""
+    bad = {k: row[k] for k in DIVERGENCE_SIGNALS if k in row and not math.isfinite(row[k])}
     if bad:
         raise TrainingDiverged(
             f"{config.label()} diverged at step {step}: {bad}. Lower lr (now {config.lr}) or init_scale "

@@ -268,3 +268,8 @@ def test_registered_collapse_and_spectral_metrics_are_recorded_at_every_evaluati
     for name in ("rnc1", "nc1", "nc2", "within_class_variance", "spectral_entropy", "effective_rank", "fourier_alignment"):
         assert len(result.history[name]) == len(result.steps), name
     assert all(0 <= h <= 1 for h in result.history["spectral_entropy"])
+
+
+def test_check_finite_lets_infinite_metrics_through():
+    gu.train.check_finite({"train_loss": 1.0, "test_loss": 2.0, "weight_norm": 3.0, "nc2": float("inf")}, 5,
+                          gu.Config())
