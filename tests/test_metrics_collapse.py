@@ -357,3 +357,39 @@ def test_ncc_degenerate_inputs_raise_clear_errors():
         C.ncc(torch.tensor([[1.0], [-1.0], [2.0], [-2.0]]), torch.tensor([0, 0, 1, 1]))
     with pytest.raises(ValueError, match="NaN"):
         C.ncc(torch.tensor([[float("nan")], [1.0]]), torch.tensor([0, 1]))
+
+
+# --------------------------------------------------------------------------- Theorem 4.1 quantities
+
+def test_rescaled_within_variance_is_rnc1_at_the_own_scale_and_scales_quadratically():
+    h, y = clusters(3)
+    s = float(h.norm(dim=1).mean())
+    assert C.rescaled_within_class_variance(h, y, s) == pytest.approx(C.rnc1(h, y), rel=1e-12)
+    assert C.rescaled_within_class_variance(h, y, 2 * s) == pytest.approx(C.rnc1(h, y) / 4, rel=1e-12)
+    with pytest.raises(ValueError, match="scale"):
+        C.rescaled_within_class_variance(h, y, 0.0)
+
+
+def test_spectral_complexity_is_the_product_of_layer_spectral_norms():
+    from grokutils.models import MLP
+
+    model = MLP(6, (5, 4), 3)
+    expected = 1.0
+    for layer in (model.body[1], model.body[3]):
+        expected *= float(torch.linalg.svdvals(layer.weight.detach().double())[0])
+    assert C.spectral_complexity(model) == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(ValueError, match="MLP"):
+        C.spectral_complexity(torch.nn.Linear(2, 2))
+
+
+def test_concentration_callback_reports_a_gap_and_a_complexity():
+    import grokutils as gu
+    from grokutils.train import EvalContext
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(200) % 10
+    x = torch.randn(200, 1, 28, 28, generator=g)
+    data = gu.data.Dataset(x[:100], y[:100], x[100:], y[100:], num_classes=10)
+    row = C.concentration_metrics(EvalContext(gu.models.MLP(784, (8,), 10), data, None, 0))
+    assert row["within_gap"] == pytest.approx(abs(row["within_test"] - row["within_train"]))
+    assert row["complexity_over_scale"] > 0

@@ -28,6 +28,7 @@ REGISTRY = {
     "information": information.information_metrics,
     "robustness": robustness.robustness_metrics,
     "population": collapse.population_metrics,
+    "concentration": collapse.concentration_metrics,
     "snapshots": snapshots.representation_snapshots,
 }
 

@@ -29,18 +29,21 @@ __all__ = [
     "between_class_variance",
     "class_mean_angles",
     "collapse_metrics",
+    "concentration_metrics",
     "margin_error_bound",
     "nc1",
     "nc1_papyan",
     "nc2",
-    "population_metrics",
     "ncc",
     "ncc_mean",
     "ncc_mismatch",
     "ncc_mismatch_sum",
-    "rnc1",
     "ncc_terms",
+    "population_metrics",
+    "rescaled_within_class_variance",
+    "rnc1",
     "simplex_angle",
+    "spectral_complexity",
     "within_class_variance",
 ]
 
@@ -428,3 +431,48 @@ def population_metrics(context) -> dict:
         if split == "test":
             row.update(test_rnc1=rnc1(features, y), test_nc1=nc1(features, y), test_nc2=nc2(features, y))
     return row
+
+
+def rescaled_within_class_variance(features: torch.Tensor, labels: torch.Tensor, scale: float) -> float:
+    """Σ_k π_k V_k with V_k the variance of class k of ``features / scale`` (Part I, Theorem 4.1).
+
+    With ``scale`` = the mean feature norm of the same features this is RNC1; Theorem 4.1
+    compares the training and held-out values under one common ``scale`` (the training s).
+    """
+    h, y = _check(features, labels)
+    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a finite positive number, got {scale!r}.")
+    _, inv, _, means, _ = _class_stats(h, y)
+    return _tr_within(h, inv, means) / scale**2
+
+
+def spectral_complexity(model) -> float:
+    """Π_l ‖W_l‖₂ over the linear layers below the head of an MLP (ReLU, tanh and softplus are
+    1-Lipschitz): the complexity C(h) of Part I, Theorem 4.1, before division by the output scale."""
+    body = getattr(model, "body", None)
+    if body is None:
+        raise ValueError(f"spectral_complexity needs an MLP (a model with .body); got {type(model).__name__}.")
+    norms = [float(torch.linalg.matrix_norm(m.weight.detach().double(), ord=2))
+             for m in body if isinstance(m, torch.nn.Linear)]
+    return math.prod(norms)
+
+
+@torch.no_grad()
+def concentration_metrics(context) -> dict:
+    """Training-loop callback for Theorem 4.1 of Part I (Sato & Sakamoto 2025).
+
+    Records the rescaled within-class variance on the training split and on the test split,
+    both divided by the *training* mean feature norm s (``within_train``, ``within_test``),
+    their gap ``within_gap`` = |test − train|, and ``complexity_over_scale`` = C(h)/s with
+    C(h) from :func:`spectral_complexity`. Book Part I, Theorem 4.1 notebook.
+    """
+    model, data = context.model, context.data
+    train = torch.cat([model.features(chunk) for chunk in data.x_train.split(8192)]).double()
+    test = torch.cat([model.features(chunk) for chunk in data.x_test.split(8192)]).double()
+    s = float(train.norm(dim=1).mean())
+    if s == 0.0:
+        raise ValueError("all training features are zero (s = 0): the rescaled variances are undefined.")
+    within_train = rescaled_within_class_variance(train, data.y_train, s)
+    within_test = rescaled_within_class_variance(test, data.y_test, s)
+    return {"within_train": within_train, "within_test": within_test, "within_gap": abs(within_test - within_train),
+            "complexity_over_scale": spectral_complexity(model) / s}
