@@ -204,6 +204,8 @@ class Config:
     def label(self) -> str:
         """Short human-readable name used in file names and plot legends."""
         data = f"{self.task}{self.p}" if self.is_algorithmic and self.task != "s5" else self.task
+        if not self.is_algorithmic and self.num_train != 1000:  # 1,000 is the book's default
+            data += f"{self.num_train}"
         return f"{data}-{self.model}-wd{self.weight_decay:g}-s{self.seed}"
 
 

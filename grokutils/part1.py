@@ -51,6 +51,19 @@ def load_sweep(profile: str, store: ResultStore | None = None, progress: bool = 
     return group_by_weight_decay(results)
 
 
+def load_concentration(profile: str, store: ResultStore | None = None,
+                       progress: bool = True) -> dict[int, list[Result]]:
+    """The training-set-size sweep of Theorem 4.1, loaded or trained, grouped by n."""
+    store = store or store_for(profile)
+    results = []
+    for group in sweep_groups(presets.concentration_sweep(profile), SWEEP_SIZE):
+        results += run_sweep(group, store=store, progress=progress)
+    groups: dict[int, list[Result]] = {}
+    for result in sorted(results, key=lambda r: (r.config.num_train, r.config.seed)):
+        groups.setdefault(result.config.num_train, []).append(result)
+    return groups
+
+
 def group_by_weight_decay(results: Iterable[Result]) -> dict[float, list[Result]]:
     """Results keyed by weight decay (ascending), each list ordered by seed."""
     groups: dict[float, list[Result]] = {}
@@ -331,3 +344,49 @@ def slopes_table(groups: dict[float, list[Result]]) -> Markdown:
 def event_samples(groups: dict[float, list[Result]], name: str) -> dict[float, list[int]]:
     """{weight decay: [event time of each seed that has it]} for ``name`` in t_fit, t_rnc1, t_grok."""
     return {wd: [t for t in (getattr(events(r), name) for r in rs) if t] for wd, rs in groups.items()}
+
+
+# --------------------------------------------------------------------------- Theorem 4.1
+
+#: Theorem 4.1's predicted slope of log gap against log n, and the tolerance around it.
+CONCENTRATION_SLOPE, CONCENTRATION_TOLERANCE = -0.5, 0.25
+
+
+def concentration_samples(groups: dict[int, list[Result]]) -> dict[str, dict[int, list[float]]]:
+    """Final-step values per n: the gap |V_test − V_train| and the complexity term C(h)/(s √n)."""
+    return {
+        "gap |V_test − V_train|": {n: [float(r["within_gap"][-1]) for r in rs] for n, rs in groups.items()},
+        "C(h) / (s √n)": {n: [float(r["complexity_over_scale"][-1]) / math.sqrt(n) for r in rs]
+                          for n, rs in groups.items()},
+    }
+
+
+def concentration_table(groups: dict[int, list[Result]]) -> Markdown:
+    """Per n: final train and test accuracy, V_train, V_test, gap and C(h)/(s√n) (means over seeds)."""
+    rows = []
+    for n, results in groups.items():
+        def final(metric):
+            return np.mean([r[metric][-1] for r in results])
+        rows.append((n, len(results), f"{final('train_acc'):.3f}", f"{final('test_acc'):.3f}",
+                     f"{final('within_train'):.4f}", f"{final('within_test'):.4f}", f"{final('within_gap'):.4f}",
+                     f"{np.mean([r['complexity_over_scale'][-1] / math.sqrt(n) for r in results]):.3g}"))
+    return markdown_table(("n", "seeds", "train acc", "test acc", "V train", "V test", "gap", "C(h)/(s√n)"), rows)
+
+
+def concentration_claim(groups: dict[int, list[Result]]) -> Claim:
+    """Theorem 4.1: the gap shrinks like n^(−1/2) (slope of log gap vs log n with a bootstrap CI)."""
+    paper = "Thm 4.1: |population − empirical within-class variance| = O(C(h)/√n); slope of log gap vs log n ≈ −1/2"
+    gaps = concentration_samples(groups)["gap |V_test − V_train|"]
+    usable = {n: [g for g in gs if g > 0] for n, gs in gaps.items()}
+    usable = {n: gs for n, gs in usable.items() if gs}
+    if len(usable) < 2:
+        return Claim("concentration (Thm 4.1)", paper, f"gaps at {len(usable)} sizes only", VERDICTS[3])
+    slope, low, high = bootstrap_loglog_slope(usable)
+    complexity = concentration_samples(groups)["C(h) / (s √n)"]
+    gap_values = [g for n in usable for g in usable[n]]
+    bound_values = [c for n in usable for c, g in zip(complexity[n], gaps[n]) if g > 0]
+    corr = spearman(bound_values, gap_values)[0] if len(gap_values) >= 3 else math.nan
+    measured = (f"slope {slope:.2f} [{low:.2f}, {high:.2f}] over n = {sorted(usable)}; "
+                f"Spearman(gap, C(h)/(s√n)) = {corr:.2f}")
+    holds = low <= CONCENTRATION_SLOPE <= high or abs(slope - CONCENTRATION_SLOPE) <= CONCENTRATION_TOLERANCE
+    return Claim("concentration (Thm 4.1)", paper, measured, verdict(holds, high < 0))

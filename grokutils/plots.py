@@ -167,9 +167,11 @@ def bound_and_error(groups: dict[float, Sequence[Result]], title: str | None = N
     return fig
 
 
-def time_scales(samples: dict[str, dict[float, Sequence[int]]], ax=None):
-    """log t against log λ for several event times (Part I, Theorem 4.3), one marker per seed
-    and a least-squares line per event."""
+def time_scales(samples: dict[str, dict[float, Sequence[float]]], ax=None, xlabel: str = "weight decay λ",
+                ylabel: str = "step"):
+    """log y against log x for several quantities, one marker per seed and a least-squares line
+    each: event times against weight decay (Part I, Theorem 4.3), or the within-class variance
+    gap against the training-set size (Theorem 4.1)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(4.6, 3.6), constrained_layout=True)
     for (name, by_value), color in zip(samples.items(), ("tab:blue", "tab:green", "tab:red")):
@@ -184,7 +186,7 @@ def time_scales(samples: dict[str, dict[float, Sequence[int]]], ax=None):
             ax.plot(grid, np.exp(intercept) * grid ** slope, color=color, alpha=0.6)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("weight decay λ")
-    ax.set_ylabel("step")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return ax

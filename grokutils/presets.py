@@ -147,9 +147,27 @@ def collapse_sweep(profile: str = "paper") -> list[Config]:
     return [base.replace(weight_decay=wd, seed=seed) for seed in seeds for wd in decays]
 
 
+#: Training-set sizes of Part I, Theorem 4.1 (the offline subset keeps ≥ 2,000 held out at 3,000).
+CONCENTRATION_SIZES = (250, 500, 1000, 2000, 3000)
+
+
+def concentration_sweep(profile: str = "paper") -> list[Config]:
+    """Part I, Theorem 4.1: the Part I MLP at several training-set sizes n (weight decay 0.1,
+    which groks within 30k steps at n = 1,000), recording the within-class variance on train
+    and held-out data at a common scale and the spectral complexity. Size-major order."""
+    sizes, seeds, steps = {
+        "paper": (CONCENTRATION_SIZES, (42, 43, 44), 30_000),
+        "quick": ((250, 1000, 3000), (42,), 6_000),
+        "smoke": ((250, 1000), (42,), 40),
+    }[check_profile(profile)]
+    base = COLLAPSE_PAPER.replace(weight_decay=0.1, num_steps=steps, metrics=("collapse", "concentration"))
+    return [base.replace(num_train=n, seed=seed) for n in sizes for seed in seeds]
+
+
 def paper_runs() -> dict[str, list[Config]]:
     """Every stored ``paper`` configuration, by chapter: what ``make results`` regenerates."""
     return {
         "00_quickstart": [nanda("paper"), omnigrok_mnist("paper")],
         "p1_fig3_weight_decay": collapse_sweep("paper"),
+        "p1_thm41_concentration": concentration_sweep("paper"),
     }

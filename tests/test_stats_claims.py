@@ -98,3 +98,19 @@ def test_part1_claims_say_not_testable_without_grokking():
     assert {c.name: c.verdict for c in claims}["redundant information falls (Fig. 4)"] == "not testable here"
     assert not math.isnan(part1.bound_check(runs[0])["holds"])
     assert "| 0.01 | 0 / 1 |" in part1.events_table(part1.group_by_weight_decay(runs))
+
+
+def synthetic_concentration_run(n: int, seed: int, exponent: float) -> Result:
+    config = gu.presets.concentration_sweep("paper")[0].replace(num_train=n, seed=seed)
+    gap = 0.3 * n ** exponent * (1 + 0.05 * (seed - 42))
+    history = {"train_acc": [1.0], "test_acc": [0.9], "within_train": [0.01], "within_test": [0.01 + gap],
+               "within_gap": [gap], "complexity_over_scale": [50.0 * (1 + 0.01 * seed)]}
+    return Result(config, [config.num_steps], history)
+
+
+@pytest.mark.parametrize("exponent, expected", [(-0.5, "reproduced"), (0.0, "not reproduced")])
+def test_concentration_claim_reads_the_slope_of_the_gap(exponent, expected):
+    groups = {n: [synthetic_concentration_run(n, s, exponent) for s in (42, 43, 44)] for n in (250, 1000, 3000)}
+    claim = part1.concentration_claim(groups)
+    assert claim.verdict == expected, claim.measured
+    assert "| 250 | 3 |" in part1.concentration_table(groups)
