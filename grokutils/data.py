@@ -196,6 +196,27 @@ def torchvision_images(task: str, num_train: int = 1000, data_dir: str | Path | 
     return Dataset(x_train, y_train, x_test, y_test, num_classes=10)
 
 
+def availability(task: str, data_dir: str | Path | None = None) -> tuple[bool, str]:
+    """Whether a torchvision dataset can be loaded here without downloading, and why not.
+
+    Checks that torchvision imports and that the dataset's folder exists under ``data_dir``
+    (default :func:`default_data_dir`); the offline ``'mnist'`` and algorithmic tasks are always
+    available. Book chapters use it to say plainly what they cannot run offline.
+    """
+    if task == "mnist" or task not in TORCHVISION:
+        return True, f"task={task!r} is generated or bundled; always available."
+    name = TORCHVISION[task][0]
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        return False, f"{name} needs torchvision, which is not installed here (`pip install torchvision`)."
+    folder = root / ("cifar-10-batches-py" if task == "cifar10" else name)
+    if not folder.exists():
+        return False, f"{name} is not under {root} (set GROKUTILS_DATA, or download it on a machine with internet)."
+    return True, f"{name} found under {root}."
+
+
 def load(config: Config, data_dir: str | Path | None = None, download: bool = False) -> Dataset:
     """The dataset a :class:`~grokutils.config.Config` asks for (on the CPU)."""
     if config.is_algorithmic:

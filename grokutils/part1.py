@@ -51,6 +51,16 @@ def load_sweep(profile: str, store: ResultStore | None = None, progress: bool = 
     return group_by_weight_decay(results)
 
 
+def load_architectures(profile: str, store: ResultStore | None = None,
+                       progress: bool = True) -> dict[str, Result]:
+    """Appendix C's CNN and ViT runs on offline MNIST, loaded or trained."""
+    store = store or store_for(profile)
+    from grokutils.runs import run
+
+    return {name: run(config, store, progress=progress)
+            for name, config in presets.collapse_architectures(profile).items()}
+
+
 def load_concentration(profile: str, store: ResultStore | None = None,
                        progress: bool = True) -> dict[int, list[Result]]:
     """The training-set-size sweep of Theorem 4.1, loaded or trained, grouped by n."""
@@ -390,3 +400,56 @@ def concentration_claim(groups: dict[int, list[Result]]) -> Claim:
                 f"Spearman(gap, C(h)/(s√n)) = {corr:.2f}")
     holds = low <= CONCENTRATION_SLOPE <= high or abs(slope - CONCENTRATION_SLOPE) <= CONCENTRATION_TOLERANCE
     return Claim("concentration (Thm 4.1)", paper, measured, verdict(holds, high < 0))
+
+
+# --------------------------------------------------------------------------- Appendix C
+
+def _spearman_over_time(result: Result, metric: str, reference: str = "test_acc") -> float:
+    values, ref = result[metric], result[reference]
+    if np.std(values) == 0 or np.std(ref) == 0:
+        return math.nan
+    return spearman(values, ref)[0]
+
+
+def architecture_table(results: dict[str, Result]) -> Markdown:
+    """Per architecture: t_fit, t_grok, whether it groks, test accuracy at t_fit and at the end,
+    RNC1 at t_fit and at the end, and the Spearman correlations of RNC1 and NC1 with test accuracy."""
+    rows = []
+    for name, result in results.items():
+        ev = events(result)
+        at_fit = result.steps.index(ev.t_fit) if ev.t_fit is not None else None
+        rnc1_fit = "—" if at_fit is None else f"{result['rnc1'][at_fit]:.3f}"
+        rows.append((name, ev.t_fit or "—", ev.t_grok or "—", "yes" if ev.groks else "no",
+                     _fmt_mean([ev.test_acc_at_fit]), f"{ev.final_test_acc:.3f}", rnc1_fit,
+                     f"{result['rnc1'][-1]:.3f}", f"{_spearman_over_time(result, 'rnc1'):.2f}",
+                     f"{_spearman_over_time(result, 'nc1'):.2f}"))
+    return markdown_table(("model", "t_fit", "t_grok", "groks", "test acc at t_fit", "final test acc",
+                           "RNC1 at t_fit", "final RNC1", "Spearman(RNC1, test acc)", "Spearman(NC1, test acc)"),
+                          rows)
+
+
+def architecture_claims(results: dict[str, Result]) -> list[Claim]:
+    """Appendix C: the CNN and the ViT do not grok; for the CNN, RNC1 falls with test accuracy and
+    is already low when the training set is fitted; for the ViT, NC1 tracks test accuracy better than RNC1."""
+    claims_out = []
+    if "CNN" in results:
+        cnn, ev = results["CNN"], events(results["CNN"])
+        rho = _spearman_over_time(cnn, "rnc1")
+        at_fit = None if ev.t_fit is None else float(cnn["rnc1"][cnn.steps.index(ev.t_fit)])
+        collapsed = at_fit is not None and at_fit <= 2 * float(cnn["rnc1"][-1])
+        measured = (f"groks: {'yes' if ev.groks else 'no'}; Spearman(RNC1, test acc) {rho:.2f}; RNC1 at t_fit "
+                    f"{'—' if at_fit is None else f'{at_fit:.3f}'} vs final {float(cnn['rnc1'][-1]):.3f}")
+        holds = not ev.groks and rho <= -TRACKING_CORRELATION and collapsed
+        claims_out.append(Claim("CNN (App. C)", "no grokking; RNC1 falls with test accuracy; already collapsed "
+                                "when the training set is fitted", measured,
+                                verdict(holds, not ev.groks) if ev.t_fit is not None else VERDICTS[3]))
+    if "ViT" in results:
+        vit, ev = results["ViT"], events(results["ViT"])
+        nc1_rho, rnc1_rho = _spearman_over_time(vit, "nc1"), _spearman_over_time(vit, "rnc1")
+        measured = (f"groks: {'yes' if ev.groks else 'no'}; Spearman with test accuracy: NC1 {nc1_rho:.2f}, "
+                    f"RNC1 {rnc1_rho:.2f}")
+        better = abs(nc1_rho) > abs(rnc1_rho) if not (math.isnan(nc1_rho) or math.isnan(rnc1_rho)) else False
+        claims_out.append(Claim("one-layer ViT (App. C)", "no grokking; NC1 (not RNC1) tracks test accuracy",
+                                measured, verdict(not ev.groks and better, not ev.groks or better)
+                                if ev.t_fit is not None else VERDICTS[3]))
+    return claims_out

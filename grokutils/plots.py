@@ -105,7 +105,8 @@ def sweep_panels(groups: dict[float, Sequence[Result]], metrics: Sequence[str], 
     colors = plt.cm.viridis_r(np.linspace(0.15, 0.95, max(len(groups), 2)))
     for ax, metric, label in zip(axes[0], metrics, labels or metrics):
         for color, (value, results) in zip(colors, groups.items()):
-            mean_band(results, metric, ax=ax, label=f"{value:g}", color=color)
+            label_text = f"{value:g}" if isinstance(value, (int, float)) else str(value)
+            mean_band(results, metric, ax=ax, label=label_text, color=color)
         ax.set_ylabel(label)
         if metric in logy:
             ax.set_yscale("log")

@@ -164,10 +164,22 @@ def concentration_sweep(profile: str = "paper") -> list[Config]:
     return [base.replace(num_train=n, seed=seed) for n in sizes for seed in seeds]
 
 
+def collapse_architectures(profile: str = "paper") -> dict[str, Config]:
+    """Part I, Appendix C: the CNN (init scale 8 on its fully connected layers) and the one-layer
+    ViT (4 heads, class token, init scale 8 on feed-forward and head) on offline MNIST, with the
+    Part I training setup (wd 0.01, 100k steps in the paper profile), collapse metrics on train
+    and test."""
+    steps = {"paper": 100_000, "quick": 5_000, "smoke": 40}[check_profile(profile)]
+    base = COLLAPSE_PAPER.replace(num_steps=steps, metrics=("collapse", "population"))
+    return {"CNN": base.replace(model="cnn"),
+            "ViT": base.replace(model="vit", d_model=128, num_heads=4, d_mlp=512)}
+
+
 def paper_runs() -> dict[str, list[Config]]:
     """Every stored ``paper`` configuration, by chapter: what ``make results`` regenerates."""
     return {
         "00_quickstart": [nanda("paper"), omnigrok_mnist("paper")],
         "p1_fig3_weight_decay": collapse_sweep("paper"),
         "p1_thm41_concentration": concentration_sweep("paper"),
+        "p1_appendix_architectures": list(collapse_architectures("paper").values()),
     }

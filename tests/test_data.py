@@ -229,3 +229,11 @@ def test_dataset_to_keeps_everything():
     moved = data.to("cpu")
     assert moved.num_classes == data.num_classes and moved.vocab_size == data.vocab_size
     assert torch.equal(moved.x_test, data.x_test)
+
+
+def test_availability_is_plain_about_missing_torchvision_data(tmp_path):
+    from grokutils.data import availability
+
+    assert availability("mnist")[0] and availability("add")[0]
+    ok, why = availability("fashion_mnist", tmp_path)
+    assert not ok and ("torchvision" in why or str(tmp_path) in why)

@@ -114,3 +114,17 @@ def test_concentration_claim_reads_the_slope_of_the_gap(exponent, expected):
     claim = part1.concentration_claim(groups)
     assert claim.verdict == expected, claim.measured
     assert "| 250 | 3 |" in part1.concentration_table(groups)
+
+
+def test_architecture_claims_on_runs_that_learn_without_delay():
+    runs = {}
+    for name in ("CNN", "ViT"):
+        run = synthetic_run(0.01, 42, t_grok=1500)  # generalises right after the fit: no grokking
+        train = np.array(run.history["train_acc"])
+        run.history["rnc1"] = list(0.35 - 0.3 * (train - 0.1) / 0.9)  # collapses while fitting
+        run.history["nc1"] = list(np.array(run.history["rnc1"]) * 3)
+        runs[name] = run
+    verdicts = {c.name: c.verdict for c in part1.architecture_claims(runs)}
+    assert verdicts["CNN (App. C)"] == "reproduced"
+    assert verdicts["one-layer ViT (App. C)"] != "not testable here"
+    assert "| CNN |" in part1.architecture_table(runs)
