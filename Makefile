@@ -44,7 +44,7 @@ test: $(STAMP) ## everything CI checks: unit tests, smoke notebooks, book build 
 	$(MAKE) book
 
 results: $(STAMP) ## regenerate the stored paper-profile results (long; resumes if interrupted)
-	$(PY) -m grokutils.regenerate
+	$(PY) -m grokutils.regenerate --workers 2
 
 bench: $(STAMP) ## grokutils vs a plain PyTorch loop, same configuration, same process
 	$(PY) benchmarks/bench_train.py
