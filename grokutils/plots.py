@@ -122,14 +122,16 @@ def representation_snapshot(snapshot: dict, ax=None, title: str | None = None):
     if ax is None:
         _, ax = plt.subplots(figsize=(3.6, 3.4), constrained_layout=True)
     cmap = plt.get_cmap("tab10")
+    handles = []
     for split, marker, size, alpha in (("train", "o", 10, 0.8), ("test", "x", 14, 0.6)):
         xy = np.asarray(snapshot[f"{split}_xy"])
         ax.scatter(xy[:, 0], xy[:, 1], c=[cmap(int(c) % 10) for c in snapshot[f"{split}_y"]], marker=marker,
-                   s=size, alpha=alpha, linewidths=0.8, label=split)
+                   s=size, alpha=alpha, linewidths=0.8)
+        handles.append(plt.Line2D([], [], marker=marker, color="0.4", linestyle="", label=split))
     ax.set_xlabel("class-mean PC 1 (÷ mean ‖h‖)")
     ax.set_ylabel("class-mean PC 2")
     ax.set_title(title or "")
-    ax.legend(loc="best", fontsize=8, markerscale=1.5)
+    ax.legend(handles=handles, loc="best", fontsize=8, title="colour = class", title_fontsize=7)
     return ax
 
 
