@@ -80,3 +80,25 @@ def test_regenerate_rejects_an_unknown_chapter():
 
     with pytest.raises(SystemExit):
         regenerate.main(["--chapter", "no_such_chapter", "--list"])
+
+
+def test_every_recorded_metric_key_is_in_the_glossary(tmp_path, monkeypatch):
+    import torch
+
+    from grokutils.metrics import autoencoder, information
+
+    monkeypatch.setenv("GROKUTILS_CACHE", str(tmp_path))
+    monkeypatch.setattr(information, "AUTOENCODER_SETTINGS", autoencoder.AutoencoderSettings(epochs=1))
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(300) % 10
+    images = gu.data.Dataset(torch.randn(100, 1, 28, 28, generator=g), y[:100],
+                             torch.randn(200, 1, 28, 28, generator=g), y[100:], num_classes=10)
+    image_config = gu.presets.collapse_mnist("smoke").replace(
+        widths=(16, 16), num_steps=2, eval_schedule="every:1",
+        metrics=tuple(m for m in gu.metrics.REGISTRY if m != "fourier"))
+    tokens_config = gu.presets.nanda("smoke").replace(num_steps=2, eval_schedule="every:1",
+                                                     metrics=("fourier", "robustness", "spectral"))
+    recorded = set(gu.train.train(image_config, images, progress=False).history)
+    recorded |= set(gu.train.train(tokens_config, progress=False).history)
+    missing = sorted(recorded - set(gu.glossary.GLOSSARY))
+    assert not missing, f"recorded but not in grokutils.glossary: {missing}"
