@@ -61,6 +61,14 @@ def load_architectures(profile: str, store: ResultStore | None = None,
             for name, config in presets.collapse_architectures(profile).items()}
 
 
+def load_theory(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[float, list[Result]]:
+    """Theorem 4.3's own small-scale setting (:func:`grokutils.presets.collapse_theory`), keyed by
+    λ = weight_decay / 2."""
+    store = store or store_for(profile)
+    results = run_sweep(presets.collapse_theory(profile), store=store, progress=progress)
+    return {r.config.weight_decay / 2: [r] for r in results}
+
+
 def load_concentration(profile: str, store: ResultStore | None = None,
                        progress: bool = True) -> dict[int, list[Result]]:
     """The training-set-size sweep of Theorem 4.1, loaded or trained, grouped by n."""
@@ -303,14 +311,19 @@ def _claim_ib_bounds(grokking) -> Claim:
                  verdict(share >= MAJORITY and violations == 0.0, share >= MAJORITY / 2))
 
 
-def _claim_time_scales(groups) -> Claim:
+def _claim_time_scales(groups, name: str = "time scales (Thm 4.3)") -> Claim:
     paper = "Thm 4.3: log t vs log λ has slope ≈ 0 for t_fit and ≈ −1 for t_RNC1 and t_grok"
     slopes = time_scale_slopes(groups)
-    parts = [f"{name}: {s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]" if s else f"{name}: —" for name, s in slopes.items()]
-    matches = [_slope_matches(name, s) for name, s in slopes.items()]
+    parts = [f"{event}: {s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]" if s else f"{event}: —" for event, s in slopes.items()]
+    matches = [_slope_matches(event, s) for event, s in slopes.items()]
     if all(s is None for s in slopes.values()):
-        return Claim("time scales (Thm 4.3)", paper, "; ".join(parts), VERDICTS[3])
-    return Claim("time scales (Thm 4.3)", paper, "; ".join(parts), verdict(all(matches), any(matches)))
+        return Claim(name, paper, "; ".join(parts), VERDICTS[3])
+    return Claim(name, paper, "; ".join(parts), verdict(all(matches), any(matches)))
+
+
+def theory_claim(groups: dict[float, list[Result]]) -> Claim:
+    """Theorem 4.3's slopes in the theorem's own setting (:func:`load_theory`)."""
+    return _claim_time_scales(groups, "time scales, theorem's setting (Thm 4.3)")
 
 
 # --------------------------------------------------------------------------- tables for the notebooks

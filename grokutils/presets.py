@@ -179,6 +179,27 @@ def collapse_architectures(profile: str = "paper") -> dict[str, Config]:
             "ViT": base.replace(model="vit", d_model=128, num_heads=4, d_mlp=512)}
 
 
+#: Part I, Theorem 4.3's own setting: the λ of MSE + λ‖θ‖² (torch SGD's weight_decay is 2λ).
+THEORY_LAMBDAS = (3e-4, 1e-3, 3e-3, 1e-2)
+
+
+def collapse_theory(profile: str = "paper") -> list[Config]:
+    """Part I, Theorem 4.3 in the theorem's own setting, at small scale: a pyramidal MLP
+    784-200-100-10 with the smooth softplus activation, default init (scale 1), full-batch
+    gradient descent (SGD, no momentum, lr 0.5) on the mean squared error plus λ‖θ‖², for
+    λ in :data:`THEORY_LAMBDAS`. ``weight_decay`` = 2λ, because torch's SGD adds
+    weight_decay·θ to the gradient, the gradient of (weight_decay/2)‖θ‖²."""
+    lambdas, steps = {
+        "paper": (THEORY_LAMBDAS, 20_000),
+        "quick": (THEORY_LAMBDAS, 4_000),
+        "smoke": (THEORY_LAMBDAS[-2:], 40),
+    }[check_profile(profile)]
+    base = COLLAPSE_PAPER.replace(widths=(200, 100), activation="softplus", init_scale=1.0, loss="mse",
+                                  loss_reduction="mean", optimizer="sgd", lr=0.5, momentum=0.0, batch_size=None,
+                                  num_steps=steps, metrics=("collapse",))
+    return [base.replace(weight_decay=2 * lam) for lam in lambdas]
+
+
 def paper_runs() -> dict[str, list[Config]]:
     """Every stored ``paper`` configuration, by chapter: what ``make results`` regenerates."""
     return {
@@ -186,4 +207,5 @@ def paper_runs() -> dict[str, list[Config]]:
         "p1_fig3_weight_decay": collapse_sweep("paper"),
         "p1_thm41_concentration": concentration_sweep("paper"),
         "p1_appendix_architectures": list(collapse_architectures("paper").values()),
+        "p1_thm43_time_scales": collapse_theory("paper"),
     }

@@ -128,3 +128,9 @@ def test_architecture_claims_on_runs_that_learn_without_delay():
     assert verdicts["CNN (App. C)"] == "reproduced"
     assert verdicts["one-layer ViT (App. C)"] != "not testable here"
     assert "| CNN |" in part1.architecture_table(runs)
+
+
+def test_theory_claim_uses_the_same_slope_criteria():
+    runs = [synthetic_run(wd, 42, t_grok=300 / wd) for wd in (0.01, 0.03, 0.1)]
+    claim = part1.theory_claim(part1.group_by_weight_decay(runs))
+    assert claim.name.startswith("time scales, theorem") and claim.verdict == "reproduced"
