@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 ALGORITHMIC_TASKS = ("add", "sub", "mul", "div", "s5")
 IMAGE_TASKS = ("mnist", "mnist_torchvision", "fashion_mnist", "cifar10")
 TASKS = ALGORITHMIC_TASKS + IMAGE_TASKS
-MODELS = ("transformer", "mlp", "cnn", "vit")
+MODELS = ("transformer", "mlp", "cnn", "vit", "resnet18")
 LOSSES = ("cross_entropy", "mse")
 REDUCTIONS = ("mean", "sum")
 OPTIMIZERS = ("adamw", "sgd")
@@ -122,7 +122,7 @@ class Config:
                 _fail("num_layers", self.num_layers, "1 or 2")
             if self.d_model % self.num_heads:
                 _fail("num_heads", self.num_heads, f"a divisor of d_model={self.d_model}")
-        if self.model in ("cnn", "vit") and self.task in ALGORITHMIC_TASKS:
+        if self.model in ("cnn", "vit", "resnet18") and self.task in ALGORITHMIC_TASKS:
             _fail("model", self.model, "'transformer' or 'mlp' for algorithmic tasks")
         if self.model == "vit" and self.num_layers != 1:
             _fail("num_layers", self.num_layers, "1 for model='vit' (the one-layer ViT of Part I, Appendix C)")

@@ -12,7 +12,7 @@ GLOSSARY: dict[str, str] = {
     "num_train": "number of training images (image tasks; class-balanced for offline MNIST)",
     "data_seed": "seed of the train/test split (kept fixed across model seeds by default)",
     # model
-    "model": "'transformer', 'mlp', 'cnn' or 'vit' (one-layer vision transformer, Part I appendix)",
+    "model": "'transformer', 'mlp', 'cnn', 'vit' (one-layer vision transformer) or 'resnet18' (Part I appendix)",
     "d_model": "width of the transformer residual stream",
     "num_heads": "attention heads per layer",
     "d_mlp": "hidden width of the transformer feed-forward block",

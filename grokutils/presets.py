@@ -200,6 +200,17 @@ def collapse_theory(profile: str = "paper") -> list[Config]:
     return [base.replace(weight_decay=2 * lam) for lam in lambdas]
 
 
+def collapse_cifar_resnet(profile: str = "paper") -> Config:
+    """Part I's appendix information-bottleneck run: ResNet-18 on the full CIFAR-10 training set
+    with standard init. Needs torchvision, the data and, in practice, a GPU; the book does not
+    store it. Optimiser values are *chosen* (the spec gives none): SGD, lr 0.1, momentum 0.9,
+    weight decay 5e-4, batch 128, cross-entropy, 40k steps (≈ 100 epochs)."""
+    steps = {"paper": 40_000, "quick": 2_000, "smoke": 20}[check_profile(profile)]
+    return Config(task="cifar10", num_train=50_000, model="resnet18", loss="cross_entropy", optimizer="sgd",
+                  lr=0.1, momentum=0.9, weight_decay=5e-4, warmup_steps=0, batch_size=128, num_steps=steps,
+                  eval_schedule="paper", grok_threshold=0.85, seed=42, metrics=("collapse", "information"))
+
+
 def paper_runs() -> dict[str, list[Config]]:
     """Every stored ``paper`` configuration, by chapter: what ``make results`` regenerates."""
     return {

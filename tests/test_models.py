@@ -247,3 +247,17 @@ def test_vit_config_is_validated():
         Config(task="mnist", model="vit", num_layers=2)
     with pytest.raises(ValueError, match="algorithmic"):
         Config(task="add", model="vit")
+
+
+def test_resnet18_has_the_standard_shape_and_a_512_dim_representation():
+    import torch
+
+    from grokutils.config import Config
+    from grokutils.models import ResNet18, build
+
+    model = build(Config(task="cifar10", model="resnet18", num_train=50_000), (3, 32, 32), 10)
+    assert isinstance(model, ResNet18)
+    assert 11_000_000 < sum(p.numel() for p in model.parameters()) < 11_300_000  # ResNet-18: 11.2M
+    model.eval()
+    x = torch.randn(2, 3, 32, 32)
+    assert model.features(x).shape == (2, 512) and model(x).shape == (2, 10)
