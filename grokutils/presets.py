@@ -190,7 +190,7 @@ def collapse_theory(profile: str = "paper") -> list[Config]:
     weight_decay·θ to the gradient, the gradient of (weight_decay/2)‖θ‖²."""
     lambdas, steps = {
         "paper": (THEORY_LAMBDAS, 20_000),
-        "quick": (THEORY_LAMBDAS, 4_000),
+        "quick": (THEORY_LAMBDAS[1::2], 4_000),
         "smoke": (THEORY_LAMBDAS[-2:], 40),
     }[check_profile(profile)]
     base = COLLAPSE_PAPER.replace(widths=(200, 100), activation="softplus", init_scale=1.0, loss="mse",
