@@ -20,7 +20,7 @@ from grokutils import presets
 from grokutils.claims import VERDICTS, Claim, verdict
 from grokutils.report import DELAY_FACTOR, Markdown, markdown_table
 from grokutils.result import Result
-from grokutils.runs import ResultStore, run_sweep, store_for
+from grokutils.runs import ResultStore, run, run_sweep, store_for
 from grokutils.stats import bootstrap_loglog_slope, fall_step, spearman
 from grokutils.sweep import sweep_groups
 
@@ -41,13 +41,18 @@ TRACKING_CORRELATION = 0.5
 SWEEP_SIZE = 6
 
 
+def _load_or_train(configs, store: ResultStore, progress: bool) -> list[Result]:
+    """Results of ``configs`` in groups of :data:`SWEEP_SIZE` (each loaded, or trained by the sweep engine)."""
+    results = []
+    for group in sweep_groups(configs, SWEEP_SIZE):
+        results += run_sweep(group, store=store, progress=progress)
+    return results
+
+
 def load_sweep(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[float, list[Result]]:
     """The weight-decay sweep of Figures 3-4 for ``profile``, loaded or trained (resumable),
     grouped by weight decay. Every Part I notebook but Theorem 4.1's reads it."""
-    store = store or store_for(profile)
-    results = []
-    for group in sweep_groups(presets.collapse_sweep(profile), SWEEP_SIZE):
-        results += run_sweep(group, store=store, progress=progress)
+    results = _load_or_train(presets.collapse_sweep(profile), store or store_for(profile), progress)
     return group_by_weight_decay(results)
 
 
@@ -55,8 +60,6 @@ def load_architectures(profile: str, store: ResultStore | None = None,
                        progress: bool = True) -> dict[str, Result]:
     """Appendix C's CNN and ViT runs on offline MNIST, loaded or trained."""
     store = store or store_for(profile)
-    from grokutils.runs import run
-
     return {name: run(config, store, progress=progress)
             for name, config in presets.collapse_architectures(profile).items()}
 
@@ -64,18 +67,14 @@ def load_architectures(profile: str, store: ResultStore | None = None,
 def load_theory(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[float, list[Result]]:
     """Theorem 4.3's own small-scale setting (:func:`grokutils.presets.collapse_theory`), keyed by
     λ = weight_decay / 2."""
-    store = store or store_for(profile)
-    results = run_sweep(presets.collapse_theory(profile), store=store, progress=progress)
+    results = _load_or_train(presets.collapse_theory(profile), store or store_for(profile), progress)
     return {r.config.weight_decay / 2: [r] for r in results}
 
 
 def load_concentration(profile: str, store: ResultStore | None = None,
                        progress: bool = True) -> dict[int, list[Result]]:
     """The training-set-size sweep of Theorem 4.1, loaded or trained, grouped by n."""
-    store = store or store_for(profile)
-    results = []
-    for group in sweep_groups(presets.concentration_sweep(profile), SWEEP_SIZE):
-        results += run_sweep(group, store=store, progress=progress)
+    results = _load_or_train(presets.concentration_sweep(profile), store or store_for(profile), progress)
     groups: dict[int, list[Result]] = {}
     for result in sorted(results, key=lambda r: (r.config.num_train, r.config.seed)):
         groups.setdefault(result.config.num_train, []).append(result)
