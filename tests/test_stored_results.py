@@ -41,3 +41,10 @@ def test_quickstart_mnist_groks_at_least_85_percent_long_after_fitting():
     check = gu.report.grokking_check(STORE.load(gu.presets.omnigrok_mnist("paper")))
     assert check.t_grok is not None and check.final_test_acc >= 0.85
     assert check.groks, check.sentence()
+
+
+def test_paper_runs_cover_every_configuration_the_part1_notebooks_read():
+    read = (gu.presets.collapse_sweep("paper") + gu.presets.concentration_sweep("paper")
+            + gu.presets.collapse_theory("paper") + list(gu.presets.collapse_architectures("paper").values()))
+    regenerated = {c for configs in gu.presets.paper_runs().values() for c in configs}
+    assert set(read) <= regenerated
