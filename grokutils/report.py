@@ -22,9 +22,15 @@ class Markdown(str):
         return str(self)
 
 
+def _cell(value) -> str:
+    """A table cell: pipes escaped (norms like ||w|| would otherwise split the cell), one line."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> Markdown:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    """A Markdown (MyST / GFM) table; cells may contain '|' (escaped here)."""
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
     return Markdown("\n".join(lines))
 
 

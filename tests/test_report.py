@@ -102,3 +102,8 @@ def test_every_recorded_metric_key_is_in_the_glossary(tmp_path, monkeypatch):
     recorded |= set(gu.train.train(tokens_config, progress=False).history)
     missing = sorted(recorded - set(gu.glossary.GLOSSARY))
     assert not missing, f"recorded but not in grokutils.glossary: {missing}"
+
+
+def test_markdown_table_escapes_pipes_inside_cells():
+    table = gu.report.markdown_table(("name", "formula"), [("norm", "||w||² over |S|")])
+    assert table.splitlines()[-1] == "| norm | \\|\\|w\\|\\|² over \\|S\\| |"
