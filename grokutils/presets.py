@@ -133,7 +133,7 @@ def collapse_mnist(profile: str = "paper", **overrides) -> Config:
     config = {
         "paper": COLLAPSE_PAPER,
         "quick": COLLAPSE_PAPER.replace(weight_decay=0.1, num_steps=25_000),
-        "smoke": COLLAPSE_PAPER.replace(num_steps=40),
+        "smoke": COLLAPSE_PAPER.replace(num_steps=40, eval_schedule="every:10"),
     }[check_profile(profile)]
     return config.replace(**overrides) if overrides else config
 
@@ -164,6 +164,8 @@ def concentration_sweep(profile: str = "paper") -> list[Config]:
         "smoke": ((250, 1000), (42,), 40),
     }[check_profile(profile)]
     base = COLLAPSE_PAPER.replace(weight_decay=0.1, num_steps=steps, metrics=("collapse", "concentration"))
+    if profile == "smoke":
+        base = base.replace(eval_schedule="every:20")
     return [base.replace(num_train=n, seed=seed) for n in sizes for seed in seeds]
 
 
@@ -174,6 +176,8 @@ def collapse_architectures(profile: str = "paper") -> dict[str, Config]:
     and test."""
     steps = {"paper": 100_000, "quick": 5_000, "smoke": 40}[check_profile(profile)]
     base = COLLAPSE_PAPER.replace(num_steps=steps, metrics=("collapse", "population"))
+    if profile == "smoke":  # a CNN evaluation is ~40 GFLOP: 3 of them, not Part I's 41
+        base = base.replace(eval_schedule="every:20")
     return {"CNN": base.replace(model="cnn"),
             "ViT": base.replace(model="vit", d_model=128, num_heads=4, d_mlp=512)}
 
@@ -196,6 +200,8 @@ def collapse_theory(profile: str = "paper") -> list[Config]:
     base = COLLAPSE_PAPER.replace(widths=(200, 100), activation="softplus", init_scale=1.0, loss="mse",
                                   loss_reduction="mean", optimizer="sgd", lr=0.5, momentum=0.0, batch_size=None,
                                   num_steps=steps, metrics=("collapse",))
+    if profile == "smoke":
+        base = base.replace(eval_schedule="every:20")
     return [base.replace(weight_decay=2 * lam) for lam in lambdas]
 
 

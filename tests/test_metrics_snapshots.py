@@ -44,7 +44,7 @@ def test_class_mean_plane_is_orthonormal_and_spans_two_separated_means():
 
 
 def test_snapshot_callback_records_only_at_snapshot_steps_and_round_trips_through_json():
-    config = gu.presets.collapse_mnist("smoke").replace(widths=(16, 16), metrics=("snapshots",))
+    config = gu.presets.collapse_mnist("smoke").replace(widths=(16, 16), metrics=("snapshots",), eval_schedule="paper")
     data = small_image_data()
     model = gu.models.build(config, data.input_shape, 10)
     chosen = snapshots.snapshot_steps(config)
