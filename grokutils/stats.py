@@ -84,3 +84,70 @@ def fall_step(steps: Sequence[int], values: Sequence[float], fraction: float) ->
     peak = int(np.nanargmax(values))
     below = np.nonzero(values[peak:] <= fraction * values[peak])[0]
     return int(steps[peak + below[0]]) if below.size else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Part III: bootstrap interval of a mean, one-sided Mann-Whitney test and its effect size
+# ----------------------------------------------------------------------------------------------
+
+
+def _finite_sample(values: Sequence[float], name: str, minimum: int) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of numbers, got {values!r}.") from None
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}.")
+    if array.size < minimum:
+        raise ValueError(f"{name} needs at least {minimum} values, got {array.size}.")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values (runs that did not grok must be "
+                         f"handled before the test, not passed as NaN): {array.tolist()}.")
+    return array
+
+
+def bootstrap_mean_ci(values: Sequence[float], resamples: int = 10_000, level: float = 0.95,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``values`` and its percentile-bootstrap interval: ``(mean, low, high)``.
+
+    Part III, claim 2 ("Spectral Entropy Collapse as an Empirical Signature of Delayed
+    Generalisation in Grokking", 2026): the threshold H̃* is the mean of H̃ at t_grok over
+    seeds, with a 95 % interval from 10,000 bootstrap resamples [paper: 0.61, ≈ [0.595, 0.624]].
+    Each resample draws len(values) values with replacement; the interval is the
+    ((1 − level)/2, (1 + level)/2) percentiles of the resampled means. The same ``seed`` gives
+    the same interval. Needs at least 2 finite values.
+    """
+    array = _finite_sample(values, "values", 2)
+    if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 1:
+        raise ValueError(f"resamples must be a positive integer, got {resamples!r}.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}.")
+    rng = np.random.default_rng(seed)
+    means = array[rng.integers(0, array.size, size=(int(resamples), array.size))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(array.mean()), float(low), float(high)
+
+
+def mann_whitney_greater(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """One-sided Mann–Whitney U test that ``a`` tends to be larger than ``b``: ``(U, p)``.
+
+    Part III, claim 3 (Table 1): grokking delay with the representation-mixing intervention
+    (``a``) against the baseline (``b``) [paper: +5,020 steps, p = 0.044]. U is the statistic of
+    ``a``: the number of pairs (a_i, b_j) with a_i > b_j, ties counting ½ (scipy's
+    ``mannwhitneyu(a, b, alternative="greater")``, exact p-value for small samples without
+    ties, normal approximation otherwise).
+    """
+    a, b = _finite_sample(a, "a", 1), _finite_sample(b, "b", 1)
+    result = scipy_stats.mannwhitneyu(a, b, alternative="greater")
+    return float(result.statistic), float(result.pvalue)
+
+
+def rank_biserial(a: Sequence[float], b: Sequence[float]) -> float:
+    """Rank-biserial correlation 2U/(n_a n_b) − 1 of ``a`` over ``b`` (Part III, claim 3).
+
+    The effect size that goes with :func:`mann_whitney_greater`: +1 when every a exceeds
+    every b, −1 when every b exceeds every a, 0 for complete overlap.
+    """
+    u, _ = mann_whitney_greater(a, b)
+    return 2 * u / (len(a) * len(b)) - 1
