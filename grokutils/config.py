@@ -22,14 +22,17 @@ LOSSES = ("cross_entropy", "mse")
 REDUCTIONS = ("mean", "sum")
 OPTIMIZERS = ("adamw", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-FLOAT_FIELDS = ("frac_train", "init_scale", "lr", "weight_decay", "momentum", "grok_threshold")
+FLOAT_FIELDS = ("frac_train", "init_scale", "lr", "weight_decay", "momentum", "grok_threshold", "mixing_alpha")
 STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 
 #: Fields added after results were first stored, with their defaults. They enter
 #: :meth:`Config.key` only when set to something else, so every key stored before they
 #: existed stays valid (their runs used exactly these defaults).
-LATER_FIELDS = {"activation": "relu"}
+LATER_FIELDS = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False}
 ACTIVATIONS = ("relu", "tanh", "softplus")
+#: Names that ``metrics`` may list besides :data:`grokutils.metrics.REGISTRY`: series the training
+#: loop itself records after every optimiser step (not at evaluations), stored next to the result.
+STEP_METRICS = ("norm_trace",)
 
 
 def is_prime(n: int) -> bool:
@@ -81,6 +84,9 @@ class Config:
     batch_size: int | None = None
     num_steps: int = 20_000
     seed: int = 0
+    # intervention (Part III, claim 3)
+    mixing_alpha: float = 0.0  # representation mixing within each batch; 0 = off
+    norm_matched: bool = False  # rescale parameters to the baseline's norm after every step
     # measurement
     eval_schedule: str = "paper"
     grok_threshold: float = 0.95
@@ -162,14 +168,49 @@ class Config:
             _fail("device", self.device, f"one of {DEVICES}")
         from grokutils.metrics import REGISTRY  # late import: metrics import models
 
-        unknown = [m for m in self.metrics if m not in REGISTRY]
+        unknown = [m for m in self.metrics if m not in REGISTRY and m not in STEP_METRICS]
         if unknown:
-            _fail("metrics", unknown, f"names from grokutils.metrics.REGISTRY: {sorted(REGISTRY)}")
+            _fail("metrics", unknown, f"names from grokutils.metrics.REGISTRY: {sorted(REGISTRY)}, "
+                                      f"or the per-step series {STEP_METRICS}")
+        self._validate_intervention()
+
+    def _validate_intervention(self) -> None:
+        """Part III, claim 3: representation mixing and its norm-matched control."""
+        alpha = self.mixing_alpha
+        if isinstance(alpha, bool) or not isinstance(alpha, float) or not 0.0 <= alpha < 1.0:
+            _fail("mixing_alpha", alpha, "a number in [0, 1)",
+                  "0 means no mixing; Part III uses a small α such as 0.1.")
+        if alpha > 0 and self.batch_size == 1:
+            _fail("batch_size", self.batch_size, "at least 2 when mixing_alpha > 0",
+                  "Mixing pairs each sample with the next one in its batch; a batch of one has no other.")
+        if not isinstance(self.norm_matched, bool):
+            _fail("norm_matched", self.norm_matched, "True or False")
+        if self.norm_matched and alpha == 0:
+            _fail("norm_matched", self.norm_matched, "False when mixing_alpha = 0",
+                  "The control's baseline is config.replace(mixing_alpha=0, norm_matched=False): with no "
+                  "mixing that is the run itself, so matching its norm would change nothing.")
+        if self.norm_matched and "norm_trace" not in self.metrics:
+            _fail("norm_matched", self.norm_matched, "False unless metrics lists 'norm_trace'",
+                  "The control needs its baseline's parameter norm after every step; the baseline "
+                  "(same config, mixing_alpha=0, norm_matched=False) records it only if metrics lists "
+                  "'norm_trace'. Add 'norm_trace' to metrics.")
 
     # ------------------------------------------------------------ conveniences
     @property
     def is_algorithmic(self) -> bool:
         return self.task in ALGORITHMIC_TASKS
+
+    @property
+    def records_norm_trace(self) -> bool:
+        """Whether the run records its parameter norm after every step (``Result.norm_trace``):
+        when ``metrics`` lists ``'norm_trace'`` and there is no mixing, i.e. when the run can be
+        the baseline of a norm-matched control (Part III, claim 3)."""
+        return "norm_trace" in self.metrics and self.mixing_alpha == 0
+
+    def baseline(self) -> Config:
+        """The run whose norm a norm-matched control follows (Part III, claim 3): the same
+        configuration without mixing and without matching."""
+        return self.replace(mixing_alpha=0.0, norm_matched=False)
 
     def replace(self, **changes) -> Config:
         """A copy with ``changes`` applied (and validated)."""
@@ -206,7 +247,9 @@ class Config:
         data = f"{self.task}{self.p}" if self.is_algorithmic and self.task != "s5" else self.task
         if not self.is_algorithmic and self.num_train != 1000:  # 1,000 is the book's default
             data += f"{self.num_train}"
-        return f"{data}-{self.model}-wd{self.weight_decay:g}-s{self.seed}"
+        intervention = f"-mix{self.mixing_alpha:g}" if self.mixing_alpha else ""
+        intervention += "-normmatched" if self.norm_matched else ""
+        return f"{data}-{self.model}-wd{self.weight_decay:g}{intervention}-s{self.seed}"
 
 
 def eval_steps(schedule: str, num_steps: int) -> list[int]:

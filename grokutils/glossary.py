@@ -33,12 +33,18 @@ GLOSSARY: dict[str, str] = {
     "num_steps": "optimisation steps",
     "seed": "seed of the initialisation and of the minibatch order",
     "eval_schedule": "'paper' (every step < 30, every 10 < 150, then every num_steps // 150) or 'every:N'",
+    "mixing_alpha": "α of Part III's intervention (claim 3): h̃_i = (1 − α) h_i + α h_{i+1 mod B} in each batch, "
+                    "loss ½[L(h) + L(h̃)]; 0 = off",
+    "norm_matched": "Part III's control (claim 3): after every step, rescale all parameters to the norm of the "
+                    "run without mixing after that step",
     # measured
     "train_acc": "accuracy on the full training split",
     "test_acc": "accuracy on the held-out split",
     "train_loss": "training-objective loss on the full training split (no weight decay term)",
     "test_loss": "the same loss on the held-out split",
     "weight_norm": "sqrt of the sum of squares of all parameters",
+    "norm_trace": "weight_norm after every step 0..num_steps (float32 file next to the result): what a "
+                  "norm-matched run follows (Part III, claim 3)",
     "wall_time": "seconds of training (evaluation included) when the row was recorded",
     "within_class_variance": "tr Σ_W = (1/N) Σ_i ||h_i − μ_{y_i}||² on the training split (Part I)",
     "nc1": "tr Σ_W / tr Σ_B (the authors' NC1, Part I); Papyan's (1/K) tr(Σ_W Σ_B⁺) is metrics.collapse.nc1_papyan",

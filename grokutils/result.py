@@ -1,7 +1,8 @@
 """The outcome of one run: configuration, per-evaluation metric series, timings.
 
 A :class:`Result` is what :func:`grokutils.runs.run` returns and what the
-result store writes (JSON, one file per configuration). The derived times
+result store writes (JSON, one file per configuration; a run that records its
+per-step ``norm_trace`` gets a float32 ``.npy`` file next to it). The derived times
 ``t_fit``, ``t_grok`` and ``grok_delay`` follow the book's shared definitions.
 """
 
@@ -43,13 +44,19 @@ def environment(device: torch.device | str) -> dict:
 
 @dataclass
 class Result:
-    """Config, evaluation steps, one series per metric, timings and environment."""
+    """Config, evaluation steps, one series per metric, timings and environment.
+
+    ``norm_trace`` (float32, ``num_steps + 1`` values) is the parameter norm after every step
+    when ``config.records_norm_trace`` (Part III, claim 3: the baseline of the norm-matched
+    control), else ``None``. It is stored in its own file and left out of ``==``.
+    """
 
     config: Config
     steps: list[int]
     history: dict[str, list]
     timings: dict[str, float] = field(default_factory=dict)
     env: dict = field(default_factory=dict)
+    norm_trace: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __getitem__(self, metric: str) -> np.ndarray:
         """The series of ``metric`` as an array aligned with :attr:`step_array`."""

@@ -4,7 +4,9 @@
 this configuration if one exists, else trains it (resuming from a checkpoint
 if an earlier attempt was interrupted) and stores the result atomically.
 ``run_sweep(configs)`` does the same for many configurations of one shape,
-training the missing ones together with :mod:`grokutils.sweep`.
+training the missing ones together with :mod:`grokutils.sweep`. A norm-matched
+control (Part III, claim 3) needs its baseline's per-step norm trace: both load
+the baseline from the store, or train and store it first.
 
 Stores: ``results/`` in the repository holds the ``paper`` profile results
 that the rendered book shows (committed); other profiles write to
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import numpy as np
 
 from grokutils.config import Config
 from grokutils.result import Result
@@ -40,7 +44,10 @@ class ResultStore:
 
     Writes are atomic (temporary file + rename), so an interrupted run never
     leaves a half-written result; lookups are by :meth:`Config.key`, so a
-    changed configuration never reuses an old result.
+    changed configuration never reuses an old result. A run that records its
+    per-step norm (``config.records_norm_trace``, Part III, claim 3) also has a
+    ``<label>-<key>.norm_trace.npy`` file (float32, written before the JSON);
+    without it the result counts as missing.
     """
 
     def __init__(self, root: str | Path):
@@ -56,23 +63,47 @@ class ResultStore:
     def checkpoint(self, config: Config) -> Path:
         return self.checkpoints / f"{config.key()}.pt"
 
+    def norm_trace_path(self, config: Config) -> Path:
+        return self.root / f"{config.label()}-{config.key()}.norm_trace.npy"
+
     def __contains__(self, config: Config) -> bool:
-        return self.path(config).exists()
+        complete = not config.records_norm_trace or self.norm_trace_path(config).exists()
+        return self.path(config).exists() and complete
 
     def load(self, config: Config) -> Result | None:
-        path = self.path(config)
-        return Result.from_json(path.read_text()) if path.exists() else None
+        if config not in self:
+            return None
+        result = Result.from_json(self.path(config).read_text())
+        if config.records_norm_trace:
+            trace = np.load(self.norm_trace_path(config))
+            if trace.shape != (config.num_steps + 1,):
+                raise ValueError(f"{self.norm_trace_path(config).name} holds {trace.shape} values, not "
+                                 f"({config.num_steps + 1},); regenerate it.")
+            result.norm_trace = trace
+        return result
 
     def save(self, result: Result) -> Path:
         path = self.path(result.config)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(result.to_json())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        if result.config.records_norm_trace:
+            if result.norm_trace is None:
+                raise ValueError(f"{result.config.label()} lists 'norm_trace' in metrics but its result has no "
+                                 "norm_trace; it was not trained by grokutils.train or grokutils.sweep.")
+            _atomic_write(self.norm_trace_path(result.config),
+                          lambda f: np.save(f, np.asarray(result.norm_trace, dtype=np.float32)))
+        _atomic_write(path, lambda f: f.write(result.to_json().encode()))
         return path
+
+
+def _atomic_write(path: Path, write) -> None:
+    """``write(binary_file)`` to a temporary file, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def store_for(profile: str) -> ResultStore:
@@ -89,10 +120,23 @@ def _require_stored(configs: list[Config], store: ResultStore) -> None:
     missing = [c for c in configs if c not in store]
     if missing and os.environ.get(STORED_ONLY_ENV):
         names = ", ".join(f"{c.label()} ({c.key()})" for c in missing[:5])
+        baselines = {c.baseline() for c in missing if c.norm_matched} - set(missing)
+        baselines = [b for b in baselines if b not in store]
+        also = "" if not baselines else (
+            f" The norm-matched controls among them also need their baselines' norm traces, missing too: "
+            + ", ".join(f"{b.label()} ({b.key()})" for b in baselines[:5]) + ".")
         raise MissingResult(
-            f"{len(missing)} result(s) missing from {store.root}: {names}. The book build only reads stored "
-            f"results ({STORED_ONLY_ENV} is set); regenerate them with `make results`, or unset "
+            f"{len(missing)} result(s) missing from {store.root}: {names}.{also} The book build only reads "
+            f"stored results ({STORED_ONLY_ENV} is set); regenerate them with `make results`, or unset "
             f"{STORED_ONLY_ENV} to train here.")
+
+
+def _baseline_trace(config: Config, store: ResultStore, progress: bool):
+    """The norm trace a norm-matched ``config`` follows (Part III, claim 3): its baseline's,
+    loaded from ``store`` or trained and stored first; ``None`` for any other config."""
+    if not config.norm_matched:
+        return None
+    return run(config.baseline(), store, progress=progress).norm_trace
 
 
 def run(config: Config, store: ResultStore | None = None, progress: bool = True,
@@ -106,7 +150,8 @@ def run(config: Config, store: ResultStore | None = None, progress: bool = True,
         stored = store.load(config)
         if stored is not None:
             return stored
-    result = train(config, progress=progress, checkpoint_path=store.checkpoint(config))
+    result = train(config, progress=progress, checkpoint_path=store.checkpoint(config),
+                   baseline_norm_trace=_baseline_trace(config, store, progress))
     store.save(result)
     store.checkpoint(config).unlink(missing_ok=True)
     return result
@@ -114,18 +159,35 @@ def run(config: Config, store: ResultStore | None = None, progress: bool = True,
 
 def run_sweep(configs: list[Config], store: ResultStore | None = None, progress: bool = True,
               force: bool = False) -> list[Result]:
-    """Results of many configurations of one shape; the missing ones train together."""
-    from grokutils.sweep import sweep_checkpoint_key, train_sweep
+    """Results of many configurations of one shape; the missing ones train together.
 
+    Norm-matched controls (Part III, claim 3) train after the others, following the norm traces
+    of their baselines: those requested here, else loaded from ``store`` or trained first.
+    """
     store = store or store_for("quick")
     if not force:
         _require_stored(configs, store)
     results = {c: (None if force else store.load(c)) for c in configs}
     todo = [c for c, r in results.items() if r is None]
-    if todo:
-        checkpoint = store.checkpoints / f"sweep-{sweep_checkpoint_key(todo)}.pt"
-        for result in train_sweep(todo, progress=progress, checkpoint_path=checkpoint):
-            store.save(result)
+    controls = [c for c in todo if c.norm_matched]
+    for group in ([c for c in todo if not c.norm_matched], controls):
+        if not group:
+            continue
+        if group is controls:
+            needed = list(dict.fromkeys(c.baseline() for c in controls if c.baseline() not in results))
+            results |= dict(zip(needed, run_sweep(needed, store, progress=progress))) if needed else {}
+        traces = [results[c.baseline()].norm_trace if c.norm_matched else None for c in group]
+        for result in _train_sweep_and_store(group, store, progress, traces):
             results[result.config] = result
-        checkpoint.unlink(missing_ok=True)
     return [results[c] for c in configs]
+
+
+def _train_sweep_and_store(configs: list[Config], store: ResultStore, progress: bool, traces: list) -> list[Result]:
+    from grokutils.sweep import sweep_checkpoint_key, train_sweep
+
+    checkpoint = store.checkpoints / f"sweep-{sweep_checkpoint_key(configs)}.pt"
+    results = train_sweep(configs, progress=progress, checkpoint_path=checkpoint, baseline_norm_traces=traces)
+    for result in results:
+        store.save(result)
+    checkpoint.unlink(missing_ok=True)
+    return results

@@ -1,12 +1,15 @@
 """The sweep engine: many configurations of one shape trained at once.
 
-Configurations that differ only in ``seed``, ``weight_decay`` or
-``init_scale`` share data and architecture, so their parameters are stacked
+Configurations that differ only in ``seed``, ``weight_decay``,
+``init_scale``, ``mixing_alpha`` or ``norm_matched`` share data and
+architecture, so their parameters are stacked
 (``torch.func.stack_module_state``) and one vectorised forward/backward
 (``torch.func.vmap`` over ``functional_call``) trains all of them per step.
 Each member keeps its own initialisation, minibatch order and weight decay;
 AdamW's decoupled decay is applied per member before the optimiser step,
-exactly as ``torch.optim.AdamW`` does for one model. The results equal
+exactly as ``torch.optim.AdamW`` does for one model. Part III's intervention
+(:mod:`grokutils.intervention`) is per member too: its own mixing α, and for
+norm-matched members a rescaling to their own baseline's norm after every step. The results equal
 training the configurations one by one to float tolerance (tested in
 ``tests/test_sweep.py``) and are evaluated with the same code as
 :func:`grokutils.train.train`.
@@ -21,18 +24,18 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from grokutils import data as data_module
-from grokutils import models
+from grokutils import intervention, models
 from grokutils.config import Config, eval_steps
 from grokutils.result import Result, environment
-from grokutils.train import (BatchSampler, Callback, Checkpointer, EvalContext, check_finite, evaluate,
-                             flush_denormals,
-                             make_optimizer, objective, progress_bar, registered_callbacks, resolve_device,
-                             show_progress, warmup_factor)
+from grokutils.train import (BatchSampler, Callback, Checkpointer, EvalContext, NormTrace, check_finite,
+                             evaluate, flush_denormals, make_optimizer, objective, progress_bar,
+                             registered_callbacks, resolve_device, show_progress, warmup_factor)
 
-SWEEPABLE = ("seed", "weight_decay", "init_scale")
+SWEEPABLE = ("seed", "weight_decay", "init_scale", "mixing_alpha", "norm_matched")
 
 
 def check_same_shape(configs: list[Config]) -> None:
@@ -81,17 +84,66 @@ def _load_member(template: torch.nn.Module, params: dict, buffers: dict, index: 
     return template
 
 
+class MixedLoss(nn.Module):
+    """``model`` wrapped so that ``functional_call`` can evaluate Part III's mixed loss
+    (:func:`grokutils.intervention.mixed_loss`) with one member's α under ``vmap``."""
+
+    def __init__(self, model: nn.Module, config: Config):
+        super().__init__()
+        self.model, self.config = model, config
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        return intervention.mixed_loss(lambda logits, labels: objective(self.config, logits, labels),
+                                       self.model, x, y, alpha)
+
+
+def member_loss_fn(base: Config, skeleton: nn.Module, mixing: bool):
+    """One member's training loss as a function of ``(params, buffers, x, y, alpha)`` for ``vmap``:
+    the plain objective, or with ``mixing`` the mixed loss of :class:`MixedLoss` (α = 0 members
+    then get ½ [L + L], the same loss)."""
+    if not mixing:
+        return lambda p, b, x, y, alpha: objective(base, functional_call(skeleton, (p, b), (x,)), y)
+    wrapper = MixedLoss(skeleton, base)
+
+    def loss(p, b, x, y, alpha):
+        state = {f"model.{k}": v for k, v in p.items()} | {f"model.{k}": v for k, v in b.items()}
+        return functional_call(wrapper, state, (x, y, alpha))
+
+    return loss
+
+
+def baseline_targets(configs: list[Config], traces) -> torch.Tensor | None:
+    """``(M, num_steps + 1)`` norms that the norm-matched members follow (NaN rows for the others),
+    from their baselines' ``norm_trace``; ``None`` when no member is norm-matched."""
+    if not any(c.norm_matched for c in configs):
+        return None
+    traces = traces if traces is not None else [None] * len(configs)
+    if len(traces) != len(configs):
+        raise ValueError(f"baseline_norm_traces has {len(traces)} entries for {len(configs)} configs; "
+                         "pass one per config (None for those that are not norm-matched).")
+    rows = [torch.from_numpy(intervention.check_norm_trace(c, t)) if c.norm_matched
+            else torch.full((c.num_steps + 1,), float("nan")) for c, t in zip(configs, traces)]
+    return torch.stack(rows).double()
+
+
 def train_sweep(configs: list[Config], dataset: data_module.Dataset | None = None,
                 callbacks: Iterable[Callback] = (), progress: bool = True,
-                checkpoint_path: str | Path | None = None, checkpoint_every_s: float = 60.0) -> list[Result]:
-    """Train ``configs`` together; returns one :class:`Result` per config, in order."""
+                checkpoint_path: str | Path | None = None, checkpoint_every_s: float = 60.0,
+                baseline_norm_traces: list | None = None) -> list[Result]:
+    """Train ``configs`` together; returns one :class:`Result` per config, in order.
+
+    Norm-matched members (Part III, claim 3) need ``baseline_norm_traces``: one entry per config,
+    the ``norm_trace`` of that config's baseline result (``None`` for the other members).
+    """
+    check_same_shape(configs)
+    targets = baseline_targets(configs, baseline_norm_traces)
     with flush_denormals():
-        return _train_sweep(configs, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s)
+        return _train_sweep(configs, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s, targets)
 
 
 def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, callbacks: Iterable[Callback],
-                 progress: bool, checkpoint_path: str | Path | None, checkpoint_every_s: float) -> list[Result]:
-    check_same_shape(configs)
+                 progress: bool, checkpoint_path: str | Path | None, checkpoint_every_s: float,
+                 targets: torch.Tensor | None) -> list[Result]:
     base = configs[0]
     device = resolve_device(base.device)
     dataset = (dataset or data_module.load(base)).to(device)
@@ -103,10 +155,15 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
     samplers = [BatchSampler(len(dataset.y_train), c.batch_size, c.seed, device) for c in configs]
     full_batch = samplers[0].full
 
-    def member_loss(p, b, x, y):
-        return objective(base, functional_call(skeleton, (p, b), (x,)), y)
-
-    batched_loss = vmap(member_loss, in_dims=(0, 0, None, None) if full_batch else (0, 0, 0, 0))
+    alphas = torch.tensor([c.mixing_alpha for c in configs], device=device)
+    member_loss = member_loss_fn(base, skeleton, mixing=bool((alphas > 0).any()))
+    batched_loss = vmap(member_loss, in_dims=(0, 0, None, None, 0) if full_batch else (0, 0, 0, 0, 0))
+    stacked = list(params.values())
+    recording = [c.records_norm_trace for c in configs]
+    trace = NormTrace(base.num_steps, device, len(configs)) if any(recording) else None
+    if targets is not None:
+        targets = targets.to(device)
+        matched = torch.tensor([c.norm_matched for c in configs], device=device)
     optimizer = make_optimizer(base, params.values(), weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_factor(base))
     decays = {name: _per_member([c.weight_decay for c in configs], p) for name, p in params.items()}
@@ -123,11 +180,16 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         start, steps, histories, elapsed = state["step"], state["steps"], state["histories"], state["elapsed"]
+        if trace is not None:
+            trace.load(state["norm_trace"])
+    elif trace is not None:
+        trace.record(0, intervention.member_norms(stacked))
 
     def snapshot() -> dict:
         return {"params": {k: v.detach().clone() for k, v in params.items()},
                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step,
-                "steps": steps, "histories": histories, "elapsed": elapsed}
+                "steps": steps, "histories": histories, "elapsed": elapsed,
+                **({} if trace is None else {"norm_trace": trace.state()})}
 
     def decay_and_step() -> None:
         lr = optimizer.param_groups[0]["lr"]
@@ -150,11 +212,15 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
             else:
                 batch = torch.stack([sampler(step) for sampler in samplers])
                 x, y = dataset.x_train[batch], dataset.y_train[batch]
-            loss = batched_loss(params, buffers, x, y).sum()
+            loss = batched_loss(params, buffers, x, y, alphas).sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             decay_and_step()
             schedule.step()
+            if targets is not None:
+                intervention.match_member_norms_(stacked, targets[:, step + 1], matched)
+            if trace is not None:
+                trace.record(step + 1, intervention.member_norms(stacked))
         step = next_eval
         elapsed["train"] += time.perf_counter() - tick
         for index, config in enumerate(configs):
@@ -172,9 +238,11 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
     if bar is not None:
         bar.close()
     env = environment(device) | {"sweep_size": len(configs)}
+    traces = None if trace is None else trace.array()
     results = []
     for index, config in enumerate(configs):
         timings = {"train_s": elapsed["train"], "eval_s": elapsed["eval"][index], "sweep_size": len(configs),
                    "ms_per_step": 1000 * elapsed["train"] / max(base.num_steps, 1)}
-        results.append(Result(config, list(steps), histories[index], timings, env))
+        norm_trace = traces[index].copy() if recording[index] else None
+        results.append(Result(config, list(steps), histories[index], timings, env, norm_trace=norm_trace))
     return results

@@ -3,7 +3,9 @@
 Full batch or minibatch with the data kept on the device, AdamW or SGD, MSE
 or cross-entropy, linear warm-up, evaluation on a schedule (train and test
 accuracy/loss, weight norm, and any registered metric), a NaN/inf guard,
-and checkpoint + resume. :mod:`grokutils.sweep` trains many configurations
+checkpoint + resume, and Part III's intervention (representation mixing, the
+norm-matched control and the per-step norm trace its baseline records; see
+:mod:`grokutils.intervention`). :mod:`grokutils.sweep` trains many configurations
 of one shape at once with the same pieces.
 """
 
@@ -17,12 +19,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from grokutils import data as data_module
-from grokutils import models
+from grokutils import intervention, models
 from grokutils.config import Config, eval_steps
 from grokutils.metrics.basic import weight_norm
 from grokutils.result import Result, environment
@@ -57,6 +60,15 @@ def objective(config: Config, logits: torch.Tensor, labels: torch.Tensor,
         return F.cross_entropy(logits, labels, reduction=reduction)
     targets = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
     return F.mse_loss(logits, targets, reduction=reduction)
+
+
+def training_loss(config: Config, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss one step minimises: :func:`objective` of ``model(x)``, or with ``mixing_alpha > 0``
+    Part III's mixed loss ½ [L(head(h)) + L(head(h̃))] (:func:`grokutils.intervention.mixed_loss`)."""
+    if config.mixing_alpha == 0:
+        return objective(config, model(x), y)
+    return intervention.mixed_loss(lambda logits, labels: objective(config, logits, labels), model, x, y,
+                                   config.mixing_alpha)
 
 
 def make_optimizer(config: Config, parameters: Iterable[torch.Tensor],
@@ -154,7 +166,7 @@ def registered_callbacks(config: Config) -> list[Callback]:
     """The metric callbacks named in ``config.metrics`` (see grokutils.metrics.REGISTRY)."""
     from grokutils.metrics import REGISTRY
 
-    return [REGISTRY[name] for name in config.metrics]
+    return [REGISTRY[name] for name in config.metrics if name in REGISTRY]
 
 
 # ------------------------------------------------------------------- checkpoint
@@ -229,20 +241,44 @@ def show_progress(bar, steps_done: int, row: dict) -> None:
 # ----------------------------------------------------------------------- train
 def train(config: Config, dataset: data_module.Dataset | None = None, callbacks: Iterable[Callback] = (),
           progress: bool = True, checkpoint_path: str | Path | None = None,
-          checkpoint_every_s: float = 60.0) -> Result:
+          checkpoint_every_s: float = 60.0, baseline_norm_trace=None) -> Result:
     """Train one configuration and return its :class:`~grokutils.result.Result`.
 
     ``callbacks`` (functions of an :class:`EvalContext` returning a dict of
     values) run at every evaluation step after the registered metrics of
     ``config.metrics``. With ``checkpoint_path``, state is saved every
     ``checkpoint_every_s`` seconds and an interrupted run resumes from it.
+    A norm-matched ``config`` (Part III, claim 3) needs ``baseline_norm_trace``,
+    the ``norm_trace`` of :meth:`Config.baseline`'s result.
     """
+    targets = intervention.check_norm_trace(config, baseline_norm_trace) if config.norm_matched else None
     with flush_denormals():
-        return _train(config, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s)
+        return _train(config, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s, targets)
+
+
+class NormTrace:
+    """Part III, claim 3: the parameter norm after every step (``trace[s]``, s = 0..num_steps),
+    kept on the device and read back only at the end (no per-step host sync)."""
+
+    def __init__(self, num_steps: int, device: torch.device, members: int | None = None):
+        shape = (num_steps + 1,) if members is None else (members, num_steps + 1)
+        self.values = torch.full(shape, float("nan"), dtype=torch.float32, device=device)
+
+    def record(self, step: int, norm: torch.Tensor) -> None:
+        self.values[..., step] = norm
+
+    def state(self) -> torch.Tensor:
+        return self.values.detach().cpu().clone()
+
+    def load(self, values: torch.Tensor) -> None:
+        self.values.copy_(values)
+
+    def array(self) -> np.ndarray:
+        return self.values.cpu().numpy()
 
 
 def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Iterable[Callback], progress: bool,
-           checkpoint_path: str | Path | None, checkpoint_every_s: float) -> Result:
+           checkpoint_path: str | Path | None, checkpoint_every_s: float, targets: np.ndarray | None) -> Result:
     device = resolve_device(config.device)
     dataset = (dataset or data_module.load(config)).to(device)
     model = models.build(config, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)
@@ -252,6 +288,9 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
     callbacks = registered_callbacks(config) + list(callbacks)
     evaluation_steps = eval_steps(config.eval_schedule, config.num_steps)
     checkpointer = Checkpointer(checkpoint_path, config.key(), checkpoint_every_s)
+    parameters = list(model.parameters())
+    trace = NormTrace(config.num_steps, device) if config.records_norm_trace else None
+    targets = None if targets is None else torch.from_numpy(targets).to(device)
 
     start, steps, history, elapsed = 0, [], {}, {"train": 0.0, "eval": 0.0}
     state = checkpointer.load()
@@ -260,11 +299,15 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         start, steps, history, elapsed = state["step"], state["steps"], state["history"], state["elapsed"]
+        if trace is not None:
+            trace.load(state["norm_trace"])
+    elif trace is not None:
+        trace.record(0, intervention.parameter_norm(parameters))
 
     def snapshot() -> dict:
         return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "schedule": schedule.state_dict(), "step": step, "steps": steps, "history": history,
-                "elapsed": elapsed}
+                "elapsed": elapsed, **({} if trace is None else {"norm_trace": trace.state()})}
 
     bar = progress_bar(progress, config.num_steps, start, config.label())
     pending = [s for s in evaluation_steps if s >= start and s not in steps]
@@ -276,11 +319,15 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
             batch = sampler(step)
             x, y = (dataset.x_train, dataset.y_train) if batch is None else (dataset.x_train[batch],
                                                                              dataset.y_train[batch])
-            loss = objective(config, model(x), y)
+            loss = training_loss(config, model, x, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
+            if targets is not None:
+                intervention.match_norm_(parameters, targets[step + 1])
+            if trace is not None:
+                trace.record(step + 1, intervention.parameter_norm(parameters))
         step = next_eval
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -299,6 +346,7 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
         bar.close()
     timings = {"train_s": elapsed["train"], "eval_s": elapsed["eval"],
                "ms_per_step": 1000 * elapsed["train"] / max(config.num_steps, 1)}
-    result = Result(config, steps, history, timings, environment(device))
+    result = Result(config, steps, history, timings, environment(device),
+                    norm_trace=None if trace is None else trace.array())
     result.model = model  # the trained model, for notebooks; not stored
     return result

@@ -119,7 +119,8 @@ def test_key_matches_across_processes_known_value():
     config = gu.presets.nanda("smoke")
     values = dataclasses.asdict(config)
     values.pop("device")
-    values.pop("activation")  # a later field at its default does not enter the key
+    for name in ("activation", "mixing_alpha", "norm_matched"):
+        values.pop(name)  # a later field at its default does not enter the key
     values["store_format"] = gu.config.STORE_FORMAT
     text = json.dumps(values, sort_keys=True, default=list)
     assert config.key() == hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -132,10 +133,12 @@ KEY_CHANGES = [
     ("loss_reduction", "sum"), ("optimizer", "sgd"), ("lr", 3e-3), ("weight_decay", 0.1),
     ("betas", (0.9, 0.999)), ("momentum", 0.9), ("warmup_steps", 0), ("batch_size", 64),
     ("num_steps", 100), ("seed", 1), ("eval_schedule", "every:5"), ("grok_threshold", 0.9),
-    ("metrics", ("representation_norm",)), ("activation", "tanh"),
+    ("metrics", ("representation_norm",)), ("activation", "tanh"), ("mixing_alpha", 0.1),
+    ("norm_matched", True),
 ]
 #: Fields whose non-default value needs another base configuration to be valid.
-KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp")}
+KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp"),
+                    "norm_matched": Config(mixing_alpha=0.1, metrics=("norm_trace",))}
 
 
 def test_key_changes_cover_every_field_but_device():
@@ -262,7 +265,7 @@ def test_later_fields_enter_the_key_only_away_from_their_default():
     from grokutils.config import LATER_FIELDS
 
     base = Config(task="mnist", model="mlp")
-    assert LATER_FIELDS == {"activation": "relu"}
+    assert LATER_FIELDS == {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False}
     assert base.replace(activation="relu").key() == base.key()
     assert base.replace(activation="tanh").key() != base.key()
     assert base.replace(activation="tanh").key() != base.replace(activation="softplus").key()
