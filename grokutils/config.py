@@ -28,7 +28,7 @@ STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 #: Fields added after results were first stored, with their defaults. They enter
 #: :meth:`Config.key` only when set to something else, so every key stored before they
 #: existed stays valid (their runs used exactly these defaults).
-LATER_FIELDS = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False}
+LATER_FIELDS = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None}
 ACTIVATIONS = ("relu", "tanh", "softplus")
 #: Names that ``metrics`` may list besides :data:`grokutils.metrics.REGISTRY`: series the training
 #: loop itself records after every optimiser step (not at evaluations), stored next to the result.
@@ -83,6 +83,7 @@ class Config:
     warmup_steps: int = 10
     batch_size: int | None = None
     num_steps: int = 20_000
+    stop_after_grok: int | None = None  # end k steps after t_grok (first evaluation >= t_grok + k); None = never
     seed: int = 0
     # intervention (Part III, claim 3)
     mixing_alpha: float = 0.0  # representation mixing within each batch; 0 = off
@@ -173,6 +174,7 @@ class Config:
             _fail("metrics", unknown, f"names from grokutils.metrics.REGISTRY: {sorted(REGISTRY)}, "
                                       f"or the per-step series {STEP_METRICS}")
         self._validate_intervention()
+        self._validate_stop()
 
     def _validate_intervention(self) -> None:
         """Part III, claim 3: representation mixing and its norm-matched control."""
@@ -194,6 +196,19 @@ class Config:
                   "The control needs its baseline's parameter norm after every step; the baseline "
                   "(same config, mixing_alpha=0, norm_matched=False) records it only if metrics lists "
                   "'norm_trace'. Add 'norm_trace' to metrics.")
+
+    def _validate_stop(self) -> None:
+        """The optional early stop after grokking (Part III trains "≤ 50,000 steps")."""
+        k = self.stop_after_grok
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 0):
+            _fail("stop_after_grok", k, "None or an integer >= 0",
+                  "A run ends at its first evaluation at or after t_grok + stop_after_grok (t_grok: the first "
+                  "evaluation with test_acc >= grok_threshold); None trains all num_steps.")
+        if k is not None and self.norm_matched:
+            _fail("stop_after_grok", k, "None when norm_matched=True",
+                  "A norm-matched control follows its baseline's norm after every step up to num_steps; its "
+                  "baseline (the same config with mixing_alpha=0, hence the same stop_after_grok) would stop "
+                  "early and leave the later steps without a norm to match.")
 
     # ------------------------------------------------------------ conveniences
     @property

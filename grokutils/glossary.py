@@ -30,7 +30,9 @@ GLOSSARY: dict[str, str] = {
     "betas": "AdamW (beta1, beta2)",
     "warmup_steps": "linear learning-rate warm-up length in steps",
     "batch_size": "minibatch size; None means full batch",
-    "num_steps": "optimisation steps",
+    "num_steps": "optimisation steps (an upper bound when stop_after_grok is set)",
+    "stop_after_grok": "optional early stop: the run ends at its first evaluation at or after t_grok + k "
+                       "(k = stop_after_grok >= 0); None (default) trains all num_steps",
     "seed": "seed of the initialisation and of the minibatch order",
     "eval_schedule": "'paper' (every step < 30, every 10 < 150, then every num_steps // 150) or 'every:N'",
     "mixing_alpha": "α of Part III's intervention (claim 3): h̃_i = (1 − α) h_i + α h_{i+1 mod B} in each batch, "
@@ -43,8 +45,8 @@ GLOSSARY: dict[str, str] = {
     "train_loss": "training-objective loss on the full training split (no weight decay term)",
     "test_loss": "the same loss on the held-out split",
     "weight_norm": "sqrt of the sum of squares of all parameters",
-    "norm_trace": "weight_norm after every step 0..num_steps (float32 file next to the result): what a "
-                  "norm-matched run follows (Part III, claim 3)",
+    "norm_trace": "weight_norm after every step 0..num_steps, or up to an early stop (float32 file next to the "
+                  "result): what a norm-matched run follows (Part III, claim 3)",
     "wall_time": "seconds of training (evaluation included) when the row was recorded",
     "within_class_variance": "tr Σ_W = (1/N) Σ_i ||h_i − μ_{y_i}||² on the training split (Part I)",
     "nc1": "tr Σ_W / tr Σ_B (the authors' NC1, Part I); Papyan's (1/K) tr(Σ_W Σ_B⁺) is metrics.collapse.nc1_papyan",
@@ -52,6 +54,8 @@ GLOSSARY: dict[str, str] = {
     "nc2": "σ_max / σ_min of the matrix of uncentred class means (Part I)",
     "spectral_entropy": "normalised entropy of the eigenvalues of the representation covariance on a 512-sample probe (Part III)",
     "effective_rank": "exp(spectral_entropy · log d) (Part III)",
+    "spectral_entropy_test": "spectral_entropy on a fixed 512-sample probe of the held-out split (a seeded random "
+                             "subset): the second probe of Part III, claim 8",
     "representation_norm": "mean ||h(x)|| of the penultimate representation on the training split (s of RNC1)",
     "test_rnc1": "RNC1 of the test split: the population within-class variance of Part I, Theorem 3.2",
     "test_nc1": "the authors' NC1 on the test split (Part I)",

@@ -115,7 +115,9 @@ def check_norm_trace(config: Config, trace) -> np.ndarray:
     trace = np.asarray(trace, dtype=np.float32)
     if trace.shape != (config.num_steps + 1,):
         raise ValueError(f"the baseline norm trace of {config.label()} has shape {trace.shape}; expected "
-                         f"({config.num_steps + 1},): the norm after 0, 1, ..., num_steps={config.num_steps} steps.")
+                         f"({config.num_steps + 1},): the norm after 0, 1, ..., num_steps={config.num_steps} steps. "
+                         "(A run that stopped early after grokking, Config.stop_after_grok, has a shorter trace; "
+                         "a baseline must train all num_steps.)")
     if not (np.isfinite(trace).all() and (trace > 0).all()):
         raise ValueError(f"the baseline norm trace of {config.label()} has non-finite or non-positive values; "
                          "it cannot be matched.")

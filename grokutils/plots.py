@@ -86,7 +86,8 @@ def mean_band(results: Sequence[Result], metric: str, ax=None, label: str | None
         _, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
     steps = results[0].step_array
     if any(not np.array_equal(r.step_array, steps) for r in results):
-        raise ValueError("mean_band needs runs evaluated at the same steps (same num_steps and eval_schedule).")
+        raise ValueError("mean_band needs runs evaluated at the same steps (same num_steps and eval_schedule, "
+                         "and none stopped early by stop_after_grok).")
     values = np.stack([r[metric] for r in results])
     mean, std = values.mean(0), values.std(0)
     x = _log_steps(ax, steps)

@@ -57,6 +57,7 @@ class GrokkingCheck:
     final_test_acc: float
     required_test_acc: float
     seconds_to_grok: float | None
+    stopped_at: int | None = None  # the early stop after grokking (Config.stop_after_grok), if the run ended there
 
     @property
     def groks(self) -> bool:
@@ -71,23 +72,27 @@ class GrokkingCheck:
                     f"{self.t_fit}, but test accuracy never reached {self.required_test_acc} "
                     f"(final {self.final_test_acc:.3f}).")
         verdict = "grokking reproduced" if self.groks else "generalised, but without a delay"
+        final = "final" if self.stopped_at is None else f"training stopped early at step {self.stopped_at}, with"
         return (f"{self.label}: {verdict} — train accuracy ≥ {FIT_THRESHOLD} at step {self.t_fit}, test "
                 f"accuracy ≥ {self.required_test_acc} at step {self.t_grok}, a delay of "
                 f"{self.t_grok - self.t_fit} steps ({self.t_grok / max(self.t_fit, 1):.1f}× the fitting "
-                f"time), {self.seconds_to_grok:.0f} s of training; final test accuracy "
+                f"time), {self.seconds_to_grok:.0f} s of training; {final} test accuracy "
                 f"{self.final_test_acc:.3f}.")
 
 
 def grokking_check(result: Result) -> GrokkingCheck:
-    """Verdict on delayed generalisation: ``t_grok`` exists and ``t_grok >= 2 t_fit``."""
+    """Verdict on delayed generalisation: ``t_grok`` exists and ``t_grok >= 2 t_fit``. The final test
+    accuracy is that of the last evaluation: ``num_steps``, or the early stop after grokking."""
     return GrokkingCheck(result.config.label(), result.t_fit, result.t_grok, float(result["test_acc"][-1]),
-                         result.config.grok_threshold, result.wall_time_at(result.t_grok))
+                         result.config.grok_threshold, result.wall_time_at(result.t_grok),
+                         result.steps[-1] if result.ended_early else None)
 
 
 def timings_table(results: Iterable[Result]) -> Markdown:
-    """Training and evaluation seconds of runs, with their device."""
+    """Training and evaluation seconds of runs, with their device; steps are those trained
+    (fewer than ``num_steps`` for a run that stopped early after grokking)."""
     return markdown_table(
         ("run", "steps", "training (s)", "evaluation (s)", "ms / step", "device"),
-        ((r.config.label(), r.config.num_steps, f"{r.timings['train_s']:.0f}", f"{r.timings['eval_s']:.0f}",
+        ((r.config.label(), r.steps[-1], f"{r.timings['train_s']:.0f}", f"{r.timings['eval_s']:.0f}",
           f"{r.timings['ms_per_step']:.1f}", r.env.get("gpu", r.env.get("device", "?")))
          for r in results))

@@ -3,7 +3,9 @@
 A :class:`Result` is what :func:`grokutils.runs.run` returns and what the
 result store writes (JSON, one file per configuration; a run that records its
 per-step ``norm_trace`` gets a float32 ``.npy`` file next to it). The derived times
-``t_fit``, ``t_grok`` and ``grok_delay`` follow the book's shared definitions.
+``t_fit``, ``t_grok`` and ``grok_delay`` follow the book's shared definitions, and
+:func:`stop_step` applies them to ``Config.stop_after_grok``, the optional early stop
+after grokking that both training loops use.
 """
 
 from __future__ import annotations
@@ -28,6 +30,27 @@ def first_step_at_least(steps: np.ndarray, values: np.ndarray, threshold: float)
     return int(steps[hits[0]]) if hits.size else None
 
 
+def grok_step(config: Config, steps, test_acc) -> int | None:
+    """t_grok: the first evaluation step with test accuracy >= ``config.grok_threshold`` (None if never)."""
+    return first_step_at_least(np.asarray(steps), np.asarray(test_acc, dtype=float), config.grok_threshold)
+
+
+def stop_step(config: Config, steps, test_acc) -> int | None:
+    """The evaluation at which ``config.stop_after_grok = k`` ends a run: the first of ``steps`` that is
+    >= t_grok + k (:func:`grok_step`). None when k is None, the run has not grokked, or no evaluation
+    so far is that late. The training loops (:mod:`grokutils.train`, :mod:`grokutils.sweep`) call it
+    after every evaluation and stop at the first one where it is not None; Part III trains
+    "≤ 50,000 steps", and nothing it measures needs the steps long after t_grok."""
+    if config.stop_after_grok is None:
+        return None
+    steps = np.asarray(steps)
+    t_grok = grok_step(config, steps, test_acc)
+    if t_grok is None:
+        return None
+    late = steps[steps >= t_grok + config.stop_after_grok]
+    return int(late[0]) if late.size else None
+
+
 def environment(device: torch.device | str) -> dict:
     """Where a run executed: versions, device and threads (stored with every result)."""
     from grokutils import __version__
@@ -46,9 +69,12 @@ def environment(device: torch.device | str) -> dict:
 class Result:
     """Config, evaluation steps, one series per metric, timings and environment.
 
-    ``norm_trace`` (float32, ``num_steps + 1`` values) is the parameter norm after every step
+    ``norm_trace`` (float32, ``steps[-1] + 1`` values) is the parameter norm after every step
     when ``config.records_norm_trace`` (Part III, claim 3: the baseline of the norm-matched
     control), else ``None``. It is stored in its own file and left out of ``==``.
+
+    A run ends at ``config.num_steps``, or earlier at its :attr:`stop_step` when
+    ``config.stop_after_grok`` is set (:attr:`ended_early`); :attr:`complete` checks either.
     """
 
     config: Config
@@ -84,7 +110,26 @@ class Result:
     @property
     def t_grok(self) -> int | None:
         """First evaluation step with test accuracy >= ``config.grok_threshold``."""
-        return first_step_at_least(self.step_array, self["test_acc"], self.config.grok_threshold)
+        return grok_step(self.config, self.step_array, self["test_acc"])
+
+    @property
+    def stop_step(self) -> int | None:
+        """The evaluation at which ``config.stop_after_grok`` ends the run (see :func:`stop_step`)."""
+        if self.config.stop_after_grok is None:
+            return None
+        return stop_step(self.config, self.step_array, self["test_acc"])
+
+    @property
+    def ended_early(self) -> bool:
+        """Whether the run stopped before ``num_steps`` because it grokked (``config.stop_after_grok``)."""
+        return self.stop_step is not None and self.steps[-1] == self.stop_step < self.config.num_steps
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run trained as far as its config says: its last evaluation is ``num_steps``, or
+        the :attr:`stop_step` of an early stop after grokking (nothing recorded after it)."""
+        end = self.stop_step
+        return bool(self.steps) and self.steps[-1] == (self.config.num_steps if end is None else end)
 
     @property
     def grok_delay(self) -> int | None:

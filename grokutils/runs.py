@@ -47,7 +47,8 @@ class ResultStore:
     changed configuration never reuses an old result. A run that records its
     per-step norm (``config.records_norm_trace``, Part III, claim 3) also has a
     ``<label>-<key>.norm_trace.npy`` file (float32, written before the JSON);
-    without it the result counts as missing.
+    without it the result counts as missing. It holds ``steps[-1] + 1`` norms: ``num_steps + 1``,
+    or fewer for a run that stopped early after grokking (``Config.stop_after_grok``).
     """
 
     def __init__(self, root: str | Path):
@@ -76,9 +77,10 @@ class ResultStore:
         result = Result.from_json(self.path(config).read_text())
         if config.records_norm_trace:
             trace = np.load(self.norm_trace_path(config))
-            if trace.shape != (config.num_steps + 1,):
+            if trace.shape != (result.steps[-1] + 1,):
                 raise ValueError(f"{self.norm_trace_path(config).name} holds {trace.shape} values, not "
-                                 f"({config.num_steps + 1},); regenerate it.")
+                                 f"({result.steps[-1] + 1},) (the norm after steps 0..{result.steps[-1]}, the "
+                                 "result's last evaluation); regenerate it.")
             result.norm_trace = trace
         return result
 

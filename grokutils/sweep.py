@@ -1,7 +1,7 @@
 """The sweep engine: many configurations of one shape trained at once.
 
 Configurations that differ only in ``seed``, ``weight_decay``,
-``init_scale``, ``mixing_alpha`` or ``norm_matched`` share data and
+``init_scale``, ``mixing_alpha``, ``norm_matched`` or ``stop_after_grok`` share data and
 architecture, so their parameters are stacked
 (``torch.func.stack_module_state``) and one vectorised forward/backward
 (``torch.func.vmap`` over ``functional_call``) trains all of them per step.
@@ -9,7 +9,10 @@ Each member keeps its own initialisation, minibatch order and weight decay;
 AdamW's decoupled decay is applied per member before the optimiser step,
 exactly as ``torch.optim.AdamW`` does for one model. Part III's intervention
 (:mod:`grokutils.intervention`) is per member too: its own mixing α, and for
-norm-matched members a rescaling to their own baseline's norm after every step. The results equal
+norm-matched members a rescaling to their own baseline's norm after every step. The early stop
+after grokking (``Config.stop_after_grok``) is per member in effect: the stacked group keeps
+training until every member has reached its :func:`~grokutils.result.stop_step` (or ``num_steps``),
+a member that has is no longer evaluated, and its result ends at its own stop. The results equal
 training the configurations one by one to float tolerance (tested in
 ``tests/test_sweep.py``) and are evaluated with the same code as
 :func:`grokutils.train.train`.
@@ -30,12 +33,12 @@ from torch.func import functional_call, stack_module_state, vmap
 from grokutils import data as data_module
 from grokutils import intervention, models
 from grokutils.config import Config, eval_steps
-from grokutils.result import Result, environment
+from grokutils.result import Result, environment, stop_step
 from grokutils.train import (BatchSampler, Callback, Checkpointer, EvalContext, NormTrace, check_finite,
                              evaluate, flush_denormals, make_optimizer, objective, progress_bar,
                              registered_callbacks, resolve_device, show_progress, warmup_factor)
 
-SWEEPABLE = ("seed", "weight_decay", "init_scale", "mixing_alpha", "norm_matched")
+SWEEPABLE = ("seed", "weight_decay", "init_scale", "mixing_alpha", "norm_matched", "stop_after_grok")
 
 
 def check_same_shape(configs: list[Config]) -> None:
@@ -73,6 +76,16 @@ def sweep_checkpoint_key(configs: list[Config]) -> str:
 def _per_member(values: list[float], like: torch.Tensor) -> torch.Tensor:
     """A ``(M, 1, 1, ...)`` tensor that broadcasts against stacked parameters ``like``."""
     return torch.tensor(values, dtype=like.dtype, device=like.device).view(-1, *[1] * (like.dim() - 1))
+
+
+def member_steps(steps: list[int], history: dict) -> list[int]:
+    """The evaluation steps one member recorded: all of the sweep's, or those up to its early stop."""
+    return steps[:len(history.get("test_acc", []))]
+
+
+def member_stopped(config: Config, steps: list[int], history: dict) -> bool:
+    """Whether a member has reached its early stop after grokking (:func:`grokutils.result.stop_step`)."""
+    return stop_step(config, member_steps(steps, history), history.get("test_acc", [])) is not None
 
 
 def _load_member(template: torch.nn.Module, params: dict, buffers: dict, index: int) -> torch.nn.Module:
@@ -184,6 +197,10 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
             trace.load(state["norm_trace"])
     elif trace is not None:
         trace.record(0, intervention.member_norms(stacked))
+    train_at_stop = elapsed.setdefault("train_at_stop", [None] * len(configs))  # per member, early stop
+
+    def active() -> list[int]:
+        return [i for i, c in enumerate(configs) if not member_stopped(c, steps, histories[i])]
 
     def snapshot() -> dict:
         return {"params": {k: v.detach().clone() for k, v in params.items()},
@@ -204,7 +221,10 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
     label = f"sweep of {len(configs)} × {base.label()}"
     bar = progress_bar(progress, base.num_steps, start, label)
     step = start
-    for next_eval in [s for s in eval_steps(base.eval_schedule, base.num_steps) if s >= start and s not in steps]:
+    pending = [s for s in eval_steps(base.eval_schedule, base.num_steps) if s >= start and s not in steps]
+    if not active():
+        pending = []  # resumed after every member's early stop: nothing left to train
+    for next_eval in pending:
         tick = time.perf_counter()
         for step in range(step, next_eval):
             if full_batch:
@@ -223,7 +243,10 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
                 trace.record(step + 1, intervention.member_norms(stacked))
         step = next_eval
         elapsed["train"] += time.perf_counter() - tick
-        for index, config in enumerate(configs):
+        evaluated = active()  # members that stopped early are trained on but no longer evaluated
+        steps.append(step)
+        for index in evaluated:
+            config = configs[index]
             tock = time.perf_counter()
             model = _load_member(template, params, buffers, index)
             row = evaluate(EvalContext(model, dataset, config, step), callbacks)
@@ -232,17 +255,22 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
             check_finite(row, step, config)
             for name, value in row.items():
                 histories[index].setdefault(name, []).append(value)
-        steps.append(step)
+            if member_stopped(config, steps, histories[index]):
+                train_at_stop[index] = elapsed["train"]
         show_progress(bar, step, {k: v[-1] for k, v in histories[0].items()})
         checkpointer.maybe_save(snapshot)
+        if not active():
+            break  # every member has reached its early stop
     if bar is not None:
         bar.close()
     env = environment(device) | {"sweep_size": len(configs)}
     traces = None if trace is None else trace.array()
     results = []
     for index, config in enumerate(configs):
-        timings = {"train_s": elapsed["train"], "eval_s": elapsed["eval"][index], "sweep_size": len(configs),
-                   "ms_per_step": 1000 * elapsed["train"] / max(base.num_steps, 1)}
-        norm_trace = traces[index].copy() if recording[index] else None
-        results.append(Result(config, list(steps), histories[index], timings, env, norm_trace=norm_trace))
+        own = member_steps(steps, histories[index])
+        train_s = elapsed["train"] if train_at_stop[index] is None else train_at_stop[index]
+        timings = {"train_s": train_s, "eval_s": elapsed["eval"][index], "sweep_size": len(configs),
+                   "ms_per_step": 1000 * train_s / max(own[-1], 1)}
+        norm_trace = traces[index][:own[-1] + 1].copy() if recording[index] else None
+        results.append(Result(config, own, histories[index], timings, env, norm_trace=norm_trace))
     return results

@@ -3,7 +3,8 @@
 Full batch or minibatch with the data kept on the device, AdamW or SGD, MSE
 or cross-entropy, linear warm-up, evaluation on a schedule (train and test
 accuracy/loss, weight norm, and any registered metric), a NaN/inf guard,
-checkpoint + resume, and Part III's intervention (representation mixing, the
+checkpoint + resume, the optional early stop after grokking (``Config.stop_after_grok``,
+:func:`grokutils.result.stop_step`), and Part III's intervention (representation mixing, the
 norm-matched control and the per-step norm trace its baseline records; see
 :mod:`grokutils.intervention`). :mod:`grokutils.sweep` trains many configurations
 of one shape at once with the same pieces.
@@ -28,7 +29,7 @@ from grokutils import data as data_module
 from grokutils import intervention, models
 from grokutils.config import Config, eval_steps
 from grokutils.metrics.basic import weight_norm
-from grokutils.result import Result, environment
+from grokutils.result import Result, environment, stop_step
 
 EVAL_CHUNK = 8192
 Callback = Callable[["EvalContext"], dict]
@@ -249,7 +250,9 @@ def train(config: Config, dataset: data_module.Dataset | None = None, callbacks:
     ``config.metrics``. With ``checkpoint_path``, state is saved every
     ``checkpoint_every_s`` seconds and an interrupted run resumes from it.
     A norm-matched ``config`` (Part III, claim 3) needs ``baseline_norm_trace``,
-    the ``norm_trace`` of :meth:`Config.baseline`'s result.
+    the ``norm_trace`` of :meth:`Config.baseline`'s result. With ``config.stop_after_grok``
+    the run ends at its :func:`~grokutils.result.stop_step` (the first evaluation at or after
+    t_grok + k), and its steps, history, timings and norm trace end there.
     """
     targets = intervention.check_norm_trace(config, baseline_norm_trace) if config.norm_matched else None
     with flush_denormals():
@@ -258,7 +261,8 @@ def train(config: Config, dataset: data_module.Dataset | None = None, callbacks:
 
 class NormTrace:
     """Part III, claim 3: the parameter norm after every step (``trace[s]``, s = 0..num_steps),
-    kept on the device and read back only at the end (no per-step host sync)."""
+    kept on the device and read back only at the end (no per-step host sync). A run that stops early
+    (``Config.stop_after_grok``) reports only the steps it trained: ``trace[:last step + 1]``."""
 
     def __init__(self, num_steps: int, device: torch.device, members: int | None = None):
         shape = (num_steps + 1,) if members is None else (members, num_steps + 1)
@@ -311,6 +315,8 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
 
     bar = progress_bar(progress, config.num_steps, start, config.label())
     pending = [s for s in evaluation_steps if s >= start and s not in steps]
+    if stop_step(config, steps, history.get("test_acc", [])) is not None:
+        pending = []  # resumed after the early stop: nothing left to train
     step = start
     model.train()
     for next_eval in pending:
@@ -342,11 +348,13 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
             history.setdefault(name, []).append(value)
         show_progress(bar, step, row)
         checkpointer.maybe_save(snapshot)
+        if stop_step(config, steps, history["test_acc"]) is not None:
+            break
     if bar is not None:
         bar.close()
     timings = {"train_s": elapsed["train"], "eval_s": elapsed["eval"],
-               "ms_per_step": 1000 * elapsed["train"] / max(config.num_steps, 1)}
+               "ms_per_step": 1000 * elapsed["train"] / max(steps[-1], 1)}
     result = Result(config, steps, history, timings, environment(device),
-                    norm_trace=None if trace is None else trace.array())
+                    norm_trace=None if trace is None else trace.array()[:steps[-1] + 1])
     result.model = model  # the trained model, for notebooks; not stored
     return result

@@ -119,7 +119,7 @@ def test_key_matches_across_processes_known_value():
     config = gu.presets.nanda("smoke")
     values = dataclasses.asdict(config)
     values.pop("device")
-    for name in ("activation", "mixing_alpha", "norm_matched"):
+    for name in ("activation", "mixing_alpha", "norm_matched", "stop_after_grok"):
         values.pop(name)  # a later field at its default does not enter the key
     values["store_format"] = gu.config.STORE_FORMAT
     text = json.dumps(values, sort_keys=True, default=list)
@@ -134,7 +134,7 @@ KEY_CHANGES = [
     ("betas", (0.9, 0.999)), ("momentum", 0.9), ("warmup_steps", 0), ("batch_size", 64),
     ("num_steps", 100), ("seed", 1), ("eval_schedule", "every:5"), ("grok_threshold", 0.9),
     ("metrics", ("representation_norm",)), ("activation", "tanh"), ("mixing_alpha", 0.1),
-    ("norm_matched", True),
+    ("norm_matched", True), ("stop_after_grok", 2000),
 ]
 #: Fields whose non-default value needs another base configuration to be valid.
 KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp"),
@@ -265,7 +265,8 @@ def test_later_fields_enter_the_key_only_away_from_their_default():
     from grokutils.config import LATER_FIELDS
 
     base = Config(task="mnist", model="mlp")
-    assert LATER_FIELDS == {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False}
+    assert LATER_FIELDS == {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False,
+                            "stop_after_grok": None}
     assert base.replace(activation="relu").key() == base.key()
     assert base.replace(activation="tanh").key() != base.key()
     assert base.replace(activation="tanh").key() != base.replace(activation="softplus").key()
