@@ -194,3 +194,125 @@ def time_scales(samples: dict[str, dict[float, Sequence[float]]], ax=None, xlabe
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return ax
+
+
+# ----------------------------------------------------------------------------------------------
+# Part III: spectral entropy collapse
+# ----------------------------------------------------------------------------------------------
+
+
+def _on_common_grid(results: Sequence[Result], metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values): the union of the runs' evaluation steps and one row per run, NaN where a run
+    was not evaluated (e.g. after it stopped early)."""
+    steps = np.unique(np.concatenate([r.step_array for r in results]))
+    values = np.full((len(results), steps.size), np.nan)
+    for row, result in zip(values, results):
+        row[np.searchsorted(steps, result.step_array)] = result[metric]
+    return steps, values
+
+
+def seed_band(results: Sequence[Result], metric: str, ax=None, label: str | None = None, color=None,
+              mark_grok: bool = True, logx: bool = True):
+    """Mean ± one standard deviation of ``metric`` over seeds, with a dotted vertical line at the mean
+    t_grok of the runs that grokked (their count in its legend entry; no line when none did).
+
+    Part III, Figures 1, 5 and 9. Unlike :func:`mean_band`, runs may end at different steps (an early
+    stop after grokking): each step averages the runs evaluated there. ``logx=False`` keeps the
+    paper's linear step axis.
+    """
+    if not results:
+        raise ValueError("seed_band needs at least one run.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
+    steps, values = _on_common_grid(results, metric)
+    mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+    if logx:
+        x = _log_steps(ax, steps)
+    else:
+        x = steps
+        ax.set_xlabel("optimisation step")
+    (line,) = ax.plot(x, mean, label=label, color=color)
+    ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    grokked = [r.t_grok for r in results if r.t_grok is not None]
+    if mark_grok and grokked:
+        ax.axvline(max(float(np.mean(grokked)), 1.0), color=line.get_color(), linestyle=":", linewidth=1.2,
+                   label=f"mean $t_{{grok}}$ ({len(grokked)}/{len(results)} grokked)")
+    ax.set_ylabel(metric)
+    return ax
+
+
+def entropy_norm_scatter(results: Sequence[Result], ax=None):
+    """H̃ against the parameter norm at every evaluation of every run, coloured by test accuracy
+    (Part III, claim 1, Figure 4a); the pooled Pearson r in the title."""
+    from grokutils.stats import pearson
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.8, 3.6), constrained_layout=True)
+    norm = np.concatenate([r["weight_norm"] for r in results])
+    entropy = np.concatenate([r["spectral_entropy"] for r in results])
+    points = ax.scatter(norm, entropy, c=np.concatenate([r["test_acc"] for r in results]), cmap="viridis",
+                        vmin=0, vmax=1, s=8, alpha=0.7)
+    ax.figure.colorbar(points, ax=ax, label="test accuracy")
+    r = pearson(norm, entropy) if norm.size >= 3 else float("nan")
+    ax.set_title(f"Pearson r = {r:.2f} ({len(results)} runs)" if np.isfinite(r) else f"{len(results)} runs")
+    ax.set_xlabel("weight norm $\\|\\theta\\|_2$")
+    ax.set_ylabel("spectral entropy $\\tilde H$")
+    return ax
+
+
+def forecast_scatter(loso, ax=None):
+    """Leave-one-seed-out forecasts of t_grok against the actual t_grok (Part III, claim 4, Figure 4b):
+    one dot per forecast, coloured by how many steps before t_grok it was made, a star for the
+    forecast at the collapse onset, and the diagonal. ``loso``: a
+    :class:`grokutils.forecast.LosoForecast` (from :func:`grokutils.forecast.loso_forecast`)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.8, 3.8), constrained_layout=True)
+    runs = [r for r in loso.runs if r.steps.size]
+    if runs:
+        points = ax.scatter(np.concatenate([np.full(r.steps.size, r.t_grok) for r in runs]),
+                            np.concatenate([r.predicted for r in runs]),
+                            c=np.concatenate([r.t_grok - r.steps for r in runs]), cmap="magma_r", s=10, alpha=0.7)
+        ax.figure.colorbar(points, ax=ax, label="steps before $t_{grok}$")
+    onsets = [(r.t_grok, r.onset_prediction) for r in loso.runs if r.onset_prediction is not None]
+    if onsets:
+        ax.scatter(*zip(*onsets), marker="*", s=90, color="tab:blue", edgecolor="k", label="at the collapse onset")
+        ax.legend(fontsize=8, loc="upper left")
+    actual = [r.t_grok for r in loso.runs]
+    if actual:
+        low, high = min(actual), max(actual)
+        ax.plot([low, high], [low, high], color="k", linewidth=1)
+    mape = loso.mape
+    ax.set_title(f"MAPE {100 * mape:.1f} %" if mape is not None else "no forecast")
+    ax.set_xlabel("actual $t_{grok}$")
+    ax.set_ylabel("forecast $t_{grok}$")
+    return ax
+
+
+def architecture_panels(mlp: Sequence[Result], transformer: Sequence[Result], threshold: float | None = None,
+                        title: str | None = None):
+    """MLP against transformer on the same task (Part III, claim 7, Figure 9): accuracies (train
+    dashed, test solid), H̃ with the threshold H̃* as a horizontal line, and the Fourier alignment
+    of the embedding (a note when it was not recorded). Mean ± sd over seeds, linear step axis."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), constrained_layout=True)
+    for (name, runs), color in zip((("MLP", mlp), ("transformer", transformer)), ("tab:orange", "tab:purple")):
+        seed_band(runs, "train_acc", ax=axes[0], color=color, mark_grok=False, logx=False)
+        axes[0].lines[-1].set_linestyle("--")
+        seed_band(runs, "test_acc", ax=axes[0], label=name, color=color, logx=False)
+        seed_band(runs, "spectral_entropy", ax=axes[1], label=name, color=color, mark_grok=False, logx=False)
+        if all("fourier_alignment" in r.history for r in runs):
+            seed_band(runs, "fourier_alignment", ax=axes[2], label=name, color=color, mark_grok=False, logx=False)
+        else:
+            axes[2].text(0.5, 0.5 if name == "MLP" else 0.4, f"{name}: Fourier alignment not recorded",
+                         transform=axes[2].transAxes, ha="center", fontsize=8)
+    if threshold is not None:
+        axes[1].axhline(threshold, color="k", linestyle=":", linewidth=1, label=f"$\\tilde H^*$ = {threshold:.3f}")
+    axes[0].set_ylabel("accuracy (train dashed, test solid)")
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[1].set_ylabel("spectral entropy $\\tilde H$")
+    axes[2].set_ylabel("Fourier alignment")
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -4,7 +4,8 @@ Submodules by family:
 
 - ``basic``: accuracy, weight norm, representation norm;
 - ``collapse`` (Part I): NC1, RNC1, NC2, NCC, class-mean angles, Theorem 3.2 bound;
-- ``spectral`` (Parts II-III): spectral entropy, effective rank, matrix Rényi entropy and MI;
+- ``spectral`` (Parts II-III): spectral entropy (train and test probes), effective rank, matrix Rényi
+  entropy and MI, and the numerical checks of Part III's Lemmas 1 and 5;
 - ``flatness`` (Part IV): relative flatness (exact and closed form), Hessian traces;
 - ``fourier`` (Part III): Fourier alignment and key frequencies of embeddings;
 - ``information`` (Part I): Kozachenko–Leonenko entropy, compression MI, nHSIC, IB bounds
