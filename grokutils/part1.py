@@ -20,9 +20,8 @@ from grokutils import presets
 from grokutils.claims import VERDICTS, Claim, verdict
 from grokutils.report import DELAY_FACTOR, Markdown, markdown_table
 from grokutils.result import Result
-from grokutils.runs import ResultStore, run, run_sweep, store_for
+from grokutils.runs import ResultStore, run, run_groups, store_for
 from grokutils.stats import bootstrap_loglog_slope, fall_step, spearman
-from grokutils.sweep import sweep_groups
 
 #: t_RNC1: first step after its peak at which RNC1 is at most this fraction of the peak.
 RNC1_FALL_FRACTION = 0.5
@@ -43,10 +42,7 @@ SWEEP_SIZE = 6
 
 def _load_or_train(configs, store: ResultStore, progress: bool) -> list[Result]:
     """Results of ``configs`` in groups of :data:`SWEEP_SIZE` (each loaded, or trained by the sweep engine)."""
-    results = []
-    for group in sweep_groups(configs, SWEEP_SIZE):
-        results += run_sweep(group, store=store, progress=progress)
-    return results
+    return run_groups(configs, store, progress, SWEEP_SIZE)
 
 
 def load_sweep(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[float, list[Result]]:

@@ -7,7 +7,8 @@ threshold H̃* and the collapse that precedes grokking (claim 2), the representa
 intervention and its norm-matched control (claim 3), the power-law forecast (claim 4), the
 predictor comparison of Table 2 (claim 5), the thresholds across tasks of Table 3 (claim 6),
 the MLP that collapses without grokking (claim 7), the train and test probes (claim 8), and
-Proposition 6's logarithmic law against the power law. Nothing here trains or loads runs.
+Proposition 6's logarithmic law against the power law. Only the ``load_*`` functions at the end
+train or load runs (through :func:`grokutils.runs.run_groups`).
 
 Definitions (the book's Part III specification): t_grok is :attr:`Result.t_grok`, the first
 evaluation with test accuracy ≥ :data:`GROK_THRESHOLD` = 0.95 (every result's
@@ -28,11 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grokutils import forecast, stats
+from grokutils import forecast, presets, stats
 from grokutils.claims import VERDICTS, Claim, verdict
 from grokutils.forecast import ONSET_DELTA, ONSET_WINDOW, PREDICTORS
 from grokutils.report import Markdown, markdown_table
 from grokutils.result import Result
+from grokutils.runs import ResultStore, run_groups, store_for
 
 # ----------------------------------------------------------------------------------------------
 # The paper's numbers (seed 003; values whose text was lost are restored by the book's spec)
@@ -1095,3 +1097,68 @@ def claims(main: Sequence[Result], mixed: Sequence[Result] | None = None, contro
         out.append(Claim("train and test probes agree (claim 8)", "H̃ of train and test probes agree at t_grok",
                          "spectral_entropy_test not recorded", _NOT_TESTABLE))
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading (or training) the runs of each notebook
+# ----------------------------------------------------------------------------------------------
+
+#: Runs trained at once by the sweep engine (the paper profile's 10 seeds in two groups).
+SWEEP_SIZE = 5
+
+
+def _load(configs, profile: str, store: ResultStore | None, progress: bool) -> list[Result]:
+    return run_groups(configs, store or store_for(profile), progress, SWEEP_SIZE)
+
+
+def load_main(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """x + y mod 97 over seeds (:func:`grokutils.presets.spectral_main`): claims 1, 2, 4, 5, 8."""
+    return _load(presets.spectral_main(profile), profile, store, progress)
+
+
+def load_intervention(profile: str, store: ResultStore | None = None,
+                      progress: bool = True) -> dict[str, list[Result]]:
+    """Claim 3: ``{"baseline", "mixing", "norm-matched"}`` runs on the same seeds."""
+    arms = presets.spectral_intervention(profile)
+    results = {"baseline": load_main(profile, store, progress)}
+    for name, configs in arms.items():
+        results[name] = _load(configs, profile, store, progress)
+    return results
+
+
+def load_tasks(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[str, list[Result]]:
+    """Claim 6 (Table 3): ``{"add", "sub", "mul", "s5"}`` runs (``add`` is :func:`load_main`)."""
+    results = {"add": load_main(profile, store, progress)}
+    for task, configs in presets.spectral_tasks(profile).items():
+        results[task] = _load(configs, profile, store, progress)
+    return results
+
+
+def load_mlp(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """Claim 7: the MLP on x + y mod 97 (:func:`grokutils.presets.spectral_mlp`)."""
+    return _load(presets.spectral_mlp(profile), profile, store, progress)
+
+
+def probe_representations(config, at_steps: Sequence[int], progress: bool = False) -> dict[int, "torch.Tensor"]:
+    """Train ``config`` once (nothing is stored) and keep the train-probe representations (the
+    first :data:`grokutils.metrics.spectral.PROBE_SIZE` training samples, ``model.features``) at
+    the evaluation steps ``at_steps``: the real Σ_t on which the Lemma 1 and Lemma 5 notebook
+    checks the lemmas. Steps that are not evaluation steps of ``config`` raise ``ValueError``."""
+    from grokutils.config import eval_steps
+    from grokutils.metrics.spectral import PROBE_SIZE
+    from grokutils.train import train
+
+    wanted = set(int(s) for s in at_steps)
+    missing = sorted(wanted - set(eval_steps(config.eval_schedule, config.num_steps)))
+    if missing:
+        raise ValueError(f"at_steps {missing} are not evaluation steps of {config.label()} "
+                         f"(eval_schedule {config.eval_schedule!r}, num_steps {config.num_steps}).")
+    kept = {}
+
+    def keep(context) -> dict:
+        if context.step in wanted:
+            kept[context.step] = context.model.features(context.data.x_train[:PROBE_SIZE]).detach().cpu().clone()
+        return {}
+
+    train(config, callbacks=[keep], progress=progress)
+    return kept

@@ -193,3 +193,16 @@ def _train_sweep_and_store(configs: list[Config], store: ResultStore, progress: 
         store.save(result)
     checkpoint.unlink(missing_ok=True)
     return results
+
+
+def run_groups(configs: list[Config], store: ResultStore | None = None, progress: bool = True,
+               sweep_size: int = 6) -> list[Result]:
+    """Results of many configurations: each loaded if stored, the missing ones trained by the sweep
+    engine, configurations of one shape together, ``sweep_size`` at a time (each group is stored
+    as it ends). Results come back in the order of ``configs``."""
+    from grokutils.sweep import sweep_groups
+
+    by_config = {}
+    for group in sweep_groups(list(configs), sweep_size):
+        by_config.update(zip(group, run_sweep(group, store=store, progress=progress)))
+    return [by_config[c] for c in configs]
