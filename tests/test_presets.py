@@ -1,0 +1,52 @@
+"""The named setups: every profile validates, and the Part III arms fit together as designed."""
+
+import pytest
+
+import grokutils as gu
+from grokutils import presets
+
+PROFILES = ("smoke", "quick", "paper")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_part3_setup_builds_in_every_profile(profile):
+    main = presets.spectral_main(profile)
+    assert len({c.seed for c in main}) == len(main)
+    assert all(c.grok_threshold == 0.95 and "norm_trace" in c.metrics for c in main)
+    for arm in presets.spectral_intervention(profile).values():
+        assert [c.seed for c in arm] == [c.seed for c in main]
+    tasks = presets.spectral_tasks(profile)
+    assert set(tasks) == {"sub", "mul", "s5"}
+    assert presets.spectral_mlp(profile)[0].model == "mlp"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_norm_matched_controls_follow_the_main_runs_themselves(profile):
+    """A control's baseline must be exactly a main run (same key), or make results would train
+    every baseline twice."""
+    main_keys = {c.key() for c in presets.spectral_main(profile)}
+    controls = presets.spectral_intervention(profile)["norm-matched"]
+    assert {c.baseline().key() for c in controls} == main_keys
+    assert all(c.stop_after_grok is None for c in controls)
+
+
+def test_part3_paper_setup_is_the_specs():
+    config = presets.SPECTRAL_PAPER
+    assert (config.task, config.p, config.model, config.d_model, config.num_heads, config.d_mlp) == \
+        ("add", 97, "transformer", 128, 4, 512)
+    assert (config.optimizer, config.lr, config.weight_decay, config.batch_size) == ("adamw", 1e-3, 1.0, 512)
+    assert config.eval_schedule == "every:200"
+    counts = {task: len(runs) for task, runs in presets.spectral_tasks("paper").items()}
+    assert counts == {"sub": 5, "mul": 5, "s5": 10} and len(presets.spectral_main("paper")) == 10
+
+
+def test_paper_runs_hold_every_part3_configuration_once():
+    runs = gu.presets.paper_runs()
+    part3 = [c for chapter, configs in runs.items() if chapter.startswith("p3_") for c in configs]
+    assert len(part3) == len(set(part3)) == 10 + 20 + 1 + 20
+
+
+def test_appendix_architectures_deviations_name_the_shorter_run():
+    assert any(d.item == "training length" and f"{presets.ARCHITECTURE_STEPS:,}" in d.here
+               for d in presets.ARCHITECTURE_DEVIATIONS)
+    assert all(c.num_steps == presets.ARCHITECTURE_STEPS for c in presets.collapse_architectures("paper").values())
