@@ -49,3 +49,29 @@ def test_paper_runs_cover_every_configuration_the_part1_notebooks_read():
             + gu.presets.collapse_theory("paper") + list(gu.presets.collapse_architectures("paper").values()))
     regenerated = {c for configs in gu.presets.paper_runs().values() for c in configs}
     assert set(read) <= regenerated
+
+
+PART1_IN_BOOK = "p1_00_chapter" in IN_BOOK
+needs_part1 = pytest.mark.skipif(not PART1_IN_BOOK, reason="Part I is not in the book yet")
+
+
+@needs_part1
+def test_part1_weight_decay_001_groks_in_most_seeds():
+    """The chapter's first claim: at wd 0.01, test accuracy ≥ 0.85 by 100k steps long after the fit."""
+    runs = gu.part1.load_sweep("paper", STORE, progress=False)[0.01]
+    grokked = [gu.part1.events(r).groks for r in runs]
+    assert sum(grokked) >= gu.part1.MAJORITY * len(runs), [r.config.seed for r, g in zip(runs, grokked) if not g]
+
+
+@needs_part1
+def test_part1_larger_weight_decay_groks_earlier():
+    groups = gu.part1.load_sweep("paper", STORE, progress=False)
+    pairs = [(wd, gu.part1.events(r).t_grok) for wd, rs in groups.items() for r in rs]
+    pairs = [(wd, t) for wd, t in pairs if t is not None]
+    assert gu.stats.spearman([wd for wd, _ in pairs], [t for _, t in pairs])[0] < 0
+
+
+@needs_part1
+def test_part1_theorem_32_bound_holds_at_every_checkpoint():
+    groups = gu.part1.load_sweep("paper", STORE, progress=False)
+    assert all(gu.part1.bound_check(r)["holds"] == 1.0 for rs in groups.values() for r in rs)
