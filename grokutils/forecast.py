@@ -272,8 +272,13 @@ class LogFormula:
         return float(out) if out.ndim == 0 else out
 
 
-def fit_log_formula(entropy: Sequence[float], remaining: Sequence[float], threshold: float) -> LogFormula:
-    """Least-squares fit of Proposition 6's law, κ > 0 and H̃_∞ < H̃* < every H̃_t (Part III).
+def fit_log_formula(entropy: Sequence[float], remaining: Sequence[float], threshold: float,
+                    floor: float | None = 0.0) -> LogFormula:
+    """Least-squares fit of Proposition 6's law, κ > 0 and floor ≤ H̃_∞ < H̃* < every H̃_t (Part III).
+
+    ``floor`` (default 0: H̃ is a normalised entropy, so its limit H̃_∞ cannot be negative; None
+    removes the bound) keeps the fit from sliding to H̃_∞ → −∞, where the law degenerates into a
+    straight line in H̃ with κ → 0.
 
     With s = H̃* − H̃_∞ > 0 fixed, remaining = (1/κ) L_s(H̃) with
     L_s = log((H̃ − H̃* + s)/s) is linear through the origin in 1/κ; the residual sum of squares
@@ -297,6 +302,11 @@ def fit_log_formula(entropy: Sequence[float], remaining: Sequence[float], thresh
         return slope, float(((y - slope * basis) ** 2).sum())
 
     lo, hi = (math.log(r * span) for r in _LOG_OFFSET_RANGE)
+    if floor is not None:
+        if not threshold > floor:
+            raise ValueError(f"threshold {threshold:g} must lie above the floor {floor:g} of H̃_∞.")
+        hi = min(hi, math.log(threshold - floor))
+        lo = min(lo, hi - 1.0)
     log_s = _minimise(lambda v: fit(v)[1], np.linspace(lo, hi, GAMMA_GRID))
     slope, sse = fit(log_s)
     if slope <= 0:

@@ -291,3 +291,16 @@ def test_every_public_forecast_and_monitor_name_cites_part_iii():
                   and (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module_name]
         missing = [name for name, obj in public if not re.search(r"\bPart III\b", inspect.getdoc(obj) or "")]
         assert not missing, f"{module_name}: docstrings without 'Part III': {missing}"
+
+
+def test_log_formula_keeps_its_limit_non_negative_unless_told_otherwise():
+    """H̃ is a normalised entropy: by default H̃_∞ ≥ 0; floor=None lets the fit find a negative one."""
+    kappa, h_inf, threshold = 1e-3, -0.5, 0.5
+    h = np.linspace(0.55, 0.9, 40)
+    remaining = np.log((h - h_inf) / (threshold - h_inf)) / kappa
+    free = forecast.fit_log_formula(h, remaining, threshold, floor=None)
+    assert free.h_inf == pytest.approx(h_inf, abs=1e-3)
+    bounded = forecast.fit_log_formula(h, remaining, threshold)
+    assert bounded.h_inf == pytest.approx(0.0, abs=1e-6) and bounded.kappa > 0
+    with pytest.raises(ValueError, match="floor"):
+        forecast.fit_log_formula(h - 0.6, remaining, -0.1)
