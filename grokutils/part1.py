@@ -118,16 +118,16 @@ def _mean_sd(values: Sequence[float | None]) -> str:
     return f"{np.mean(known):,.0f} ± {np.std(known, ddof=1):,.0f}"
 
 
-def events_table(groups: dict[float, list[Result]]) -> Markdown:
-    """Per weight decay: runs that grok, t_fit, t_RNC1, t_grok (mean ± sd over seeds), test
-    accuracy at the fit and at the end."""
+def events_table(groups: dict[float, list[Result]], key: str = "weight decay") -> Markdown:
+    """Per weight decay (or whatever ``key`` names the groups by, e.g. λ): runs that grok, t_fit,
+    t_RNC1, t_grok (mean ± sd over seeds), test accuracy at the fit and at the end."""
     rows = []
     for wd, results in groups.items():
         ev = [events(r) for r in results]
         rows.append((wd, f"{sum(e.groks for e in ev)} / {len(ev)}", _mean_sd([e.t_fit for e in ev]),
                      _mean_sd([e.t_rnc1 for e in ev]), _mean_sd([e.t_grok for e in ev]),
                      _fmt_mean([e.test_acc_at_fit for e in ev]), _fmt_mean([e.final_test_acc for e in ev])))
-    return markdown_table(("weight decay", "grok", "t_fit", "t_RNC1", "t_grok", "test acc at t_fit",
+    return markdown_table((key, "grok", "t_fit", "t_RNC1", "t_grok", "test acc at t_fit",
                            "final test acc"), rows)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib.ticker
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -190,6 +191,10 @@ def time_scales(samples: dict[str, dict[float, Sequence[float]]], ax=None, xlabe
             ax.plot(grid, np.exp(intercept) * grid ** slope, color=color, alpha=0.6)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    values = sorted({x for by_value in samples.values() for x, ts in by_value.items() if len(ts)})
+    if values:  # label the measured values themselves, not log-scale minor ticks that overlap
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
