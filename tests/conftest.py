@@ -90,3 +90,17 @@ def assert_histories_close(a: gu.Result, b: gu.Result, rtol: float = 1e-4, atol:
         torch.testing.assert_close(torch.tensor(a.history[name], dtype=torch.float64),
                                    torch.tensor(b.history[name], dtype=torch.float64),
                                    rtol=rtol, atol=atol, msg=lambda m, name=name: f"series {name!r}: {m}")
+
+
+class Interrupt:
+    """A training callback that raises KeyboardInterrupt the first time it sees ``at_step``
+    (the resume tests of the loop, the sweep engine, the intervention and the early stop)."""
+
+    def __init__(self, at_step: int):
+        self.at_step, self.fired = at_step, False
+
+    def __call__(self, context) -> dict:
+        if context.step == self.at_step and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+        return {}

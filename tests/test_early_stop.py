@@ -18,6 +18,7 @@ from grokutils.result import Result, stop_step
 from grokutils.runs import run, run_sweep
 from grokutils.sweep import SWEEPABLE, check_same_shape, train_sweep
 from grokutils.train import train
+from conftest import Interrupt
 
 NEVER = 3  # the seed whose test accuracy stays below 0.95 for 40 steps
 
@@ -218,17 +219,6 @@ def test_a_run_that_never_groks_trains_all_num_steps(blobs, full_runs):
 def outcome(result: Result) -> tuple:
     """What a resumed run must reproduce exactly (``env`` holds the time it finished)."""
     return result.steps, result.history, result.timings
-
-
-class Interrupt:
-    def __init__(self, at_step: int):
-        self.at_step, self.fired = at_step, False
-
-    def __call__(self, context) -> dict:
-        if context.step == self.at_step and not self.fired:
-            self.fired = True
-            raise KeyboardInterrupt
-        return {}
 
 
 def test_resume_before_and_after_the_stop(tmp_path, blobs, full_runs):

@@ -21,6 +21,7 @@ from grokutils.config import Config
 from grokutils.runs import MissingResult, run, run_sweep
 from grokutils.sweep import train_sweep
 from grokutils.train import objective, train, training_loss
+from conftest import Interrupt
 
 
 def tiny(**changes) -> Config:
@@ -292,17 +293,6 @@ def test_norm_matched_run_needs_a_complete_baseline_trace(baseline_result):
         train(control, progress=False, baseline_norm_trace=baseline_result.norm_trace[:-1])
     with pytest.raises(ValueError, match="non-finite"):
         train(control, progress=False, baseline_norm_trace=np.full(9, np.nan))
-
-
-class Interrupt:
-    def __init__(self, at_step: int):
-        self.at_step, self.fired = at_step, False
-
-    def __call__(self, context) -> dict:
-        if context.step == self.at_step and not self.fired:
-            self.fired = True
-            raise KeyboardInterrupt
-        return {}
 
 
 def assert_same(a, b, rtol=1e-6):

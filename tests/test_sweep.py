@@ -8,6 +8,7 @@ import torch
 import grokutils as gu
 from grokutils.sweep import check_same_shape, sweep_checkpoint_key, train_sweep
 from grokutils.train import train
+from conftest import Interrupt
 
 
 def nanda_configs():
@@ -92,17 +93,6 @@ def test_sweep_checkpoint_key_is_order_independent():
     configs = nanda_configs()
     assert sweep_checkpoint_key(configs) == sweep_checkpoint_key(configs[::-1])
     assert sweep_checkpoint_key(configs) != sweep_checkpoint_key(configs[:2])
-
-
-class Interrupt:
-    def __init__(self, at_step: int):
-        self.at_step, self.fired = at_step, False
-
-    def __call__(self, context) -> dict:
-        if context.step == self.at_step and not self.fired:
-            self.fired = True
-            raise KeyboardInterrupt
-        return {}
 
 
 def warmup_configs():

@@ -7,9 +7,12 @@ import math
 import pytest
 import torch
 
+
 import grokutils as gu
 from grokutils.config import eval_steps
 from grokutils.train import BatchSampler, TrainingDiverged, train
+
+import conftest
 
 BASIC_SERIES = {"train_acc", "test_acc", "train_loss", "test_loss", "weight_norm", "wall_time"}
 
@@ -127,16 +130,11 @@ def test_check_finite_passes_finite_rows():
 
 
 # -------------------------------------------------------- checkpoint + resume
-class Interrupt:
-    """A callback that raises KeyboardInterrupt the first time it sees ``at_step``."""
-
-    def __init__(self, at_step: int):
-        self.at_step, self.fired = at_step, False
+class Interrupt(conftest.Interrupt):
+    """conftest's interrupting callback that also records the step (to check resumed histories)."""
 
     def __call__(self, context) -> dict:
-        if context.step == self.at_step and not self.fired:
-            self.fired = True
-            raise KeyboardInterrupt
+        super().__call__(context)
         return {"callback_step": float(context.step)}
 
 
