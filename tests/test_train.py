@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-
 import grokutils as gu
 from grokutils.config import eval_steps
 from grokutils.train import BatchSampler, TrainingDiverged, train
