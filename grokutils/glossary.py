@@ -6,13 +6,16 @@ this table. Notebooks and chapter pages link here instead of redefining names.
 
 GLOSSARY: dict[str, str] = {
     # data
-    "task": "what is learned: 'add', 'sub', 'mul', 'div' (mod p), 's5', or an image dataset",
+    "task": "what is learned: 'add', 'sub', 'mul', 'div' (mod p), 's5', an image dataset, or a text dataset "
+            "('sst2', 'trec6', 'ag_news': Part I, Appendix C; files under $GROKUTILS_DATA)",
     "p": "modulus of a modular-arithmetic task (prime where the task needs inverses)",
     "frac_train": "fraction of all operation-table pairs used for training, in (0, 1)",
-    "num_train": "number of training images (image tasks; class-balanced for offline MNIST)",
+    "num_train": "number of training images or sentences (class-balanced for offline MNIST, class-stratified "
+                 "for text tasks)",
     "data_seed": "seed of the train/test split (kept fixed across model seeds by default)",
     # model
-    "model": "'transformer', 'mlp', 'cnn', 'vit' (one-layer vision transformer) or 'resnet18' (Part I appendix)",
+    "model": "'transformer', 'mlp', 'cnn', 'vit' (one-layer vision transformer), 'resnet18' or "
+             "'text_transformer' (one-layer transformer for the text tasks; Part I appendix)",
     "d_model": "width of the transformer residual stream",
     "num_heads": "attention heads per layer",
     "d_mlp": "hidden width of the transformer feed-forward block",

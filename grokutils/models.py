@@ -12,6 +12,9 @@ introduction) and ``forward(x) = head(features(x))``.
 - :class:`EmbedMLP` — Part III's MLP baseline on algorithmic tasks.
 - :class:`CNN` — Part I, Appendix C: two conv + max-pool layers, two fully
   connected layers, ``init_scale`` on the fully connected layers only.
+- :class:`ViT` and :class:`TextTransformer` — Part I, Appendix C: one-layer
+  transformers with a class token, on image patches and on sentences.
+- :class:`ResNet18` — Part I's CIFAR-10 information-bottleneck run.
 """
 
 from __future__ import annotations
@@ -316,6 +319,44 @@ class ViT(nn.Module):
         return self.head(self.features(x))
 
 
+class TextTransformer(nn.Module):
+    """One-layer transformer for sentence classification (Part I, Appendix C: "the model configuration
+    is the same as in the MNIST ViT experiment"): token embeddings plus learned positions, the ViT's
+    attention + MLP :class:`Block`, a linear head on the class token.
+
+    Inputs are the ``(B, n_ctx)`` ids of :func:`grokutils.data.encode`, whose last position is [CLS]:
+    its embedding is the class token, placed last as in the :class:`ViT`, so :meth:`Block.forward_last`
+    computes exactly its attention over every position. Padding is not masked: [PAD] is a learned token
+    like the others. Every embedding row ([PAD] and [UNK] included) starts at random, N(0, 1) (PyTorch's
+    default); positions as the ViT's. ``init_scale`` multiplies the feed-forward (MLP) weights and the
+    head only, as for the ViT.
+    """
+
+    def __init__(self, vocab_size: int, n_ctx: int, num_classes: int, d_model: int = 128, num_heads: int = 4,
+                 d_mlp: int = 512, layer_norm: bool = False, init_scale: float = 1.0):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, d_model)
+        self.pos = nn.Parameter(torch.randn(n_ctx, d_model) / math.sqrt(d_model))
+        self.block = Block(d_model, num_heads, d_mlp, layer_norm)
+        self.norm_final = nn.LayerNorm(d_model) if layer_norm else nn.Identity()
+        self.head = nn.Linear(d_model, num_classes)
+        scale_parameters([self.block.mlp_in, self.block.mlp_out, self.head], init_scale)
+
+    def tokens(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, n_ctx) token ids → (B, n_ctx, d_model) embeddings plus positions."""
+        return self.embed(ids) + self.pos
+
+    def first_layer(self, ids: torch.Tensor) -> torch.Tensor:
+        """Class-token residual after the attention sublayer (Part II's first-layer representation)."""
+        return self.block.attention_last(self.tokens(ids))
+
+    def features(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.norm_final(self.block.forward_last(self.tokens(ids)))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(ids))
+
+
 class BasicBlock(nn.Module):
     """Two 3×3 convolutions with batch norm and a (projected) identity shortcut (He et al. 2016)."""
 
@@ -369,6 +410,9 @@ def build(config: Config, input_shape: tuple[int, ...], num_classes: int,
         return EmbedMLP(vocab_size, config.d_model, config.widths, num_classes, config.init_scale)
     if config.model == "resnet18":
         return ResNet18(input_shape[0], num_classes)
+    if config.model == "text_transformer":
+        return TextTransformer(vocab_size, input_shape[0], num_classes, config.d_model, config.num_heads,
+                               config.d_mlp, config.layer_norm, config.init_scale)
     if config.model == "vit":
         return ViT(input_shape[0], input_shape[-1], num_classes, config.d_model, config.num_heads, config.d_mlp,
                    config.layer_norm, config.init_scale)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grokutils.config import Config
+from grokutils.config import TEXT_TASKS, Config
 from grokutils.runs import check_profile
 
 
@@ -182,8 +182,8 @@ ARCHITECTURE_DEVIATIONS = [
     Deviation("ViT widths", "hidden and feed-forward widths lost in the seed text", "d_model 128, 4 heads, MLP 512",
               "chosen once, before any run"),
     Deviation("Fashion-MNIST, text classifiers, ResNet-18/CIFAR-10", "run in the paper",
-              "not run offline (the code paths exist for Fashion-MNIST and CIFAR-10)",
-              "the data cannot be downloaded here; text classifiers are not implemented"),
+              "not run offline (the code paths exist: collapse_text for SST-2, TREC-6 and AG-news)",
+              "the data cannot be downloaded here"),
 ]
 
 
@@ -232,6 +232,55 @@ def collapse_cifar_resnet(profile: str = "paper") -> Config:
     return Config(task="cifar10", num_train=50_000, model="resnet18", loss="cross_entropy", optimizer="sgd",
                   lr=0.1, momentum=0.9, weight_decay=5e-4, warmup_steps=0, batch_size=128, num_steps=steps,
                   eval_schedule="paper", grok_threshold=0.85, seed=42, metrics=("collapse", "information"))
+
+
+#: The paper shows standard initialisation and "a factor of [lost]" on the feed-forward and linear layers;
+#: 8 is the factor of Part I's MLP and ViT ("building on the prior grokking studies": Omnigrok's 8).
+TEXT_INIT_SCALES = (1.0, 8.0)
+
+TEXT_DEVIATIONS = [
+    Deviation("maximum sequence length", "lost in the seed text", "64 token ids, [CLS] included (63 of text)",
+              "chosen once (grokutils.data.TEXT_MAX_LEN); most SST-2 and TREC-6 sentences are shorter"),
+    Deviation("weight decay", "lost in the seed text", "0.01", "Part I's main setting (Figure 2, the MNIST ViT)"),
+    Deviation("training-set size", "lost in the seed text",
+              "1,000 sentences, a seeded class-stratified subset of the training split",
+              "Part I's 1,000; stratified because TREC-6's smallest class (ABBR, 86 questions) cannot fill "
+              "a balanced share"),
+    Deviation("init-scale factor", "standard and 'a factor of [lost]' on feed-forward and linear layers",
+              "init_scale 8 (default) or 1, on the MLP and the head", "Part I's factor for the MLP and the ViT"),
+    Deviation("vocabulary", "tokens present in the training set",
+              "tokens of the 1,000 training sentences, plus [PAD], [UNK], [CLS]",
+              "the training set is the subset trained on; everything else becomes [UNK]"),
+    Deviation("tokenizer", "Hugging Face BERT WordPiece",
+              "BERT WordPiece where `tokenizers` and bert-base-uncased's vocab.txt exist; else a lowercase "
+              "word-level split (recorded in the result's env)", "the book installs neither"),
+    Deviation("test sets", "not stated", "SST-2: GLUE validation (872); TREC-6: 500; AG-news: 7,600",
+              "SST-2's GLUE test labels are hidden"),
+    Deviation("padding", "not stated", "not masked: [PAD] is a learned token",
+              "the paper initialises the padding embedding at random, which matters only if it is attended to"),
+    Deviation("training length, ViT widths", "not stated for text", "100,000 steps; d_model 128, 4 heads, MLP 512",
+              "Part I's setup and the book's MNIST ViT"),
+]
+
+
+def collapse_text(task: str, profile: str = "paper", **overrides) -> Config:
+    """Part I, Appendix C's text classifiers (SST-2, TREC-6, AG-news): the one-layer transformer of
+    the MNIST ViT (d_model 128, 4 heads, MLP 512, class token, learned positions, init scale 8 on the
+    feed-forward layers and the head; the paper also shows ``init_scale=1.0``) with Part I's training
+    setup (MSE summed, AdamW lr 1e-3, weight decay 0.01, batch 100, 1,000 training sentences,
+    100k steps) and collapse metrics on train and test. The weight decay, training-set size and
+    maximum length the seed text lost are chosen: see :data:`TEXT_DEVIATIONS`. Needs the data
+    (:func:`grokutils.data.text_classification`; :func:`grokutils.data.availability` says what is
+    missing) and, for the paper profile, in practice a GPU; the book does not store it.
+    ``quick`` stops at 5,000 steps, ``smoke`` at 40."""
+    if task not in TEXT_TASKS:
+        raise ValueError(f"task={task!r} is not a text task of Part I's appendix; expected one of {TEXT_TASKS}.")
+    steps = {"paper": 100_000, "quick": 5_000, "smoke": 40}[check_profile(profile)]
+    config = COLLAPSE_PAPER.replace(task=task, model="text_transformer", d_model=128, num_heads=4, d_mlp=512,
+                                    num_layers=1, num_steps=steps, metrics=("collapse", "population"))
+    if profile != "paper":
+        config = config.replace(eval_schedule={"quick": "every:250", "smoke": "every:20"}[profile])
+    return config.replace(**overrides) if overrides else config
 
 
 def paper_runs() -> dict[str, list[Config]]:

@@ -263,7 +263,7 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
             break  # every member has reached its early stop
     if bar is not None:
         bar.close()
-    env = environment(device) | {"sweep_size": len(configs)}
+    env = environment(device) | dataset.provenance | {"sweep_size": len(configs)}
     traces = None if trace is None else trace.array()
     results = []
     for index, config in enumerate(configs):

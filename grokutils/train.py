@@ -354,7 +354,7 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
         bar.close()
     timings = {"train_s": elapsed["train"], "eval_s": elapsed["eval"],
                "ms_per_step": 1000 * elapsed["train"] / max(steps[-1], 1)}
-    result = Result(config, steps, history, timings, environment(device),
+    result = Result(config, steps, history, timings, environment(device) | dataset.provenance,
                     norm_trace=None if trace is None else trace.array()[:steps[-1] + 1])
     result.model = model  # the trained model, for notebooks; not stored
     return result
