@@ -37,3 +37,18 @@ def claims_table(claims: Iterable[Claim]) -> Markdown:
     """The chapter's claims as a Markdown table: claim, paper, measured here, verdict (bold)."""
     return markdown_table(("claim", "paper", "measured here", "verdict"),
                           ((c.name, c.paper, c.measured, f"**{c.verdict}**") for c in claims))
+
+
+def verdict_summary(claims: Iterable[Claim]) -> Markdown:
+    """One line per verdict, the claims that received it, in the table's order.
+
+    The chapter pages open their findings with it, so that the prose never states
+    a verdict the code did not compute.
+    """
+    claims = list(claims)
+    lines = []
+    for name in VERDICTS:
+        names = [c.name for c in claims if c.verdict == name]
+        if names:
+            lines.append(f"- **{name}** ({len(names)} of {len(claims)}): " + "; ".join(names) + ".")
+    return Markdown("\n".join(lines))

@@ -596,31 +596,114 @@ def intervention_comparisons(baseline: Iterable[Result], mixed: Iterable[Result]
     return out
 
 
+@dataclass(frozen=True)
+class EntropyShift:
+    """Did the intervention keep H̃ higher? The check that mixing manipulated what it targets.
+
+    For each seed present in both arms, ``differences`` holds the mean of H̃(treated) − H̃(baseline)
+    over their shared evaluations from the later t_fit to the earlier t_grok (a run that did not
+    grok: its last step) — the window in which the paper's mechanism says mixing must hold the
+    entropy up. ``estimate`` is their mean with a 95 % bootstrap interval over seeds (None with
+    fewer than two seeds).
+    """
+
+    condition: str
+    seeds: tuple[int, ...]
+    differences: tuple[float, ...]
+    estimate: tuple[float, float, float] | None
+
+
+def _window_mean_difference(treated: Result, baseline: Result) -> float | None:
+    if treated.t_fit is None or baseline.t_fit is None:
+        return None
+    start = max(treated.t_fit, baseline.t_fit)
+    end = min(r.t_grok if r.t_grok is not None else r.steps[-1] for r in (treated, baseline))
+    shared = sorted(set(treated.steps) & set(baseline.steps))
+    window = [s for s in shared if start <= s <= end]
+    if not window:
+        return None
+    return float(np.mean([_value_at(treated, "spectral_entropy", s) - _value_at(baseline, "spectral_entropy", s)
+                          for s in window]))
+
+
+def entropy_shift(baseline: Iterable[Result], treated: Iterable[Result], condition: str) -> EntropyShift:
+    """The manipulation check of claim 3 (see :class:`EntropyShift`): runs are paired by seed."""
+    by_seed = {r.config.seed: r for r in check_grok_threshold(baseline)}
+    pairs = [(r.config.seed, _window_mean_difference(r, by_seed[r.config.seed]))
+             for r in check_grok_threshold(treated) if r.config.seed in by_seed]
+    pairs = [(seed, d) for seed, d in pairs if d is not None]
+    differences = [d for _, d in pairs]
+    return EntropyShift(condition, tuple(seed for seed, _ in pairs), tuple(differences), _mean_ci(differences))
+
+
+def entropy_shift_sentence(shift: EntropyShift) -> Markdown:
+    """One computed sentence on :func:`entropy_shift` for the intervention page."""
+    if shift.estimate is None:
+        return Markdown(f"**{shift.condition}**: fewer than two seeds fitted the training set in both this arm "
+                        f"and the baseline, so there is no H̃ shift to estimate.")
+    value, low, high = shift.estimate
+    if low > 0:
+        reading = "higher than the baseline's: the intervention did hold the entropy up"
+    elif high < 0:
+        reading = "lower than the baseline's: the intervention did the opposite of its purpose"
+    else:
+        reading = "not distinguishable from the baseline's: the intervention did not hold the entropy up"
+    return Markdown(f"**{shift.condition}**: between the fit and grokking, H̃ was on average {value:+.3f} "
+                    f"[{low:+.3f}, {high:+.3f}] (95 % bootstrap interval over {len(shift.seeds)} seeds, paired "
+                    f"by seed) {reading}.")
+
+
 def _p(value: float | None) -> str:
     return "—" if value is None else f"{value:.2g}"
 
 
+def _shift_cell(shift: EntropyShift) -> str:
+    return "—" if shift.estimate is None else "{:+.3f} [{:+.3f}, {:+.3f}]".format(*shift.estimate)
+
+
 def intervention_table(baseline: Iterable[Result], mixed: Iterable[Result] | None = None,
-                       control: Iterable[Result] | None = None) -> Markdown:
+                       control: Iterable[Result] | None = None,
+                       exploratory: Mapping[str, Iterable[Result]] | None = None) -> Markdown:
     """Table 1: per condition, grokked runs, mean t_grok ± sd (grokked runs), delay against the
     baseline, one-sided Mann–Whitney p (and with non-grokked runs ranked last), rank-biserial
-    correlation, Cohen's d, and the paper's values."""
+    correlation, Cohen's d, the H̃ shift before grokking (:func:`entropy_shift`) and the paper's
+    values. ``exploratory`` arms (name → mixing runs, not in the paper) are compared with the
+    baseline runs of their own seeds."""
     baseline = check_grok_threshold(baseline)
     comparisons = intervention_comparisons(baseline, mixed, control)
+    arms = {"mixing": mixed, "norm-matched mixing": control}
     base = [r.t_grok for r in baseline if r.t_grok is not None]
-    rows = [("baseline", f"{len(base)}/{len(baseline)}", _mean_sd(base), "—", "—", "—", "—",
+    rows = [("baseline", f"{len(base)}/{len(baseline)}", _mean_sd(base), "—", "—", "—", "—", "—",
              f"{PAPER_BASELINE_T_GROK:,}, 10/10")]
     papers = {"mixing": f"{PAPER_INTERVENTION_T_GROK:,} (+{PAPER_INTERVENTION_DELAY:,}, p = {PAPER_INTERVENTION_P}), "
                         f"{PAPER_INTERVENTION_GROKKED[0]}/{PAPER_INTERVENTION_GROKKED[1]}",
               "norm-matched mixing": f"{PAPER_CONTROL_T_GROK:,} (+{PAPER_CONTROL_DELAY:,}, p ≈ {PAPER_CONTROL_P:g}), "
                                      f"{PAPER_CONTROL_GROKKED[0]}/{PAPER_CONTROL_GROKKED[1]}"}
+    shifts = {c.condition: entropy_shift(baseline, arms[c.condition], c.condition) for c in comparisons}
+    for name, runs in (exploratory or {}).items():
+        runs = check_grok_threshold(runs)
+        _check_condition(runs, True, False, name)
+        seeds = {r.config.seed for r in runs}
+        own = [r for r in baseline if r.config.seed in seeds]
+        comparisons.append(compare_t_grok(own, runs, name))
+        shifts[name] = entropy_shift(own, runs, name)
+        papers[name] = f"not in the paper (against the baseline's seeds {_seed_list(seeds)})"
     for c in comparisons:
         p_text = _p(c.p) + ("" if c.all_grokked else f" ({_p(c.p_all)} all runs, non-grokked last)")
         rows.append((c.condition, f"{len(c.treated_t_grok)}/{c.treated_runs}", _mean_sd(list(c.treated_t_grok)),
                      _signed_steps(c.delay), p_text, "—" if c.rank_biserial is None else f"{c.rank_biserial:.2f}",
-                     "—" if c.cohen_d is None else f"{c.cohen_d:.2f}", papers[c.condition]))
+                     "—" if c.cohen_d is None else f"{c.cohen_d:.2f}", _shift_cell(shifts[c.condition]),
+                     papers[c.condition]))
     return markdown_table(("condition", "grokked", "t_grok (grokked runs)", "delay", "Mann–Whitney p (one-sided)",
-                           "rank-biserial", "Cohen's d", "paper: t_grok (delay, p), grokked"), rows)
+                           "rank-biserial", "Cohen's d", "H̃ shift before grokking (95 % CI)",
+                           "paper: t_grok (delay, p), grokked"), rows)
+
+
+def _seed_list(seeds: Iterable[int]) -> str:
+    seeds = sorted(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
 
 
 def _claim_comparison(c: Comparison, name: str, paper: str) -> Claim:
@@ -1124,6 +1207,11 @@ def load_intervention(profile: str, store: ResultStore | None = None,
     for name, configs in arms.items():
         results[name] = _load(configs, profile, store, progress)
     return results
+
+
+def load_mixing_strong(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """Claim 3, exploratory: the stronger mixing of :func:`grokutils.presets.spectral_mixing_strong`."""
+    return _load(presets.spectral_mixing_strong(profile), profile, store, progress)
 
 
 def load_tasks(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[str, list[Result]]:

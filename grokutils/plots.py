@@ -218,26 +218,29 @@ def _on_common_grid(results: Sequence[Result], metric: str) -> tuple[np.ndarray,
 
 def seed_band(results: Sequence[Result], metric: str, ax=None, label: str | None = None, color=None,
               mark_grok: bool = True, logx: bool = True):
-    """Mean ± one standard deviation of ``metric`` over seeds, with a dotted vertical line at the mean
-    t_grok of the runs that grokked (their count in its legend entry; no line when none did).
+    """The mean of ``metric`` over seeds in a band from the lowest to the highest seed, with a dotted
+    vertical line at the mean t_grok of the runs that grokked (their count in its legend entry; no
+    line when none did).
 
-    Part III, Figures 1, 5 and 9. Unlike :func:`mean_band`, runs may end at different steps (an early
-    stop after grokking): each step averages the runs evaluated there. ``logx=False`` keeps the
-    paper's linear step axis.
+    Part III, Figures 1, 5 and 9. The band is the seeds' range, not ± one standard deviation: the
+    seeds grok at different steps, so a bounded metric (an accuracy) is bimodal around the
+    transition and mean ± sd would leave [0, 1]. Unlike :func:`mean_band`, runs may end at different
+    steps (an early stop after grokking): each step uses the runs evaluated there. ``logx=False``
+    keeps the paper's linear step axis.
     """
     if not results:
         raise ValueError("seed_band needs at least one run.")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
     steps, values = _on_common_grid(results, metric)
-    mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+    mean, low, high = np.nanmean(values, axis=0), np.nanmin(values, axis=0), np.nanmax(values, axis=0)
     if logx:
         x = _log_steps(ax, steps)
     else:
         x = steps
         ax.set_xlabel("optimisation step")
     (line,) = ax.plot(x, mean, label=label, color=color)
-    ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    ax.fill_between(x, low, high, color=line.get_color(), alpha=0.2)
     grokked = [r.t_grok for r in results if r.t_grok is not None]
     if mark_grok and grokked:
         ax.axvline(max(float(np.mean(grokked)), 1.0), color=line.get_color(), linestyle=":", linewidth=1.2,

@@ -233,6 +233,46 @@ def test_a_treatment_that_stops_grokking_altogether_is_judged_on_all_runs():
     assert part3.claim_intervention(no_baseline, never[:3]).verdict == "not testable here"
 
 
+def _shifted(run: Result, by: float) -> Result:
+    history = {k: list(run[k]) for k in run.history}
+    history["spectral_entropy"] = [h + by for h in history["spectral_entropy"]]
+    return Result(run.config.replace(mixing_alpha=0.1), list(run.steps), history)
+
+
+def test_entropy_shift_is_the_paired_mean_difference_between_the_fit_and_grokking():
+    baseline = main_runs()
+    held_up = part3.entropy_shift(baseline, [_shifted(r, 0.05) for r in baseline], "mixing")
+    assert held_up.seeds == tuple(range(10)) and held_up.differences == pytest.approx([0.05] * 10)
+    assert held_up.estimate == pytest.approx((0.05, 0.05, 0.05))
+    assert "did hold the entropy up" in part3.entropy_shift_sentence(held_up)
+    same = part3.entropy_shift(baseline, [_shifted(r, 0.0) for r in baseline], "mixing")
+    assert "not distinguishable" in part3.entropy_shift_sentence(same)
+    lower = part3.entropy_shift(baseline, [_shifted(r, -0.02) for r in baseline[:4]], "mixing")
+    assert lower.seeds == (0, 1, 2, 3) and "opposite" in part3.entropy_shift_sentence(lower)
+    # A later-grokking arm sits above the baseline's collapse curve (H̃ − H̃* ∝ (t_grok − t)^(1/γ)).
+    delayed = part3.entropy_shift(baseline, _mixed(baseline, 1_000), "mixing")
+    assert delayed.estimate[1] > 0
+    # The window ends at the earlier t_grok: past it, the arms' curves are not compared.
+    run = baseline[0]
+    window = [s for s in run.steps if T_FIT <= s <= run.t_grok]
+    late = _shifted(run, 0.0)
+    late.history["spectral_entropy"] = [h + (0.3 if s > run.t_grok else 0.0)
+                                        for s, h in zip(run.steps, late["spectral_entropy"])]
+    assert part3.entropy_shift([run], [late], "mixing").differences == (0.0,) and len(window) > 1
+    assert "fewer than two seeds fitted" in part3.entropy_shift_sentence(part3.entropy_shift([run], [late], "mixing"))
+
+
+def test_an_exploratory_arm_is_compared_with_the_baseline_of_its_own_seeds():
+    baseline = main_runs()
+    strong = [synthetic(r.config.seed, r.t_grok + 2_000, config=r.config.replace(mixing_alpha=0.3))
+              for r in baseline[:3]]
+    table = part3.intervention_table(baseline, _mixed(baseline, 0), exploratory={"mixing α = 0.3": strong})
+    row = next(line for line in table.splitlines() if line.startswith("| mixing α = 0.3 |"))
+    assert "| 3/3 |" in row and "| +2,000 |" in row and "seeds 0–2" in row
+    with pytest.raises(ValueError, match="mixing α = 0.3"):
+        part3.intervention_table(baseline, exploratory={"mixing α = 0.3": baseline[:3]})
+
+
 def test_intervention_runs_are_checked():
     baseline = main_runs()[:3]
     with pytest.raises(ValueError, match="mixing"):
@@ -418,6 +458,9 @@ def test_part3_plots_draw_runs_of_different_lengths():
     assert mean_line.get_ydata()[-1] == pytest.approx(runs[-1]["spectral_entropy"][-1])
     assert grok_line.get_xdata()[0] == pytest.approx(np.mean(T_GROKS[:3]))
     assert "3/4 grokked" in grok_line.get_label()
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    values = np.concatenate([r["spectral_entropy"] for r in runs])
+    assert band.min() == pytest.approx(values.min()) and band.max() == pytest.approx(values.max())
     gu.plots.entropy_norm_scatter(runs)
     gu.plots.forecast_scatter(part3.forecast_summary(main_runs()[:4]).loso)
     figure = gu.plots.architecture_panels(_mlp_runs(fourier=False), main_runs()[:3], threshold=0.625)

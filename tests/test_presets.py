@@ -21,6 +21,14 @@ def test_every_part3_setup_builds_in_every_profile(profile):
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+def test_the_stronger_mixing_differs_from_the_mixing_arm_in_alpha_only(profile):
+    strong = presets.spectral_mixing_strong(profile)
+    mixing = presets.spectral_intervention(profile)["mixing"]
+    assert strong and all(c.mixing_alpha == presets.MIXING_ALPHA_STRONG > presets.MIXING_ALPHA for c in strong)
+    assert [c.replace(mixing_alpha=presets.MIXING_ALPHA) for c in strong] == mixing[:len(strong)]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_norm_matched_controls_follow_the_main_runs_themselves(profile):
     """A control's baseline must be exactly a main run (same key), or make results would train
     every baseline twice."""
@@ -43,7 +51,7 @@ def test_part3_paper_setup_is_the_specs():
 def test_paper_runs_hold_every_part3_configuration_once():
     runs = gu.presets.paper_runs()
     part3 = [c for chapter, configs in runs.items() if chapter.startswith("p3_") for c in configs]
-    assert len(part3) == len(set(part3)) == 10 + 20 + 1 + 20
+    assert len(part3) == len(set(part3)) == 10 + 20 + presets.MIXING_STRONG_SEEDS + 1 + 20
 
 
 def test_appendix_architectures_deviations_name_the_shorter_run():

@@ -10,7 +10,7 @@ import pytest
 
 import grokutils as gu
 from grokutils import part1, stats
-from grokutils.claims import Claim, claims_table
+from grokutils.claims import Claim, claims_table, verdict_summary
 from grokutils.result import Result
 
 
@@ -141,3 +141,11 @@ def test_a_bound_that_never_drops_below_one_is_only_partly_reproduced():
     verdicts = {c.name: c for c in part1.claims(part1.group_by_weight_decay(runs))}
     claim = verdicts["Theorem 3.2 bound (held-out)"]
     assert claim.verdict == "partly reproduced" and "vacuous" in claim.measured
+
+
+def test_verdict_summary_groups_claims_by_verdict_in_order_and_counts_them():
+    claims = [Claim("a", "p", "m", "not reproduced"), Claim("b", "p", "m", "reproduced"),
+              Claim("c", "p", "m", "not reproduced")]
+    lines = verdict_summary(claims).splitlines()
+    assert lines == ["- **reproduced** (1 of 3): b.", "- **not reproduced** (2 of 3): a; c."]
+    assert verdict_summary([]) == ""
