@@ -75,3 +75,46 @@ def test_part1_larger_weight_decay_groks_earlier():
 def test_part1_theorem_32_bound_holds_at_every_checkpoint():
     groups = gu.part1.load_sweep("paper", STORE, progress=False)
     assert all(gu.part1.bound_check(r)["holds"] == 1.0 for rs in groups.values() for r in rs)
+
+
+# Part III: the statements its pages make in prose about the stored runs. If a regeneration
+# changes one of these, the prose on that page must be revisited with it.
+PART3_IN_BOOK = "p3_00_chapter" in IN_BOOK
+needs_part3 = pytest.mark.skipif(not PART3_IN_BOOK, reason="Part III is not in the book yet")
+
+
+@pytest.fixture(scope="module")
+def part3_arms():
+    return gu.part3.load_intervention("paper", STORE, progress=False) if PART3_IN_BOOK else {}
+
+
+@needs_part3
+def test_part3_every_main_seed_groks_after_its_collapse_onset(part3_arms):
+    events = [gu.part3.run_events(r) for r in part3_arms["baseline"]]
+    assert all(e.groks for e in events)
+    assert all(e.onset_lead is not None for e in events), [e.label for e in events if e.onset_lead is None]
+
+
+@needs_part3
+def test_part3_norm_and_entropy_fall_together_not_weakly(part3_arms):
+    """p3_two_phases: "the two fall together" (the paper: weakly correlated)."""
+    pooled, _ = gu.part3.norm_entropy_correlation(part3_arms["baseline"])
+    assert pooled > gu.part3.WEAK_CORRELATION
+
+
+@needs_part3
+def test_part3_mixing_at_alpha_01_leaves_the_entropy_where_it_was(part3_arms):
+    """p3_intervention: the α = 0.1 arms did not hold H̃ up, so their t_grok cannot test the mechanism."""
+    for arm in ("mixing", "norm-matched"):
+        _, low, high = gu.part3.entropy_shift(part3_arms["baseline"], part3_arms[arm], arm).estimate
+        assert low <= 0 <= high, arm
+
+
+@needs_part3
+def test_part3_the_mlp_groks_without_reaching_the_transformer_threshold(part3_arms):
+    """p3_not_sufficient: the MLP groks, and its H̃ stays above the transformer's H̃*."""
+    (mlp,) = gu.part3.load_mlp("paper", STORE, progress=False)
+    threshold = gu.part3.threshold(part3_arms["baseline"]).value
+    assert mlp.t_grok is not None and min(mlp["spectral_entropy"]) > threshold
+    final_top_power = [r["fourier_top_power"][-1] for r in part3_arms["baseline"]]
+    assert min(final_top_power) > mlp["fourier_top_power"][-1]
