@@ -639,8 +639,8 @@ def entropy_shift(baseline: Iterable[Result], treated: Iterable[Result], conditi
 def entropy_shift_sentence(shift: EntropyShift) -> Markdown:
     """One computed sentence on :func:`entropy_shift` for the intervention page."""
     if shift.estimate is None:
-        return Markdown(f"**{shift.condition}**: fewer than two seeds fitted the training set in both this arm "
-                        f"and the baseline, so there is no H̃ shift to estimate.")
+        return Markdown(f"**{shift.condition}**: {len(shift.seeds)} seed(s) fitted the training set in both this "
+                        f"arm and the baseline; an H̃ shift with an interval needs two.")
     value, low, high = shift.estimate
     if low > 0:
         reading = "higher than the baseline's: the intervention did hold the entropy up"

@@ -314,7 +314,7 @@ MIXING_ALPHA = 0.1
 # A stronger mixing, added after α = 0.1 turned out not to hold H̃ above the baseline's (an
 # exploratory arm: it is reported beside claim 3, never in place of its verdict).
 MIXING_ALPHA_STRONG = 0.3
-MIXING_STRONG_SEEDS = 5
+MIXING_STRONG_SEEDS = 10
 SPECTRAL_STOP_AFTER_GROK = 2_000
 SPECTRAL_MLP_STEPS = 80_000
 SPECTRAL_MLP_WIDTHS = (512,)

@@ -259,7 +259,7 @@ def test_entropy_shift_is_the_paired_mean_difference_between_the_fit_and_grokkin
     late.history["spectral_entropy"] = [h + (0.3 if s > run.t_grok else 0.0)
                                         for s, h in zip(run.steps, late["spectral_entropy"])]
     assert part3.entropy_shift([run], [late], "mixing").differences == (0.0,) and len(window) > 1
-    assert "fewer than two seeds fitted" in part3.entropy_shift_sentence(part3.entropy_shift([run], [late], "mixing"))
+    assert "1 seed(s) fitted" in part3.entropy_shift_sentence(part3.entropy_shift([run], [late], "mixing"))
 
 
 def test_an_exploratory_arm_is_compared_with_the_baseline_of_its_own_seeds():
