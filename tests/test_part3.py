@@ -349,7 +349,9 @@ def test_task_thresholds_like_table_3_are_reproduced():
     claim = part3.claim_tasks(groups)
     assert claim.verdict == "reproduced", claim.measured
     table = part3.task_table(groups)
-    assert "| s5 | non-abelian | 10/10 | 10/10 | 13,900 ± 606 | 4,380 | 0.655 [0.655, 0.655] | 0.655 |" in table
+    leads = [r.t_grok - hand_onset(r.steps, r["spectral_entropy"]) for r in groups["s5"]]
+    assert (f"| s5 | non-abelian | 10/10 | 10/10 | 13,900 ± 606 | 4,380 | 0.655 [0.655, 0.655] | 0.655 | "
+            f"10/10, {np.mean(leads):,.0f} steps |") in table
 
 
 def test_task_thresholds_with_the_pattern_at_other_values_and_with_failures():
@@ -359,7 +361,7 @@ def test_task_thresholds_with_the_pattern_at_other_values_and_with_failures():
     assert part3.claim_tasks(inverted).verdict == "not reproduced"
     failing = {"add": [synthetic(0, 14_000), synthetic(1, None)], "sub": [synthetic(k, None) for k in range(2)]}
     assert part3.claim_tasks(failing).verdict == "not testable here"
-    assert "— (no run grokked)" in part3.task_table(failing)
+    assert "| — (no run grokked) | 0.589 | 0/0 |" in part3.task_table(failing)
 
 
 # --------------------------------------------------------------------------- claim 7
