@@ -58,6 +58,16 @@ class ResultStore:
     def __repr__(self) -> str:
         return f"ResultStore({str(self.root)!r})"
 
+    @property
+    def shown_root(self) -> str:
+        """The folder as a notebook prints it: relative to the repository when inside it (the
+        rendered book must not show the machine that built it), else with ``~`` for the home."""
+        root = self.root.resolve()
+        if root.is_relative_to(REPO_ROOT):
+            return f"{root.relative_to(REPO_ROOT).as_posix()}/"
+        home = Path.home().resolve()
+        return f"~/{root.relative_to(home).as_posix()}/" if root.is_relative_to(home) else f"{root.as_posix()}/"
+
     def path(self, config: Config) -> Path:
         return self.root / f"{config.label()}-{config.key()}.json"
 

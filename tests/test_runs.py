@@ -219,3 +219,13 @@ def test_group_lock_excludes_a_second_owner_and_takes_over_a_stale_lock(tmp_path
     path.write_text("999999999")  # no such process
     with group_lock(path) as taken:
         assert taken
+
+
+def test_a_store_shows_its_folder_without_the_building_machines_path(tmp_path, monkeypatch):
+    from grokutils.runs import REPO_ROOT, ResultStore
+
+    assert ResultStore(REPO_ROOT / "results").shown_root == "results/"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert ResultStore(tmp_path / "cache" / "smoke").shown_root == "~/cache/smoke/"
+    outside = tmp_path.parent / "elsewhere"
+    assert ResultStore(outside).shown_root == f"{outside.resolve().as_posix()}/"
