@@ -657,6 +657,23 @@ def _p(value: float | None) -> str:
     return "—" if value is None else f"{value:.2g}"
 
 
+def exploratory_sentence(baseline: Iterable[Result], treated: Iterable[Result], condition: str) -> Markdown:
+    """An exploratory mixing arm in two computed sentences: its H̃ shift (:func:`entropy_shift`)
+    and its t_grok against the baseline runs of the same seeds (:func:`compare_t_grok`)."""
+    treated = check_grok_threshold(treated)
+    seeds = {r.config.seed for r in treated}
+    own = [r for r in check_grok_threshold(baseline) if r.config.seed in seeds]
+    c = compare_t_grok(own, treated, condition)
+    grokked = f"{len(c.treated_t_grok)}/{c.treated_runs} grokked (baseline {len(c.baseline_t_grok)}/{c.baseline_runs})"
+    if c.delay is None or c.p_all is None:
+        timing = f"{grokked}; no delay to compare."
+    else:
+        timing = (f"{grokked}, mean t_grok {c.treated_mean:,.0f} against {c.baseline_mean:,.0f}: a delay of "
+                  f"{c.delay:+,.0f} steps, one-sided Mann–Whitney p = {_p(c.p_all)}, rank-biserial "
+                  f"{c.rank_biserial_all:.2f}.")
+    return Markdown(f"{entropy_shift_sentence(entropy_shift(own, treated, condition))} Its runs: {timing}")
+
+
 def _shift_cell(shift: EntropyShift) -> str:
     return "—" if shift.estimate is None else "{:+.3f} [{:+.3f}, {:+.3f}]".format(*shift.estimate)
 

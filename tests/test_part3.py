@@ -269,6 +269,9 @@ def test_an_exploratory_arm_is_compared_with_the_baseline_of_its_own_seeds():
     table = part3.intervention_table(baseline, _mixed(baseline, 0), exploratory={"mixing α = 0.3": strong})
     row = next(line for line in table.splitlines() if line.startswith("| mixing α = 0.3 |"))
     assert "| 3/3 |" in row and "| +2,000 |" in row and "seeds 0–2" in row
+    sentence = part3.exploratory_sentence(baseline, strong, "mixing α = 0.3")
+    assert "did hold the entropy up" in sentence and "3/3 grokked (baseline 3/3)" in sentence
+    assert "a delay of +2,000 steps" in sentence
     with pytest.raises(ValueError, match="mixing α = 0.3"):
         part3.intervention_table(baseline, exploratory={"mixing α = 0.3": baseline[:3]})
 
