@@ -118,3 +118,18 @@ def test_part3_the_mlp_groks_without_reaching_the_transformer_threshold(part3_ar
     assert mlp.t_grok is not None and min(mlp["spectral_entropy"]) > threshold
     final_top_power = [r["fourier_top_power"][-1] for r in part3_arms["baseline"]]
     assert min(final_top_power) > mlp["fourier_top_power"][-1]
+
+
+@needs_part3
+def test_part3_grokking_comes_in_about_half_the_papers_steps(part3_arms):
+    """p3_00_chapter: "groks x + y in roughly half the paper's steps"."""
+    mean_t_grok = sum(r.t_grok for r in part3_arms["baseline"]) / len(part3_arms["baseline"])
+    assert 0.35 < mean_t_grok / gu.part3.PAPER_BASELINE_T_GROK < 0.65
+
+
+@needs_part3
+def test_part3_threshold_interval_is_wider_than_the_papers(part3_arms):
+    """p3_00_chapter and p3_forecast: H̃ at t_grok varies from seed to seed more than the paper's interval implies."""
+    estimate = gu.part3.threshold(part3_arms["baseline"])
+    paper_low, paper_high = gu.part3.PAPER_THRESHOLD_CI_ADD
+    assert estimate.high - estimate.low > paper_high - paper_low
