@@ -295,7 +295,7 @@ def paper_runs() -> dict[str, list[Config]]:
         "p3_intervention": ([c for arm in spectral_intervention("paper").values() for c in arm]
                             + spectral_mixing_strong("paper")),
         "p3_not_sufficient": spectral_mlp("paper"),
-        "p3_tasks": [c for arm in spectral_tasks("paper").values() for c in arm],
+        "p3_threshold": [c for arm in spectral_tasks("paper").values() for c in arm],
     }
 
 

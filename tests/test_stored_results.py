@@ -133,3 +133,9 @@ def test_part3_threshold_interval_is_wider_than_the_papers(part3_arms):
     estimate = gu.part3.threshold(part3_arms["baseline"])
     paper_low, paper_high = gu.part3.PAPER_THRESHOLD_CI_ADD
     assert estimate.high - estimate.low > paper_high - paper_low
+
+
+def test_every_regeneration_chapter_is_a_notebook():
+    """IN_BOOK maps chapters to notebooks: a chapter named for no notebook would never be required."""
+    notebooks = {path.stem for path in (REPO_ROOT / "notebooks").glob("*.ipynb")}
+    assert set(gu.presets.paper_runs()) <= notebooks
