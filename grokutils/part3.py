@@ -658,19 +658,26 @@ def _p(value: float | None) -> str:
 
 
 def exploratory_sentence(baseline: Iterable[Result], treated: Iterable[Result], condition: str) -> Markdown:
-    """An exploratory mixing arm in two computed sentences: its H̃ shift (:func:`entropy_shift`)
-    and its t_grok against the baseline runs of the same seeds (:func:`compare_t_grok`)."""
+    """An exploratory mixing arm in computed sentences: its H̃ shift (:func:`entropy_shift`), its
+    t_grok against the baseline runs of the same seeds (:func:`compare_t_grok`), tested in both
+    directions since an exploratory arm has no pre-stated one, and the H̃ at which each arm groks
+    (:func:`threshold`)."""
     treated = check_grok_threshold(treated)
     seeds = {r.config.seed for r in treated}
     own = [r for r in check_grok_threshold(baseline) if r.config.seed in seeds]
     c = compare_t_grok(own, treated, condition)
     grokked = f"{len(c.treated_t_grok)}/{c.treated_runs} grokked (baseline {len(c.baseline_t_grok)}/{c.baseline_runs})"
     if c.delay is None or c.p_all is None:
-        timing = f"{grokked}; no delay to compare."
-    else:
-        timing = (f"{grokked}, mean t_grok {c.treated_mean:,.0f} against {c.baseline_mean:,.0f}: a delay of "
-                  f"{c.delay:+,.0f} steps, one-sided Mann–Whitney p = {_p(c.p_all)}, rank-biserial "
-                  f"{c.rank_biserial_all:.2f}.")
+        return Markdown(f"{entropy_shift_sentence(entropy_shift(own, treated, condition))} Its runs: {grokked}; "
+                        f"no delay to compare.")
+    earlier = stats.mann_whitney_greater(list(c.baseline_t_grok), list(c.treated_t_grok))[1]
+    timing = (f"{grokked}, mean t_grok {c.treated_mean:,.0f} against {c.baseline_mean:,.0f}: a delay of "
+              f"{c.delay:+,.0f} steps (rank-biserial {c.rank_biserial:.2f}; one-sided Mann–Whitney p = "
+              f"{_p(c.p)} that it groks later, p = {_p(earlier)} that it groks earlier).")
+    levels = [(name, threshold(runs)) for name, runs in ((condition, treated), ("the baseline", own))]
+    if all(estimate is not None for _, estimate in levels):
+        timing += " They grok at H̃ " + " against ".join(
+            f"{_ci(estimate.as_tuple())} ({name})" for name, estimate in levels) + "."
     return Markdown(f"{entropy_shift_sentence(entropy_shift(own, treated, condition))} Its runs: {timing}")
 
 
