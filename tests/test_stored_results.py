@@ -139,3 +139,16 @@ def test_every_regeneration_chapter_is_a_notebook():
     """IN_BOOK maps chapters to notebooks: a chapter named for no notebook would never be required."""
     notebooks = {path.stem for path in (REPO_ROOT / "notebooks").glob("*.ipynb")}
     assert set(gu.presets.paper_runs()) <= notebooks
+
+
+@needs_part3
+def test_part3_stronger_mixing_holds_entropy_up_and_groks_sooner_at_a_higher_entropy(part3_arms):
+    """p3_intervention and p3_00_chapter: at α = 0.3 H̃ stays higher, grokking comes sooner, and the
+    runs grok at an H̃ above the baseline's H̃*."""
+    strong = gu.part3.load_mixing_strong("paper", STORE, progress=False)
+    baseline = part3_arms["baseline"]
+    _, low, _ = gu.part3.entropy_shift(baseline, strong, "strong").estimate
+    assert low > 0
+    comparison = gu.part3.compare_t_grok(baseline, strong, "strong")
+    assert comparison.all_grokked and comparison.delay < 0 and comparison.rank_biserial < 0
+    assert gu.part3.threshold(strong).low > gu.part3.threshold(baseline).high
