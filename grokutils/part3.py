@@ -1242,6 +1242,11 @@ def load_mixing_strong(profile: str, store: ResultStore | None = None, progress:
     return _load(presets.spectral_mixing_strong(profile), profile, store, progress)
 
 
+def load_s5_larger_split(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """Claim 6, exploratory: S5 with a larger training split (:func:`grokutils.presets.spectral_s5_larger_split`)."""
+    return _load(presets.spectral_s5_larger_split(profile), profile, store, progress)
+
+
 def load_tasks(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[str, list[Result]]:
     """Claim 6 (Table 3): ``{"add", "sub", "mul", "s5"}`` runs (``add`` is :func:`load_main`)."""
     results = {"add": load_main(profile, store, progress)}

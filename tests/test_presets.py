@@ -29,6 +29,14 @@ def test_the_stronger_mixing_differs_from_the_mixing_arm_in_alpha_only(profile):
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+def test_the_larger_s5_split_differs_from_s5_in_its_split_and_length_only(profile):
+    larger = presets.spectral_s5_larger_split(profile)
+    s5 = presets.spectral_tasks(profile)["s5"]
+    assert larger and all(c.frac_train == presets.S5_LARGER_FRAC > c0.frac_train for c, c0 in zip(larger, s5))
+    assert [c.replace(frac_train=c0.frac_train, num_steps=c0.num_steps) for c, c0 in zip(larger, s5)] == s5[:len(larger)]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_norm_matched_controls_follow_the_main_runs_themselves(profile):
     """A control's baseline must be exactly a main run (same key), or make results would train
     every baseline twice."""
@@ -51,7 +59,7 @@ def test_part3_paper_setup_is_the_specs():
 def test_paper_runs_hold_every_part3_configuration_once():
     runs = gu.presets.paper_runs()
     part3 = [c for chapter, configs in runs.items() if chapter.startswith("p3_") for c in configs]
-    assert len(part3) == len(set(part3)) == 10 + 20 + presets.MIXING_STRONG_SEEDS + 1 + 20
+    assert len(part3) == len(set(part3)) == 10 + 20 + presets.MIXING_STRONG_SEEDS + 1 + 20 + presets.S5_LARGER_SEEDS
 
 
 def test_appendix_architectures_deviations_name_the_shorter_run():
