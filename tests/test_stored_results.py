@@ -152,3 +152,36 @@ def test_part3_stronger_mixing_holds_entropy_up_and_groks_sooner_at_a_higher_ent
     comparison = gu.part3.compare_t_grok(baseline, strong, "strong")
     assert comparison.all_grokked and comparison.delay < 0 and comparison.rank_biserial < 0
     assert gu.part3.threshold(strong).low > gu.part3.threshold(baseline).high
+
+
+@pytest.fixture(scope="module")
+def part3_tasks():
+    return gu.part3.load_tasks("paper", STORE, progress=False) if PART3_IN_BOOK else {}
+
+
+@needs_part3
+def test_part3_modular_tasks_grok_after_their_onset_and_s5_collapses_without_grokking(part3_tasks):
+    """p3_threshold: every modular run groks, onset first; no S5 run groks, yet each has an onset."""
+    for task in ("add", "sub", "mul"):
+        events = [gu.part3.run_events(r) for r in part3_tasks[task]]
+        assert all(e.groks and e.onset_lead is not None for e in events), task
+    s5 = [gu.part3.run_events(r) for r in part3_tasks["s5"]]
+    assert not any(e.groks for e in s5) and all(e.onset is not None for e in s5)
+
+
+@needs_part3
+def test_part3_modular_thresholds_agree_but_lie_below_the_papers(part3_tasks):
+    """p3_threshold: "their thresholds agree with one another, but all lie about 0.1 below the paper's"."""
+    values = {task: gu.part3.threshold(part3_tasks[task]).value for task in ("add", "sub", "mul")}
+    assert max(values.values()) - min(values.values()) <= gu.part3.THRESHOLD_TOLERANCE
+    for task, value in values.items():
+        assert 0.05 < gu.part3.PAPER_TASK_THRESHOLDS[task] - value < 0.15, task
+
+
+@needs_part3
+def test_part3_s5_with_a_larger_split_groks_in_some_seeds_near_the_papers_threshold():
+    larger = gu.part3.load_s5_larger_split("paper", STORE, progress=False)
+    grokked = sum(r.t_grok is not None for r in larger)
+    assert 0 < grokked < len(larger)
+    estimate = gu.part3.threshold(larger)
+    assert abs(estimate.value - gu.part3.PAPER_TASK_THRESHOLDS["s5"]) <= gu.part3.THRESHOLD_TOLERANCE
