@@ -278,7 +278,34 @@ class CNN(nn.Module):
         return self.head(self.features(x))
 
 
-class ViT(nn.Module):
+class ClassTokenTransformer(nn.Module):
+    """What the one-layer :class:`ViT` and :class:`TextTransformer` share: a subclass embeds its input
+    in :meth:`tokens` (class token last), then one attention + MLP :class:`Block`, an optional final
+    LayerNorm and a linear head on the class token. ``init_scale`` multiplies the feed-forward (MLP)
+    weights and the head only (Part I, Appendix C)."""
+
+    def _add_block_and_head(self, d_model: int, num_heads: int, d_mlp: int, layer_norm: bool, num_classes: int,
+                            init_scale: float) -> None:
+        self.block = Block(d_model, num_heads, d_mlp, layer_norm)
+        self.norm_final = nn.LayerNorm(d_model) if layer_norm else nn.Identity()
+        self.head = nn.Linear(d_model, num_classes)
+        scale_parameters([self.block.mlp_in, self.block.mlp_out, self.head], init_scale)
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """Class-token residual after the attention sublayer (Part II's first-layer representation)."""
+        return self.block.attention_last(self.tokens(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm_final(self.block.forward_last(self.tokens(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class ViT(ClassTokenTransformer):
     """One-layer vision transformer (Part I, Appendix C.2): 4 × 4 patches, a class token and
     learned positions, one attention + MLP block, a linear head on the class token.
 
@@ -296,10 +323,7 @@ class ViT(nn.Module):
         self.embed = nn.Linear(in_channels * self.patch ** 2, d_model)
         self.cls = nn.Parameter(torch.zeros(1, 1, d_model))
         self.pos = nn.Parameter(torch.randn(17, d_model) / math.sqrt(d_model))
-        self.block = Block(d_model, num_heads, d_mlp, layer_norm)
-        self.norm_final = nn.LayerNorm(d_model) if layer_norm else nn.Identity()
-        self.head = nn.Linear(d_model, num_classes)
-        scale_parameters([self.block.mlp_in, self.block.mlp_out, self.head], init_scale)
+        self._add_block_and_head(d_model, num_heads, d_mlp, layer_norm, num_classes, init_scale)
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) images → (B, 17, d_model): 16 patch embeddings then the class token, plus positions."""
@@ -308,18 +332,8 @@ class ViT(nn.Module):
         embedded = torch.cat([self.embed(patches), self.cls.expand(x.shape[0], -1, -1)], dim=1)
         return embedded + self.pos
 
-    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
-        """Class-token residual after the attention sublayer (Part II's first-layer representation)."""
-        return self.block.attention_last(self.tokens(x))
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm_final(self.block.forward_last(self.tokens(x)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
-class TextTransformer(nn.Module):
+class TextTransformer(ClassTokenTransformer):
     """One-layer transformer for sentence classification (Part I, Appendix C: "the model configuration
     is the same as in the MNIST ViT experiment"): token embeddings plus learned positions, the ViT's
     attention + MLP :class:`Block`, a linear head on the class token.
@@ -337,24 +351,11 @@ class TextTransformer(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, d_model)
         self.pos = nn.Parameter(torch.randn(n_ctx, d_model) / math.sqrt(d_model))
-        self.block = Block(d_model, num_heads, d_mlp, layer_norm)
-        self.norm_final = nn.LayerNorm(d_model) if layer_norm else nn.Identity()
-        self.head = nn.Linear(d_model, num_classes)
-        scale_parameters([self.block.mlp_in, self.block.mlp_out, self.head], init_scale)
+        self._add_block_and_head(d_model, num_heads, d_mlp, layer_norm, num_classes, init_scale)
 
     def tokens(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, n_ctx) token ids → (B, n_ctx, d_model) embeddings plus positions."""
         return self.embed(ids) + self.pos
-
-    def first_layer(self, ids: torch.Tensor) -> torch.Tensor:
-        """Class-token residual after the attention sublayer (Part II's first-layer representation)."""
-        return self.block.attention_last(self.tokens(ids))
-
-    def features(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.norm_final(self.block.forward_last(self.tokens(ids)))
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(ids))
 
 
 class BasicBlock(nn.Module):

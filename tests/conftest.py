@@ -92,6 +92,25 @@ def assert_histories_close(a: gu.Result, b: gu.Result, rtol: float = 1e-4, atol:
                                    rtol=rtol, atol=atol, msg=lambda m, name=name: f"series {name!r}: {m}")
 
 
+
+@pytest.fixture
+def init_scale_hits_mlp_and_head_only():
+    """``check(make)`` builds ``make(init_scale)`` at 1 and 8 from the same seed and asserts that only
+    the block's MLP and the head were multiplied (Part I, Appendix C); returns the unscaled model."""
+    return assert_init_scale_hits_mlp_and_head_only
+
+
+def assert_init_scale_hits_mlp_and_head_only(make, factor: float = 8.0) -> torch.nn.Module:
+    torch.manual_seed(0)
+    plain = make(1.0)
+    torch.manual_seed(0)
+    scaled = dict(make(factor).named_parameters())
+    for name, p in plain.named_parameters():
+        expected = factor if name.startswith(("block.mlp", "head")) else 1.0
+        assert torch.allclose(scaled[name], expected * p), name
+    return plain
+
+
 class Interrupt:
     """A training callback that raises KeyboardInterrupt the first time it sees ``at_step``
     (the resume tests of the loop, the sweep engine, the intervention and the early stop)."""
