@@ -657,14 +657,20 @@ def _p(value: float | None) -> str:
     return "—" if value is None else f"{value:.2g}"
 
 
+def same_seeds(baseline: Iterable[Result], runs: Iterable[Result]) -> list[Result]:
+    """The ``baseline`` runs whose seeds are among those of ``runs`` (an arm on a subset of seeds is
+    compared with the baseline runs of its own seeds)."""
+    seeds = {r.config.seed for r in runs}
+    return [r for r in check_grok_threshold(baseline) if r.config.seed in seeds]
+
+
 def exploratory_sentence(baseline: Iterable[Result], treated: Iterable[Result], condition: str) -> Markdown:
     """An exploratory mixing arm in computed sentences: its H̃ shift (:func:`entropy_shift`), its
     t_grok against the baseline runs of the same seeds (:func:`compare_t_grok`), tested in both
     directions since an exploratory arm has no pre-stated one, and the H̃ at which each arm groks
     (:func:`threshold`)."""
     treated = check_grok_threshold(treated)
-    seeds = {r.config.seed for r in treated}
-    own = [r for r in check_grok_threshold(baseline) if r.config.seed in seeds]
+    own = same_seeds(baseline, treated)
     c = compare_t_grok(own, treated, condition)
     grokked = f"{len(c.treated_t_grok)}/{c.treated_runs} grokked (baseline {len(c.baseline_t_grok)}/{c.baseline_runs})"
     if c.delay is None or c.p_all is None:
@@ -707,11 +713,10 @@ def intervention_table(baseline: Iterable[Result], mixed: Iterable[Result] | Non
     for name, runs in (exploratory or {}).items():
         runs = check_grok_threshold(runs)
         _check_condition(runs, True, False, name)
-        seeds = {r.config.seed for r in runs}
-        own = [r for r in baseline if r.config.seed in seeds]
+        own = same_seeds(baseline, runs)
         comparisons.append(compare_t_grok(own, runs, name))
         shifts[name] = entropy_shift(own, runs, name)
-        papers[name] = f"not in the paper (against the baseline's seeds {_seed_list(seeds)})"
+        papers[name] = f"not in the paper (against the baseline's seeds {_seed_list(r.config.seed for r in runs)})"
     for c in comparisons:
         p_text = _p(c.p) + ("" if c.all_grokked else f" ({_p(c.p_all)} all runs, non-grokked last)")
         rows.append((c.condition, f"{len(c.treated_t_grok)}/{c.treated_runs}", _mean_sd(list(c.treated_t_grok)),
