@@ -1,7 +1,10 @@
 """Claims tables: each paper's statement, the numbers measured here, and a computed verdict.
 
-A :class:`Claim` is built by a chapter's analysis function from stored results; the
-notebook only displays :func:`claims_table`. Verdicts are one of :data:`VERDICTS`.
+A part's ``paper`` module states each headline claim once, as a :class:`PaperClaim` (an id, a
+short name, what the paper reports); its analysis turns stored results into numbers, and
+:meth:`PaperClaim.judged` makes the table row, a :class:`Claim`, with a
+:class:`~grokutils.verdicts.Verdict` decided by the rules of :mod:`grokutils.verdicts`.
+Notebooks display :func:`claims_table` and pick rows by id with :func:`select`.
 """
 
 from __future__ import annotations
@@ -10,33 +13,56 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from grokutils.report import Markdown, markdown_table
-
-VERDICTS = ("reproduced", "partly reproduced", "not reproduced", "not testable here")
+from grokutils.verdicts import Verdict
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One row of a claims table."""
+    """One row of a claims table; ``id`` names the claim in code (e.g. ``"p3.threshold"``)."""
 
+    id: str
     name: str
     paper: str
     measured: str
-    verdict: str
+    verdict: Verdict
 
     def __post_init__(self):
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}.")
+        if self.verdict not in set(Verdict):
+            raise ValueError(f"Claim {self.id!r}: verdict must be one of {[v.value for v in Verdict]}, "
+                             f"got {self.verdict!r}.")
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
 
 
-def verdict(holds: bool, partly: bool = False) -> str:
-    """'reproduced' if ``holds``, else 'partly reproduced' if ``partly``, else 'not reproduced'."""
-    return VERDICTS[0] if holds else (VERDICTS[1] if partly else VERDICTS[2])
+@dataclass(frozen=True)
+class PaperClaim:
+    """A headline claim as the paper states it: its id, its name in the table, what the paper reports."""
+
+    id: str
+    name: str
+    paper: str
+
+    def judged(self, measured: str, verdict: Verdict) -> Claim:
+        """The table row: what was measured here and the verdict the rules gave."""
+        return Claim(self.id, self.name, self.paper, measured, verdict)
+
+    def untestable(self, why: str) -> Claim:
+        """The table row of a claim these runs cannot test, and why."""
+        return self.judged(why, Verdict.NOT_TESTABLE)
 
 
 def claims_table(claims: Iterable[Claim]) -> Markdown:
     """The chapter's claims as a Markdown table: claim, paper, measured here, verdict (bold)."""
     return markdown_table(("claim", "paper", "measured here", "verdict"),
                           ((c.name, c.paper, c.measured, f"**{c.verdict}**") for c in claims))
+
+
+def select(claims: Iterable[Claim], *ids: str) -> list[Claim]:
+    """The claims with these ids, in the order given; ``KeyError`` naming an unknown id."""
+    by_id = {c.id: c for c in claims}
+    unknown = [i for i in ids if i not in by_id]
+    if unknown:
+        raise KeyError(f"no claim with id {unknown}; the ids here are {sorted(by_id)}.")
+    return [by_id[i] for i in ids]
 
 
 def verdict_summary(claims: Iterable[Claim]) -> Markdown:
@@ -47,7 +73,7 @@ def verdict_summary(claims: Iterable[Claim]) -> Markdown:
     """
     claims = list(claims)
     lines = []
-    for name in VERDICTS:
+    for name in Verdict:
         names = [c.name for c in claims if c.verdict == name]
         if names:
             lines.append(f"- **{name}** ({len(names)} of {len(claims)}): " + "; ".join(names) + ".")

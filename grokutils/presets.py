@@ -283,6 +283,20 @@ def collapse_text(task: str, profile: str = "paper", **overrides) -> Config:
     return config.replace(**overrides) if overrides else config
 
 
+#: Configurations of one shape that the sweep engine trains at once, per part (the chapter
+#: name's prefix): one seed's six weight decays in Part I, the ten seeds of Part III in two
+#: groups of five. The loaders and ``python -m grokutils.regenerate`` both read it.
+SWEEP_SIZES = {"00": 6, "p1": 6, "p3": 5}
+
+
+def sweep_size(chapter: str) -> int:
+    """The sweep size of a chapter of :func:`paper_runs` (its part's entry of :data:`SWEEP_SIZES`)."""
+    part = chapter.split("_", 1)[0]
+    if part not in SWEEP_SIZES:
+        raise ValueError(f"chapter {chapter!r} belongs to no part of SWEEP_SIZES {sorted(SWEEP_SIZES)}.")
+    return SWEEP_SIZES[part]
+
+
 def paper_runs() -> dict[str, list[Config]]:
     """Every stored ``paper`` configuration, by chapter: what ``make results`` regenerates."""
     return {

@@ -107,7 +107,7 @@ def test_claim_two_phases_is_reproduced_and_counts_non_grokking_runs():
     norms = np.concatenate([r["weight_norm"] for r in runs])
     entropies = np.concatenate([r["spectral_entropy"] for r in runs])
     assert pooled == pytest.approx(np.corrcoef(norms, entropies)[0, 1])
-    assert len(per_run) == 11 and abs(pooled) < part3.WEAK_CORRELATION
+    assert len(per_run) == 11 and abs(pooled) < part3.paper.WEAK_CORRELATION
     claim = part3.claim_two_phases(runs)
     assert claim.verdict == "reproduced", claim.measured
     assert "both in 10 of 10 grokked runs" in claim.measured and "10/11 grokked (1 did not" in claim.measured
@@ -330,7 +330,7 @@ def test_proposition6_is_fitted_on_the_points_of_the_power_law():
     assert fit.threshold == 0.625 and fit.log_law.n == h.size == fit.power_law.n
     assert fit.log_law.r2 == pytest.approx(expected.r2) and fit.log_law.kappa == pytest.approx(expected.kappa)
     claim = part3.claim_proposition6(runs)
-    holds = fit.log_law.r2 >= fit.power_law.r2 - part3.PROP6_R2_TOLERANCE
+    holds = fit.log_law.r2 >= fit.power_law.r2 - part3.paper.PROP6_R2_TOLERANCE
     assert claim.verdict == ("reproduced" if holds else "partly reproduced")
     assert "Proposition 6" in part3.proposition6_table(runs)
 
@@ -426,13 +426,13 @@ def test_claims_table_with_every_input_and_with_runs_missing():
     full = part3.claims(main, mixed=_mixed(main, 5_000), control=_mixed(main, 5_000, norm_matched=True, fail=(3,)),
                         tasks=_task_runs({"add": 0.605, "sub": 0.589, "mul": 0.589, "s5": 0.655}), mlp=_mlp_runs())
     assert len(full) == 11
-    verdicts = {c.name: c.verdict for c in full}
-    assert verdicts["threshold H̃* (add, claim 2)"] == "reproduced"
-    assert all(v in gu.claims.VERDICTS for v in verdicts.values())
+    verdicts = {c.id: c.verdict for c in full}
+    assert verdicts["p3.threshold"] == "reproduced"
+    assert all(v in set(gu.verdicts.Verdict) for v in verdicts.values())
     # H̃ at t_grok is 0.625 in every run: r over seeds is undefined, the probes agree on the difference only
-    assert verdicts.pop("train and test probes agree (claim 8)") == "partly reproduced"
+    assert verdicts.pop("p3.probes") == "partly reproduced"
     assert "undefined (a constant series)" in full[-1].measured
-    verdicts.pop("Proposition 6: logarithmic law")
+    verdicts.pop("p3.proposition6")
     assert set(verdicts.values()) == {"reproduced"}, verdicts
     partial = part3.claims(main)
     missing = [c for c in partial if c.measured == "runs not given"]
@@ -444,7 +444,7 @@ def test_claims_table_with_every_input_and_with_runs_missing():
 def test_early_stopped_runs_of_different_lengths_are_analysed():
     runs = [synthetic(k, t, end=t + 1_000) for k, t in enumerate(T_GROKS[:4])]
     assert part3.threshold(runs).value == 0.625
-    assert part3.claim_two_phases(runs).verdict in gu.claims.VERDICTS
+    assert part3.claim_two_phases(runs).verdict in set(gu.verdicts.Verdict)
     assert part3.forecast_summary(runs).loso.mape < 1e-3
 
 

@@ -10,8 +10,9 @@ import pytest
 
 import grokutils as gu
 from grokutils import part1, stats
-from grokutils.claims import Claim, claims_table, verdict_summary
+from grokutils.claims import Claim, PaperClaim, claims_table, select, verdict_summary
 from grokutils.result import Result
+from grokutils.verdicts import Verdict, majority_verdict, share, verdict
 
 
 def test_loglog_slope_recovers_a_power_law():
@@ -47,9 +48,51 @@ def test_fall_step_is_measured_after_the_peak():
 
 def test_claim_rejects_an_unknown_verdict_and_the_table_renders():
     with pytest.raises(ValueError, match="verdict"):
-        Claim("x", "y", "z", "sort of")
-    table = claims_table([Claim("c", "p", "m", "reproduced")])
+        Claim("x.id", "x", "y", "z", "sort of")
+    table = claims_table([Claim("c.id", "c", "p", "m", "reproduced")])
     assert "| c | p | m | **reproduced** |" in table
+
+
+def test_a_claim_from_a_string_verdict_carries_the_verdict_type():
+    assert Claim("c.id", "c", "p", "m", "partly reproduced").verdict is Verdict.PARTLY
+
+
+def test_select_returns_claims_by_id_in_the_order_asked_and_names_an_unknown_id():
+    claims = [PaperClaim(f"x.{i}", f"claim {i}", "paper").judged("m", Verdict.REPRODUCED) for i in range(3)]
+    assert [c.id for c in select(claims, "x.2", "x.0")] == ["x.2", "x.0"]
+    with pytest.raises(KeyError, match=r"x\.9.*x\.0"):
+        select(claims, "x.9")
+
+
+def test_paper_claim_rows_carry_the_statement_and_untestable_reads_not_testable():
+    claim = PaperClaim("x.1", "a claim", "the paper says")
+    row = claim.untestable("no runs")
+    assert (row.id, row.name, row.paper, row.measured, row.verdict) == ("x.1", "a claim", "the paper says", "no runs",
+                                                                         Verdict.NOT_TESTABLE)
+
+
+@pytest.mark.parametrize("holds, partly, expected", [(True, False, Verdict.REPRODUCED), (True, True, Verdict.REPRODUCED),
+                                                     (False, True, Verdict.PARTLY),
+                                                     (False, False, Verdict.NOT_REPRODUCED)])
+def test_verdict_rule(holds, partly, expected):
+    assert verdict(holds, partly) is expected
+
+
+@pytest.mark.parametrize("agreeing, expected", [(1.0, Verdict.REPRODUCED), (0.8, Verdict.REPRODUCED),
+                                                (0.79, Verdict.PARTLY), (0.4, Verdict.PARTLY),
+                                                (0.39, Verdict.NOT_REPRODUCED), (math.nan, Verdict.NOT_TESTABLE)])
+def test_majority_verdict_thresholds(agreeing, expected):
+    assert majority_verdict(agreeing) is expected
+
+
+def test_share_of_flags_and_nan_without_flags():
+    assert share([True, False, True, True]) == 0.75 and math.isnan(share([]))
+
+
+def test_part_claim_ids_are_unique_across_parts():
+    ids = [c.id for module in (part1.paper, gu.part3.paper) for c in vars(module).values() if isinstance(c, PaperClaim)]
+    ids += [part1.paper.grokking_claim(0.01).id] + [gu.part3.paper.threshold_claim(t)[0].id for t in ("add", "s5")]
+    assert len(ids) == len(set(ids)) and len(ids) >= 20
 
 
 # --------------------------------------------------------------------------- Part I on synthetic runs
@@ -77,7 +120,7 @@ def test_part1_claims_are_reproduced_when_the_synthetic_runs_follow_the_paper():
     assert list(groups) == [0.01, 0.03, 0.1]
     ev = part1.events(groups[0.01][0])
     assert ev.groks and ev.t_fit < 2000 and abs(ev.t_grok / 45_000 - 1) < 0.1  # threshold 0.85 sits 1.5× past the midpoint
-    verdicts = {c.name: c.verdict for c in part1.claims(groups)}
+    verdicts = {c.id: c.verdict for c in part1.claims(groups)}
     assert set(verdicts.values()) <= {"reproduced"}, verdicts
     slopes = part1.time_scale_slopes(groups)
     assert slopes["t_grok"][0] == pytest.approx(-1.0, abs=0.1)
@@ -87,15 +130,15 @@ def test_part1_claims_are_reproduced_when_the_synthetic_runs_follow_the_paper():
 def test_part1_claims_are_refuted_when_weight_decay_does_not_matter_and_the_bound_fails():
     runs = [synthetic_run(wd, seed, t_grok=30_000 * (1 + 0.1 * (seed - 42) - 0.05 * wd), bound_gap=-0.05)
             for wd in (0.01, 0.03, 0.1) for seed in (42, 43)]
-    verdicts = {c.name: c.verdict for c in part1.claims(part1.group_by_weight_decay(runs))}
-    assert verdicts["weight decay sets the delay (Fig. 3)"] != "reproduced"
-    assert verdicts["Theorem 3.2 bound (held-out)"] == "not reproduced"
+    verdicts = {c.id: c.verdict for c in part1.claims(part1.group_by_weight_decay(runs))}
+    assert verdicts["p1.weight-decay"] != "reproduced"
+    assert verdicts["p1.thm3.2"] == "not reproduced"
 
 
 def test_part1_claims_say_not_testable_without_grokking():
     runs = [synthetic_run(wd, 42, t_grok=10 ** 9) for wd in (0.01, 0.1)]
     claims = part1.claims(part1.group_by_weight_decay(runs))
-    assert {c.name: c.verdict for c in claims}["redundant information falls (Fig. 4)"] == "not testable here"
+    assert {c.id: c.verdict for c in claims}["p1.fig4"] == "not testable here"
     assert not math.isnan(part1.bound_check(runs[0])["holds"])
     assert "| 0.01 | 0 / 1 |" in part1.events_table(part1.group_by_weight_decay(runs))
 
@@ -124,9 +167,9 @@ def test_architecture_claims_on_runs_that_learn_without_delay():
         run.history["rnc1"] = list(0.35 - 0.3 * (train - 0.1) / 0.9)  # collapses while fitting
         run.history["nc1"] = list(np.array(run.history["rnc1"]) * 3)
         runs[name] = run
-    verdicts = {c.name: c.verdict for c in part1.architecture_claims(runs)}
-    assert verdicts["CNN (App. C)"] == "reproduced"
-    assert verdicts["one-layer ViT (App. C)"] != "not testable here"
+    verdicts = {c.id: c.verdict for c in part1.architecture_claims(runs)}
+    assert verdicts["p1.cnn"] == "reproduced"
+    assert verdicts["p1.vit"] != "not testable here"
     assert "| CNN |" in part1.architecture_table(runs)
 
 
@@ -138,14 +181,14 @@ def test_theory_claim_uses_the_same_slope_criteria():
 
 def test_a_bound_that_never_drops_below_one_is_only_partly_reproduced():
     runs = [synthetic_run(wd, 42, t_grok=300 / wd, bound_gap=5.0) for wd in (0.01, 0.03, 0.1)]
-    verdicts = {c.name: c for c in part1.claims(part1.group_by_weight_decay(runs))}
-    claim = verdicts["Theorem 3.2 bound (held-out)"]
+    verdicts = {c.id: c for c in part1.claims(part1.group_by_weight_decay(runs))}
+    claim = verdicts["p1.thm3.2"]
     assert claim.verdict == "partly reproduced" and "vacuous" in claim.measured
 
 
 def test_verdict_summary_groups_claims_by_verdict_in_order_and_counts_them():
-    claims = [Claim("a", "p", "m", "not reproduced"), Claim("b", "p", "m", "reproduced"),
-              Claim("c", "p", "m", "not reproduced")]
+    claims = [Claim("x.a", "a", "p", "m", "not reproduced"), Claim("x.b", "b", "p", "m", "reproduced"),
+              Claim("x.c", "c", "p", "m", "not reproduced")]
     lines = verdict_summary(claims).splitlines()
     assert lines == ["- **reproduced** (1 of 3): b.", "- **not reproduced** (2 of 3): a; c."]
     assert verdict_summary([]) == ""

@@ -60,7 +60,7 @@ def test_part1_weight_decay_001_groks_in_most_seeds():
     """The chapter's first claim: at wd 0.01, test accuracy ≥ 0.85 by 100k steps long after the fit."""
     runs = gu.part1.load_sweep("paper", STORE, progress=False)[0.01]
     grokked = [gu.part1.events(r).groks for r in runs]
-    assert sum(grokked) >= gu.part1.MAJORITY * len(runs), [r.config.seed for r, g in zip(runs, grokked) if not g]
+    assert sum(grokked) >= gu.verdicts.MAJORITY * len(runs), [r.config.seed for r, g in zip(runs, grokked) if not g]
 
 
 @needs_part1
@@ -99,7 +99,7 @@ def test_part3_every_main_seed_groks_after_its_collapse_onset(part3_arms):
 def test_part3_norm_and_entropy_fall_together_not_weakly(part3_arms):
     """p3_two_phases: "the two fall together" (the paper: weakly correlated)."""
     pooled, _ = gu.part3.norm_entropy_correlation(part3_arms["baseline"])
-    assert pooled > gu.part3.WEAK_CORRELATION
+    assert pooled > gu.part3.paper.WEAK_CORRELATION
 
 
 @needs_part3
@@ -124,14 +124,14 @@ def test_part3_the_mlp_groks_without_reaching_the_transformer_threshold(part3_ar
 def test_part3_grokking_comes_in_about_half_the_papers_steps(part3_arms):
     """p3_00_chapter: "groks x + y in roughly half the paper's steps"."""
     mean_t_grok = sum(r.t_grok for r in part3_arms["baseline"]) / len(part3_arms["baseline"])
-    assert 0.35 < mean_t_grok / gu.part3.PAPER_BASELINE_T_GROK < 0.65
+    assert 0.35 < mean_t_grok / gu.part3.paper.PAPER_BASELINE_T_GROK < 0.65
 
 
 @needs_part3
 def test_part3_threshold_interval_is_wider_than_the_papers(part3_arms):
     """p3_00_chapter and p3_forecast: H̃ at t_grok varies from seed to seed more than the paper's interval implies."""
     estimate = gu.part3.threshold(part3_arms["baseline"])
-    paper_low, paper_high = gu.part3.PAPER_THRESHOLD_CI_ADD
+    paper_low, paper_high = gu.part3.paper.PAPER_THRESHOLD_CI_ADD
     assert estimate.high - estimate.low > paper_high - paper_low
 
 
@@ -173,9 +173,9 @@ def test_part3_modular_tasks_grok_after_their_onset_and_s5_collapses_without_gro
 def test_part3_modular_thresholds_agree_but_lie_below_the_papers(part3_tasks):
     """p3_threshold: "their thresholds agree with one another, but all lie about 0.1 below the paper's"."""
     values = {task: gu.part3.threshold(part3_tasks[task]).value for task in ("add", "sub", "mul")}
-    assert max(values.values()) - min(values.values()) <= gu.part3.THRESHOLD_TOLERANCE
+    assert max(values.values()) - min(values.values()) <= gu.part3.paper.THRESHOLD_TOLERANCE
     for task, value in values.items():
-        assert 0.05 < gu.part3.PAPER_TASK_THRESHOLDS[task] - value < 0.15, task
+        assert 0.05 < gu.part3.paper.PAPER_TASK_THRESHOLDS[task] - value < 0.15, task
 
 
 @needs_part3
@@ -184,4 +184,4 @@ def test_part3_s5_with_a_larger_split_groks_in_some_seeds_near_the_papers_thresh
     grokked = sum(r.t_grok is not None for r in larger)
     assert 0 < grokked < len(larger)
     estimate = gu.part3.threshold(larger)
-    assert abs(estimate.value - gu.part3.PAPER_TASK_THRESHOLDS["s5"]) <= gu.part3.THRESHOLD_TOLERANCE
+    assert abs(estimate.value - gu.part3.paper.PAPER_TASK_THRESHOLDS["s5"]) <= gu.part3.paper.THRESHOLD_TOLERANCE

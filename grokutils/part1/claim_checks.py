@@ -1,0 +1,174 @@
+"""Part I's claims table: one function per claim, the analysis's numbers judged by the criteria
+of :mod:`grokutils.part1.paper` and the shared rules of :mod:`grokutils.verdicts`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from grokutils import cells
+from grokutils.claims import Claim, PaperClaim
+from grokutils.part1 import paper
+from grokutils.part1.analysis import (bootstrap_loglog_slope, bound_check, concentration_samples, events, ib_check,
+                                      slope_matches, spearman_over_time, time_scale_slopes, tracking)
+from grokutils.part1.paper import CONCENTRATION_SLOPE, CONCENTRATION_TOLERANCE, TRACKING_CORRELATION
+from grokutils.result import Result
+from grokutils.stats import spearman
+from grokutils.verdicts import MAJORITY, Verdict, majority_verdict, share, verdict
+
+
+def claims(groups: dict[float, list[Result]], reference_decay: float = 0.01) -> list[Claim]:
+    """Part I's claims of the weight-decay sweep with measured numbers and verdicts (criteria:
+    :mod:`grokutils.part1.paper`)."""
+    all_results = [r for rs in groups.values() for r in rs]
+    evs = {id(r): events(r) for r in all_results}
+    grokking = [r for r in all_results if evs[id(r)].groks]
+    return [
+        _claim_grokking(groups.get(reference_decay, []), evs, reference_decay),
+        _claim_alignment(grokking, evs),
+        _claim_weight_decay(groups, evs),
+        _claim_bound(all_results),
+        _claim_redundancy(grokking),
+        _claim_ib_bounds(grokking),
+        _claim_time_scales(groups),
+    ]
+
+
+def _claim_grokking(results, evs, wd) -> Claim:
+    claim = paper.grokking_claim(wd)
+    if not results:
+        return claim.untestable(f"no run at wd {wd}")
+    ev = [evs[id(r)] for r in results]
+    at_fit = [e.test_acc_at_fit for e in ev if e.test_acc_at_fit is not None]
+    measured = (f"{sum(e.groks for e in ev)} / {len(ev)} runs grok; test acc at t_fit "
+                f"{cells.mean(at_fit)}, final {cells.mean([e.final_test_acc for e in ev])}")
+    return claim.judged(measured, majority_verdict(share([e.groks for e in ev])))
+
+
+def _log_distance(a: int, b: int) -> float:
+    return abs(math.log(max(a, 1)) - math.log(max(b, 1)))
+
+
+def _claim_alignment(grokking, evs) -> Claim:
+    closer = [_log_distance(evs[id(r)].t_rnc1, evs[id(r)].t_grok) < _log_distance(evs[id(r)].t_rnc1, evs[id(r)].t_fit)
+              for r in grokking if evs[id(r)].t_rnc1 is not None]
+    measured = (f"t_RNC1 closer (log steps) to t_grok than to t_fit in {sum(closer)} of {len(closer)} grokking runs"
+                if closer else "no grokking run with a fall of RNC1")
+    return paper.ALIGNMENT.judged(measured, majority_verdict(share(closer)))
+
+
+def _claim_weight_decay(groups, evs) -> Claim:
+    pairs = [(wd, evs[id(r)].t_grok, evs[id(r)].t_grok - evs[id(r)].t_fit)
+             for wd, rs in groups.items() for r in rs if evs[id(r)].groks]
+    if len({wd for wd, _, _ in pairs}) < 3:
+        return paper.WEIGHT_DECAY.untestable(f"grokking at fewer than 3 weight decays ({len(pairs)} runs)")
+    wds, t_grok, delay = zip(*pairs)
+    rho, p = spearman(wds, t_grok)
+    rho_delay, _ = spearman(wds, delay)
+    slope = bootstrap_loglog_slope({wd: [t for w, t, _ in pairs if w == wd] for wd in set(wds)})
+    measured = (f"Spearman(wd, t_grok) = {rho:.2f} (p = {p:.1g}), Spearman(wd, delay) = {rho_delay:.2f}; "
+                f"slope of log t_grok vs log wd {slope[0]:.2f} [{slope[1]:.2f}, {slope[2]:.2f}]")
+    holds = rho < 0 and p < 0.05 and rho_delay < 0 and slope[2] < 0
+    return paper.WEIGHT_DECAY.judged(measured, verdict(holds, rho < 0))
+
+
+def _claim_bound(results) -> Claim:
+    if not results:
+        return paper.MARGIN_BOUND.untestable("no runs")
+    checks = [bound_check(r) for r in results]
+    holds = float(np.mean([c["holds"] for c in checks]))
+    corr = [c["correlation"] for c in checks if not math.isnan(c["correlation"])]
+    lowest = min(c["min_bound"] for c in checks)
+    measured = (f"bound ≥ test error at {holds:.1%} of checkpoints ({len(results)} runs); "
+                f"mean correlation over time with the test error {np.mean(corr):.2f}; "
+                f"lowest bound {lowest:.2f} ({'vacuous, above 1, throughout' if lowest > 1 else 'non-vacuous at times'})"
+                if corr else f"bound ≥ test error at {holds:.1%} of checkpoints")
+    # A bound that never drops below 1 holds and may track the error, but never says anything: partly.
+    informative = lowest <= 1.0
+    return paper.MARGIN_BOUND.judged(measured, verdict(holds == 1.0 and informative and bool(corr) and np.mean(corr) >= TRACKING_CORRELATION,
+                                                    holds == 1.0))
+
+
+def _claim_redundancy(grokking) -> Claim:
+    if not grokking:
+        return paper.REDUNDANCY.untestable("no grokking run")
+    mi = [tracking(r, "mi_redundancy", "rnc1") for r in grokking]
+    hsic = [tracking(r, "nhsic_redundancy", "rnc1") for r in grokking]
+    agreeing = share([a >= TRACKING_CORRELATION and b >= TRACKING_CORRELATION for a, b in zip(mi, hsic)])
+    measured = (f"Spearman with RNC1 after t_fit: MI redundancy {np.nanmean(mi):.2f}, nHSIC redundancy "
+                f"{np.nanmean(hsic):.2f} (means over {len(grokking)} grokking runs); both ≥ "
+                f"{TRACKING_CORRELATION} in {agreeing:.0%} of runs")
+    return paper.REDUNDANCY.judged(measured, majority_verdict(agreeing))
+
+
+def _claim_ib_bounds(grokking) -> Claim:
+    if not grokking:
+        return paper.IB_BOUNDS.untestable("no grokking run")
+    checks = [ib_check(r) for r in grokking]
+    tracks = [c["bound_tracks_rnc1"] for c in checks]
+    violations = float(np.mean([c["violations"] for c in checks]))
+    measured = (f"Spearman(bound, RNC1) after t_fit {np.nanmean(tracks):.2f}; estimate above the bound at "
+                f"{violations:.1%} of checkpoints; Prop. 3.3 (held-out Î(Z;Y) against the bound from the "
+                f"training cross-entropy, two different data sets) violated at "
+                f"{np.mean([c['prop33_violations'] for c in checks]):.1%}")
+    agreeing = share([t >= TRACKING_CORRELATION for t in tracks])
+    return paper.IB_BOUNDS.judged(measured, verdict(agreeing >= MAJORITY and violations == 0.0,
+                                                   agreeing >= MAJORITY / 2))
+
+
+def _claim_time_scales(groups, claim: PaperClaim = paper.TIME_SCALES) -> Claim:
+    slopes = time_scale_slopes(groups)
+    parts = [f"{event}: {s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]" if s else f"{event}: —" for event, s in slopes.items()]
+    matches = [slope_matches(event, s) for event, s in slopes.items()]
+    if all(s is None for s in slopes.values()):
+        return claim.untestable("; ".join(parts))
+    return claim.judged("; ".join(parts), verdict(all(matches), any(matches)))
+
+
+def theory_claim(groups: dict[float, list[Result]]) -> Claim:
+    """Theorem 4.3's slopes in the theorem's own setting (:func:`load_theory`)."""
+    return _claim_time_scales(groups, paper.TIME_SCALES_OWN_SETTING)
+
+
+def concentration_claim(groups: dict[int, list[Result]]) -> Claim:
+    """Theorem 4.1: the gap shrinks like n^(−1/2) (slope of log gap vs log n with a bootstrap CI)."""
+    gaps = concentration_samples(groups)["gap |V_test − V_train|"]
+    usable = {n: [g for g in gs if g > 0] for n, gs in gaps.items()}
+    usable = {n: gs for n, gs in usable.items() if gs}
+    if len(usable) < 2:
+        return paper.CONCENTRATION.untestable(f"gaps at {len(usable)} sizes only")
+    slope, low, high = bootstrap_loglog_slope(usable)
+    complexity = concentration_samples(groups)["C(h) / (s √n)"]
+    gap_values = [g for n in usable for g in usable[n]]
+    bound_values = [c for n in usable for c, g in zip(complexity[n], gaps[n]) if g > 0]
+    corr = spearman(bound_values, gap_values)[0] if len(gap_values) >= 3 else math.nan
+    measured = (f"slope {slope:.2f} [{low:.2f}, {high:.2f}] over n = {sorted(usable)}; "
+                f"Spearman(gap, C(h)/(s√n)) = {corr:.2f}")
+    holds = low <= CONCENTRATION_SLOPE <= high or abs(slope - CONCENTRATION_SLOPE) <= CONCENTRATION_TOLERANCE
+    return paper.CONCENTRATION.judged(measured, verdict(holds, high < 0))
+
+
+def architecture_claims(results: dict[str, Result]) -> list[Claim]:
+    """Appendix C: the CNN and the ViT do not grok; for the CNN, RNC1 falls with test accuracy and
+    is already low when the training set is fitted; for the ViT, NC1 tracks test accuracy better than RNC1."""
+    claims_out = []
+    if "CNN" in results:
+        cnn, ev = results["CNN"], events(results["CNN"])
+        rho = spearman_over_time(cnn, "rnc1")
+        at_fit = None if ev.t_fit is None else float(cnn["rnc1"][cnn.steps.index(ev.t_fit)])
+        collapsed = at_fit is not None and at_fit <= 2 * float(cnn["rnc1"][-1])
+        measured = (f"groks: {'yes' if ev.groks else 'no'}; Spearman(RNC1, test acc) {rho:.2f}; RNC1 at t_fit "
+                    f"{'—' if at_fit is None else f'{at_fit:.3f}'} vs final {float(cnn['rnc1'][-1]):.3f}")
+        holds = not ev.groks and rho <= -TRACKING_CORRELATION and collapsed
+        claims_out.append(paper.CNN.judged(measured, verdict(holds, not ev.groks) if ev.t_fit is not None
+                                           else Verdict.NOT_TESTABLE))
+    if "ViT" in results:
+        vit, ev = results["ViT"], events(results["ViT"])
+        nc1_rho, rnc1_rho = spearman_over_time(vit, "nc1"), spearman_over_time(vit, "rnc1")
+        measured = (f"groks: {'yes' if ev.groks else 'no'}; Spearman with test accuracy: NC1 {nc1_rho:.2f}, "
+                    f"RNC1 {rnc1_rho:.2f}")
+        better = abs(nc1_rho) > abs(rnc1_rho) if not (math.isnan(nc1_rho) or math.isnan(rnc1_rho)) else False
+        claims_out.append(paper.VIT.judged(measured, verdict(not ev.groks and better, not ev.groks or better)
+                                           if ev.t_fit is not None else Verdict.NOT_TESTABLE))
+    return claims_out

@@ -1,0 +1,50 @@
+"""Part I, the paper's side: its claims as stated and the criteria of every verdict.
+
+Sato & Sakamoto (2025), "Explaining Grokking and Information Bottleneck through Neural Collapse
+Emergence" (seed 000). The criteria are fixed before the results were looked at; the shared rules
+(:data:`~grokutils.verdicts.MAJORITY`, the verdict vocabulary) are in :mod:`grokutils.verdicts`.
+"""
+
+from __future__ import annotations
+
+from grokutils.claims import PaperClaim
+
+#: t_RNC1: first step after its peak at which RNC1 is at most this fraction of the peak.
+RNC1_FALL_FRACTION = 0.5
+#: Theorem 4.3's predicted slopes of log t against log λ, and the tolerance around them when the
+#: bootstrap interval does not contain the prediction.
+SLOPE_PREDICTIONS = {"t_fit": 0.0, "t_rnc1": -1.0, "t_grok": -1.0}
+SLOPE_TOLERANCE = 0.25
+#: A series "falls with" another when their Spearman correlation over the evaluation steps after
+#: t_fit is at least this.
+TRACKING_CORRELATION = 0.5
+#: Theorem 4.1's predicted slope of log gap against log n, and the tolerance around it.
+CONCENTRATION_SLOPE, CONCENTRATION_TOLERANCE = -0.5, 0.25
+
+
+def grokking_claim(weight_decay: float) -> PaperClaim:
+    """Figures 2-3 at the reference weight decay."""
+    return PaperClaim("p1.grokking", "grokking on MNIST (Fig. 2-3)",
+                      f"wd {weight_decay}: test ≈ 15 % when train is fitted (step ≈ 16k), ≈ 88 % at 100k")
+
+
+ALIGNMENT = PaperClaim("p1.rnc1-alignment", "RNC1 falls with generalisation (Fig. 3)",
+                       "RNC1 falls together with the rise of test accuracy, not with the fit of the training set")
+WEIGHT_DECAY = PaperClaim("p1.weight-decay", "weight decay sets the delay (Fig. 3)",
+                          "larger weight decay → earlier grokking and a smaller delay")
+MARGIN_BOUND = PaperClaim("p1.thm3.2", "Theorem 3.2 bound (held-out)",
+                          "Theorem 3.2: the bound ≥ test error, and it falls when test error falls")
+REDUNDANCY = PaperClaim("p1.fig4", "redundant information falls (Fig. 4)",
+                        "Fig. 4: Î(Z;X) − Î(Z;Y) and nHSIC(Z;X) − nHSIC(Z;Y) fall when RNC1 falls")
+IB_BOUNDS = PaperClaim("p1.thm3.4", "Theorem 3.4 bounds",
+                       "Thm 3.4: the superfluous-information bounds fall with RNC1 and the MI estimates stay below them")
+_TIME_SCALES_PAPER = "Thm 4.3: log t vs log λ has slope ≈ 0 for t_fit and ≈ −1 for t_RNC1 and t_grok"
+TIME_SCALES = PaperClaim("p1.thm4.3", "time scales (Thm 4.3)", _TIME_SCALES_PAPER)
+TIME_SCALES_OWN_SETTING = PaperClaim("p1.thm4.3-own-setting", "time scales, theorem's setting (Thm 4.3)",
+                                     _TIME_SCALES_PAPER)
+CONCENTRATION = PaperClaim("p1.thm4.1", "concentration (Thm 4.1)",
+                           "Thm 4.1: |population − empirical within-class variance| = O(C(h)/√n); slope of log gap "
+                           "vs log n ≈ −1/2")
+CNN = PaperClaim("p1.cnn", "CNN (App. C)",
+                 "no grokking; RNC1 falls with test accuracy; already collapsed when the training set is fitted")
+VIT = PaperClaim("p1.vit", "one-layer ViT (App. C)", "no grokking; NC1 (not RNC1) tracks test accuracy")

@@ -1,0 +1,80 @@
+"""Part III's runs: which stored runs each page reads (trained first where missing, except
+in a book build), and the one run the lemmas page trains for its representations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from grokutils import presets
+from grokutils.config import eval_steps
+from grokutils.metrics.spectral import PROBE_SIZE
+from grokutils.result import Result
+from grokutils.runs import ResultStore, run_groups, store_for
+from grokutils.train import train
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _load(configs, profile: str, store: ResultStore | None, progress: bool) -> list[Result]:
+    return run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p3"])
+
+
+def load_main(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """x + y mod 97 over seeds (:func:`grokutils.presets.spectral_main`): claims 1, 2, 4, 5, 8."""
+    return _load(presets.spectral_main(profile), profile, store, progress)
+
+
+def load_intervention(profile: str, store: ResultStore | None = None,
+                      progress: bool = True) -> dict[str, list[Result]]:
+    """Claim 3: ``{"baseline", "mixing", "norm-matched"}`` runs on the same seeds."""
+    arms = presets.spectral_intervention(profile)
+    results = {"baseline": load_main(profile, store, progress)}
+    for name, configs in arms.items():
+        results[name] = _load(configs, profile, store, progress)
+    return results
+
+
+def load_mixing_strong(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """Claim 3, exploratory: the stronger mixing of :func:`grokutils.presets.spectral_mixing_strong`."""
+    return _load(presets.spectral_mixing_strong(profile), profile, store, progress)
+
+
+def load_s5_larger_split(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """Claim 6, exploratory: S5 with a larger training split (:func:`grokutils.presets.spectral_s5_larger_split`)."""
+    return _load(presets.spectral_s5_larger_split(profile), profile, store, progress)
+
+
+def load_tasks(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[str, list[Result]]:
+    """Claim 6 (Table 3): ``{"add", "sub", "mul", "s5"}`` runs (``add`` is :func:`load_main`)."""
+    results = {"add": load_main(profile, store, progress)}
+    for task, configs in presets.spectral_tasks(profile).items():
+        results[task] = _load(configs, profile, store, progress)
+    return results
+
+
+def load_mlp(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """Claim 7: the MLP on x + y mod 97 (:func:`grokutils.presets.spectral_mlp`)."""
+    return _load(presets.spectral_mlp(profile), profile, store, progress)
+
+
+def probe_representations(config, at_steps: Sequence[int], progress: bool = False) -> dict[int, torch.Tensor]:
+    """Train ``config`` once (nothing is stored) and keep the train-probe representations (the
+    first :data:`grokutils.metrics.spectral.PROBE_SIZE` training samples, ``model.features``) at
+    the evaluation steps ``at_steps``: the real Σ_t on which the Lemma 1 and Lemma 5 notebook
+    checks the lemmas. Steps that are not evaluation steps of ``config`` raise ``ValueError``."""
+    wanted = set(int(s) for s in at_steps)
+    missing = sorted(wanted - set(eval_steps(config.eval_schedule, config.num_steps)))
+    if missing:
+        raise ValueError(f"at_steps {missing} are not evaluation steps of {config.label()} "
+                         f"(eval_schedule {config.eval_schedule!r}, num_steps {config.num_steps}).")
+    kept = {}
+
+    def keep(context) -> dict:
+        if context.step in wanted:
+            kept[context.step] = context.model.features(context.data.x_train[:PROBE_SIZE]).detach().cpu().clone()
+        return {}
+
+    train(config, callbacks=[keep], progress=progress)
+    return kept
