@@ -3,8 +3,9 @@
 Runs every configuration of :func:`grokutils.presets.paper_runs` that is not
 yet stored (``--force`` retrains them all), resuming interrupted runs from
 their checkpoints, and prints the CPU/wall time each took. Configurations of
-one shape train together with the sweep engine, ``--sweep-size`` at a time
-(each group is stored as soon as it ends). Several processes may share the work
+one shape train together with the sweep engine, as many at a time as their part's
+:data:`grokutils.presets.SWEEP_SIZES` (``--sweep-size`` overrides it; each group is stored as soon
+as it ends). Several processes may share the work
 (``--workers 2`` on a 2-core machine, one thread each): a lock file per group
 keeps two processes from training the same one.
 """
@@ -13,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import torch
+from filelock import FileLock, Timeout
 
 from grokutils import presets
 from grokutils.report import grokking_check
@@ -27,41 +28,22 @@ from grokutils.runs import run, run_sweep, store_for
 from grokutils.sweep import sweep_checkpoint_key, sweep_groups
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def group_lock(path: Path):
-    """Yield True if this process now owns ``path`` (a lock with the owner's pid), else False.
-
-    A lock whose owner is no longer running is taken over; the lock is removed on exit.
-    """
+    """Yield True if this process now holds the lock file ``path``, else False (another process is
+    training the group). The operating system releases the lock when its holder exits, so the lock
+    of a process that died never blocks a later run."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            text = path.read_text().strip()
-            if text.isdigit() and _alive(int(text)):
-                yield False
-                return
-            path.unlink(missing_ok=True)  # stale: its owner died
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
-        try:
-            yield True
-        finally:
-            path.unlink(missing_ok=True)
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        yield False
         return
-    yield False
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,7 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chapter", action="append", help="only these chapters (repeatable)")
     parser.add_argument("--force", action="store_true", help="retrain even if a result is stored")
     parser.add_argument("--list", action="store_true", help="list the configurations and exit")
-    parser.add_argument("--sweep-size", type=int, default=6, help="configurations trained at once (default 6)")
+    parser.add_argument("--sweep-size", type=int, default=None,
+                        help="configurations trained at once (default: the part's, presets.SWEEP_SIZES)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes sharing the groups, one thread each (default 1)")
@@ -78,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.workers > 1:
         sys.exit(_spawn_workers(args, argv if argv is not None else sys.argv[1:]))
-    if args.sweep_size < 1:
+    if args.sweep_size is not None and args.sweep_size < 1:
         parser.error(f"--sweep-size must be at least 1, got {args.sweep_size}")
     if args.threads is not None:
         if args.threads < 1:
@@ -92,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     for chapter, configs in chapters.items():
         if args.chapter and chapter not in args.chapter:
             continue
-        for group in sweep_groups(configs, args.sweep_size):
+        for group in sweep_groups(configs, args.sweep_size or presets.sweep_size(chapter)):
             for config in group:
                 state = "stored" if config in store else "missing"
                 print(f"{chapter}: {config.label()} [{config.key()}] {state}", flush=True)
