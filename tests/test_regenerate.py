@@ -24,7 +24,7 @@ def test_group_lock_excludes_a_second_owner_and_is_free_again_after_release(tmp_
 def test_the_lock_of_a_process_that_died_does_not_block(tmp_path):
     path = tmp_path / "group.lock"
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom filelock import FileLock\n"
-                               f"FileLock({str(path)!r}).acquire()\nprint('held', flush=True)\ntime.sleep(60)"],
+                               f"lock = FileLock({str(path)!r})\nlock.acquire()\nprint('held', flush=True)\ntime.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
