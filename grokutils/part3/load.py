@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from grokutils import presets
-from grokutils.config import eval_steps
+from grokutils.config import Config, eval_steps
 from grokutils.metrics.spectral import PROBE_SIZE
+from grokutils.profiles import check_profile
 from grokutils.result import Result
 from grokutils.runs import ResultStore, run_groups, store_for
 from grokutils.train import train
@@ -78,3 +79,27 @@ def probe_representations(config, at_steps: Sequence[int], progress: bool = Fals
 
     train(config, callbacks=[keep], progress=progress)
     return kept
+
+
+#: Steps of the run the lemmas page trains for its representations, per profile.
+LEMMAS_STEPS = {"paper": 6_000, "quick": 3_000, "smoke": 40}
+
+
+def lemmas_config(profile: str) -> Config:
+    """The run the lemmas page trains (every profile; nothing stored): the main task's quick
+    configuration (smoke's in smoke) for :data:`LEMMAS_STEPS` steps, past grokking in paper."""
+    base = presets.spectral_main("smoke" if check_profile(profile) == "smoke" else "quick")[0]
+    return base.replace(num_steps=LEMMAS_STEPS[profile])
+
+
+def lemmas_steps(config: Config) -> list[int]:
+    """The four evaluation steps of :func:`lemmas_config` whose representations the lemmas page checks:
+    the start, a quarter, half and the end, each moved down to the evaluation grid."""
+    every = int(config.eval_schedule.split(":")[1])
+    return [s - s % every for s in (0, config.num_steps // 4, config.num_steps // 2, config.num_steps)]
+
+
+def monitor_config(profile: str) -> Config:
+    """The run the monitor page trains in its own loop (every profile): seed 100, unseen by the
+    calibration, with the main task's quick configuration (smoke's in smoke)."""
+    return presets.spectral_main("smoke" if check_profile(profile) == "smoke" else "quick")[0].replace(seed=100)

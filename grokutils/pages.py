@@ -1,0 +1,208 @@
+"""What every notebook page does first and last, from one source: its profile and store, the
+"Profile and runtime" paragraph, the line naming what it read, and the runtime it printed.
+
+The paragraph is computed from the configurations the page reads under each profile
+(:data:`PAGES`), so a page cannot drift from its data: change a preset and every page that reads
+it says so. Only the runtimes measured on the development VM are typed, once, here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from grokutils import plots, presets
+from grokutils.config import Config
+from grokutils.part3.load import lemmas_config, monitor_config
+from grokutils.profiles import PROFILES, check_profile
+from grokutils.report import Markdown
+from grokutils.runs import ResultStore, store_for
+
+Groups = Callable[[str], dict[str, list[Config]]]
+
+
+def _none(profile: str) -> dict[str, list[Config]]:
+    return {}
+
+
+def _groups(**named: Callable[[str], list[Config]]) -> Groups:
+    """Named groups of runs, each a function of the profile (a preset)."""
+    return lambda profile: {name.replace("_", " "): configs(profile) for name, configs in named.items()}
+
+
+def _arm(name: str) -> Callable[[str], list[Config]]:
+    return lambda profile: presets.spectral_intervention(profile)[name]
+
+
+def _task(name: str) -> Callable[[str], list[Config]]:
+    return lambda profile: presets.spectral_tasks(profile)[name]
+
+
+@dataclass(frozen=True)
+class PageRuns:
+    """The runs of one page: ``reads(profile)`` the named groups of stored (or cached) runs it
+    loads, ``trains(profile)`` those it trains live in every profile (nothing stored), and
+    ``measured``, its runtimes measured on the development VM."""
+
+    reads: Groups = _none
+    trains: Groups = _none
+    measured: str = ""
+
+
+_SHARED_CORES = "one thread, two training processes sharing its 2 cores"
+_SWEEP = {"the_weight-decay_sweep": presets.collapse_sweep}
+_P1_SWEEP = PageRuns(_groups(**_SWEEP), measured=(
+    f"quick: 622 s on the development VM ({_SHARED_CORES}; expect less on an idle laptop), once: every other "
+    "Part I page then reads the cached sweep in seconds."))
+_MAIN = {"x_+_y_mod_97": presets.spectral_main}
+_ARMS = {"mixing": _arm("mixing"), "the_norm-matched_control": _arm("norm-matched"),
+         "the_stronger_mixing": presets.spectral_mixing_strong}
+_TASKS = {"x_−_y": _task("sub"), "x_·_y": _task("mul"), "S5": _task("s5")}
+
+#: Every notebook page (by file name) and its runs.
+PAGES: dict[str, PageRuns] = {
+    "00_quickstart": PageRuns(_groups(Nanda=lambda p: [presets.nanda(p)], Omnigrok=lambda p: [presets.omnigrok_mnist(p)]),
+                              measured="quick: 162 s on the development VM, both runs trained (they grok after 44 s "
+                                       "and 59 s of training)."),
+    "p1_00_chapter": PageRuns(_groups(**_SWEEP, **{
+        "Theorem_4.1's_training-set_sizes": presets.concentration_sweep,
+        "Theorem_4.3's_own_setting": presets.collapse_theory,
+        "the_appendix_networks": lambda p: list(presets.collapse_architectures(p).values())}), measured=(
+        "quick: about 11 minutes on the development VM with nothing cached (the quick runtimes of the Theorem 4.3, "
+        f"Theorem 4.1 and appendix pages, 253 + 107 + 309 s, {_SHARED_CORES}).")),
+    "p1_explorer": _P1_SWEEP,
+    "p1_fig2_representations": _P1_SWEEP,
+    "p1_fig3_weight_decay": _P1_SWEEP,
+    "p1_fig4_information": _P1_SWEEP,
+    "p1_thm32_bound": _P1_SWEEP,
+    "p1_thm34_ib_bounds": _P1_SWEEP,
+    "p1_thm41_concentration": PageRuns(_groups(**{"the_training-set_sizes": presets.concentration_sweep}),
+                                       measured=f"quick: 107 s on the development VM ({_SHARED_CORES})."),
+    "p1_thm43_time_scales": PageRuns(_groups(**_SWEEP, **{"Theorem_4.3's_own_setting": presets.collapse_theory}),
+                                     measured=f"quick: 253 s on the development VM with the sweep not yet cached "
+                                              f"({_SHARED_CORES})."),
+    "p1_appendix_architectures": PageRuns(
+        _groups(**{"the_CNN_and_the_ViT": lambda p: list(presets.collapse_architectures(p).values())}),
+        measured=f"quick: 309 s on the development VM ({_SHARED_CORES})."),
+    "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
+        "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
+        "train what it reads); seconds after them.")),
+    "p3_two_phases": PageRuns(_groups(**_MAIN), measured=(
+        f"quick: 176 s on the development VM with nothing cached ({_SHARED_CORES}).")),
+    "p3_forecast": PageRuns(_groups(**_MAIN), measured=(
+        f"quick: 176 s on the development VM when the main runs are not cached yet, 1 s once they are "
+        f"({_SHARED_CORES}).")),
+    "p3_intervention": PageRuns(_groups(**_MAIN, **_ARMS), measured=(
+        f"quick: 376 s on the development VM with nothing cached, before the stronger mixing was added; its quick "
+        f"seed adds 75 s ({_SHARED_CORES}).")),
+    "p3_threshold": PageRuns(_groups(**_MAIN, **_TASKS, S5_with_a_larger_split=presets.spectral_s5_larger_split),
+                             measured=(f"quick: 266 s on the development VM with nothing cached, before the larger "
+                                       f"S5 split was added; its quick seed adds 94 s ({_SHARED_CORES}).")),
+    "p3_not_sufficient": PageRuns(_groups(the_MLP=presets.spectral_mlp, **_MAIN), measured=(
+        f"quick: 96 s on the development VM with nothing cached ({_SHARED_CORES}).")),
+    "p3_lemmas": PageRuns(trains=_groups(**{"one_run_of_x_+_y": lambda p: [lemmas_config(p)]}), measured=(
+        f"quick: 36 s on the development VM; paper: 55 s ({_SHARED_CORES}).")),
+    "p3_monitor": PageRuns(_groups(calibration=lambda p: [] if p == "smoke" else presets.spectral_main(p)),
+                           trains=_groups(**{"a_new_seed_in_its_own_loop": lambda p: [monitor_config(p)]}), measured=(
+        f"quick: 80 s on the development VM with nothing cached; paper: 74 s, its loop included ({_SHARED_CORES}).")),
+}
+
+
+def describe(configs: Sequence[Config]) -> str:
+    """Runs of one group in words, from the fields in which they differ: ``30 runs (6 weight_decay ×
+    5 seeds), 100,000 steps``; one entry per value where the seed counts differ."""
+    if not configs:
+        return "no runs"
+    fields = [name for name in configs[0].to_dict() if name not in ("seed", "num_steps", "device")
+              and len({repr(getattr(c, name)) for c in configs}) > 1]
+    groups = Counter(tuple(getattr(c, name) for name in fields) for c in configs)
+    steps = sorted({c.num_steps for c in configs})
+    budget = f"{steps[0]:,} steps" if len(steps) == 1 else f"{steps[0]:,}–{steps[-1]:,} steps"
+    if len(configs) == 1:
+        return f"1 run, {budget}"
+    seeds = set(groups.values())
+    seed_text = [] if seeds == {1} else [f"{max(seeds)} seeds"]
+    if len(seeds) == 1:
+        shape = " × ".join([f"{len({repr(getattr(c, n)) for c in configs})} {n}" for n in fields] + seed_text)
+    else:
+        shape = "; ".join(", ".join(f"{n} {v}" for n, v in zip(fields, key)) + f": {count} seed{'s' * (count > 1)}"
+                          for key, count in groups.items())
+    return f"{len(configs)} runs ({shape}), {budget}"
+
+
+def _listed(groups: dict[str, list[Config]]) -> str:
+    return "; ".join(f"{name}: {describe(configs)}" for name, configs in groups.items() if configs)
+
+
+def _chapters(configs: Sequence[Config]) -> list[str]:
+    keys = {c.key() for c in configs}
+    return [chapter for chapter, stored in presets.paper_runs().items() if keys & {c.key() for c in stored}]
+
+
+def profile_and_runtime(page: str) -> Markdown:
+    """The page's "Profile and runtime" paragraph, computed from :data:`PAGES`."""
+    runs = _page(page)
+    parts = ["**Profile and runtime.** The `parameters` cell sets the profile."]
+    for profile in PROFILES[::-1]:
+        reads = {name: configs for name, configs in runs.reads(profile).items() if configs}
+        trains = runs.trains(profile)
+        text = []
+        if reads:
+            verb = "reads the stored runs" if profile == "paper" else "trains and caches for the pages after it"
+            text.append(f"{verb} — {_listed(reads)}")
+        if trains:
+            text.append(f"trains here, storing nothing, {_listed(trains)}")
+        parts.append(f'`"{profile}"` ' + "; it ".join(text) + ".")
+        if profile == "paper" and reads:
+            chapters = _chapters([c for configs in reads.values() for c in configs])
+            parts.append("One command regenerates them: `python -m grokutils.regenerate " + " ".join(
+                f"--chapter {chapter}" for chapter in chapters) + "`.")
+    if runs.measured:
+        parts.append(f"Measured: {runs.measured}")
+    parts.append("The runtime is printed at the end.")
+    return Markdown(" ".join(parts))
+
+
+def _page(page: str) -> PageRuns:
+    if page not in PAGES:
+        raise ValueError(f"page={page!r} is not a notebook of the book; expected one of {sorted(PAGES)}.")
+    return PAGES[page]
+
+
+@dataclass
+class Page:
+    """One notebook run: its name, profile, result store and start time (see :func:`start`)."""
+
+    name: str
+    profile: str
+    store: ResultStore
+    started: float
+
+    def about(self) -> Markdown:
+        """The "Profile and runtime" paragraph (:func:`profile_and_runtime`)."""
+        return profile_and_runtime(self.name)
+
+    def says(self, what: str) -> None:
+        """Print what the page read or trained, after its profile."""
+        print(f"profile={self.profile!r}: {what}")
+
+    def finish(self) -> None:
+        """Print the page's runtime and what it included."""
+        if _page(self.name).trains(self.profile):
+            kind = "one run trains here in every profile"
+        elif self.profile == "paper":
+            kind = "reading stored results"
+        else:
+            kind = "training included, unless cached"
+        print(f"profile={self.profile!r}: this notebook ran in {time.perf_counter() - self.started:.0f} s ({kind}).")
+
+
+def start(page: str, profile: str) -> Page:
+    """Begin a notebook page: check its name and profile, set the book's figure style, pick the
+    profile's result store and start the clock."""
+    _page(page)
+    check_profile(profile)
+    plots.use_book_style()
+    return Page(page, profile, store_for(profile), time.perf_counter())
