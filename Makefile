@@ -1,24 +1,34 @@
 # The grokking book. Two commands do all the set-up on a fresh machine:
 #   make book   -> builds the HTML book offline from the stored results (_build/html)
-#   make test   -> unit tests, every notebook with the smoke profile, the book with warnings as errors
+#   make test   -> ruff, unit tests, every notebook with the smoke profile, the book with warnings as errors
 # Both create the virtual environment .venv if it is missing.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# The CPU build of torch is enough for the book; override for CUDA, e.g.
-#   make book TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
-TORCH_SPEC ?= torch==2.13.0
+# torch is installed first, on its own, so that its build can come from another index. The requirement is
+# pyproject.toml's (its one source; tests/test_packaging.py checks this line reads it). Which build pip picks is
+# the index's choice: PyPI's Linux x86_64 wheel is a CUDA build (several GB with its nvidia-* packages; it also
+# runs on the CPU); its Windows and macOS (Apple silicon) wheels are CPU builds. For the CPU-only build on Linux
+# (about 200 MB), from PyTorch's own index:
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# or spell the whole pip argument list, e.g. for another CUDA version:
+#   make test TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
+# Either only matters when .venv is created: remove .venv to switch builds.
+TORCH_REQ := $(shell sed -nE 's/^ *"(torch *[=<>!~][^"]*)",?$$/\1/p' pyproject.toml)
+TORCH_INDEX ?=
+TORCH_SPEC ?= "$(TORCH_REQ)"$(if $(TORCH_INDEX), --index-url $(TORCH_INDEX))
 STAMP := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: help env book test unit notebooks results bench lab clean
+.PHONY: help env book test lint unit notebooks results bench lab clean torch-spec
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
 $(STAMP): pyproject.toml
+	@test -n '$(TORCH_REQ)' || { echo "Makefile: no torch requirement found in pyproject.toml" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
@@ -38,7 +48,10 @@ unit: $(STAMP) ## the pytest suite only
 notebooks: $(STAMP) ## run every notebook with papermill: make notebooks PROFILE=quick
 	$(PY) tools/run_notebooks.py --profile $(PROFILE)
 
-test: $(STAMP) ## everything CI checks: unit tests, smoke notebooks, book build (warnings are errors)
+lint: $(STAMP) ## ruff check of the code, tests and notebooks (rules: pyproject.toml, [tool.ruff])
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) lint ## everything CI checks: lint, unit tests, smoke notebooks, book build (warnings are errors)
 	$(PY) -m pytest -q
 	$(PY) tools/run_notebooks.py --profile smoke
 	$(MAKE) book
@@ -55,3 +68,6 @@ lab: $(STAMP) ## open the notebooks in JupyterLab
 
 clean:
 	rm -rf _build .cache
+
+torch-spec: ## print the pip arguments that install torch (from pyproject.toml, TORCH_INDEX, TORCH_SPEC)
+	@echo $(TORCH_SPEC)
