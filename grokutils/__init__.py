@@ -16,7 +16,6 @@ from grokutils.config import Config  # noqa: E402
 from grokutils.result import Result  # noqa: E402
 from grokutils.runs import ResultStore, run, run_sweep, store_for  # noqa: E402
 
-__all__ = ["Config", "Result", "ResultStore", "cells", "claims", "config", "data", "explorer", "forecast", "glossary", "intervention", "metrics", "models",
-           "monitor", "pages", "part1", "part3",
-           "plots", "presets", "report", "run", "run_sweep", "runs", "stats", "store_for", "sweep", "train", "verdicts",
-           "__version__"]
+__all__ = ["Config", "Result", "ResultStore", "__version__", "cells", "claims", "config", "data", "explorer",
+           "forecast", "glossary", "intervention", "metrics", "models", "monitor", "pages", "part1", "part3", "plots",
+           "presets", "report", "run", "run_sweep", "runs", "stats", "store_for", "sweep", "train", "verdicts"]

@@ -63,7 +63,8 @@ _TASKS = {"x_−_y": _task("sub"), "x_·_y": _task("mul"), "S5": _task("s5")}
 
 #: Every notebook page (by file name) and its runs.
 PAGES: dict[str, PageRuns] = {
-    "00_quickstart": PageRuns(_groups(Nanda=lambda p: [presets.nanda(p)], Omnigrok=lambda p: [presets.omnigrok_mnist(p)]),
+    "00_quickstart": PageRuns(_groups(Nanda=lambda p: [presets.nanda(p)],
+                                      Omnigrok=lambda p: [presets.omnigrok_mnist(p)]),
                               measured="quick: 162 s on the development VM, both runs trained (they grok after 44 s "
                                        "and 59 s of training)."),
     "p1_00_chapter": PageRuns(_groups(**_SWEEP, **{

@@ -356,7 +356,8 @@ SPECTRAL_DEVIATIONS = [
     Deviation("seeds", "10 (main), 5 per other modular task, 10 (S5)",
               "the same counts; a seed sets initialisation and minibatch order, the split is fixed (data_seed 0)",
               "one split keeps the sweep engine's members on the same data"),
-    Deviation("mixing strength α", "small, value lost", f"α = {MIXING_ALPHA}", "the spec's suggestion, fixed before any run"),
+    Deviation("mixing strength α", "small, value lost", f"α = {MIXING_ALPHA}",
+              "the spec's suggestion, fixed before any run"),
     Deviation("a second mixing strength", "none", f"α = {MIXING_ALPHA_STRONG} on seeds 0–{MIXING_STRONG_SEEDS - 1}, "
               "beside claim 3's verdict, never in it",
               f"added after α = {MIXING_ALPHA} left H̃ where the baseline's was, which cannot test the mechanism"),

@@ -273,7 +273,8 @@ def test_an_exploratory_arm_is_compared_with_the_baseline_of_its_own_seeds():
     assert "did hold the entropy up" in sentence and "3/3 grokked (baseline 3/3)" in sentence
     assert "a delay of +2,000 steps (rank-biserial 1.00; one-sided Mann–Whitney p = 0.05 that it groks later, " \
            "p = 1 that it groks earlier)" in sentence
-    assert "They grok at H̃ 0.625 [0.625, 0.625] (mixing α = 0.3) against 0.625 [0.625, 0.625] (the baseline)" in sentence
+    assert ("They grok at H̃ 0.625 [0.625, 0.625] (mixing α = 0.3) against 0.625 [0.625, 0.625] (the baseline)"
+            in sentence)
     with pytest.raises(ValueError, match="mixing α = 0.3"):
         part3.intervention_table(baseline, exploratory={"mixing α = 0.3": baseline[:3]})
 

@@ -23,8 +23,9 @@ def test_group_lock_excludes_a_second_owner_and_is_free_again_after_release(tmp_
 
 def test_the_lock_of_a_process_that_died_does_not_block(tmp_path):
     path = tmp_path / "group.lock"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom filelock import FileLock\n"
-                               f"lock = FileLock({str(path)!r})\nlock.acquire()\nprint('held', flush=True)\ntime.sleep(60)"],
+    script = (f"import time\nfrom filelock import FileLock\nlock = FileLock({str(path)!r})\nlock.acquire()\n"
+              "print('held', flush=True)\ntime.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", script],
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -71,8 +71,8 @@ def test_paper_claim_rows_carry_the_statement_and_untestable_reads_not_testable(
                                                                          Verdict.NOT_TESTABLE)
 
 
-@pytest.mark.parametrize("holds, partly, expected", [(True, False, Verdict.REPRODUCED), (True, True, Verdict.REPRODUCED),
-                                                     (False, True, Verdict.PARTLY),
+@pytest.mark.parametrize("holds, partly, expected", [(True, False, Verdict.REPRODUCED),
+                                                     (True, True, Verdict.REPRODUCED), (False, True, Verdict.PARTLY),
                                                      (False, False, Verdict.NOT_REPRODUCED)])
 def test_verdict_rule(holds, partly, expected):
     assert verdict(holds, partly) is expected
@@ -119,7 +119,8 @@ def test_part1_claims_are_reproduced_when_the_synthetic_runs_follow_the_paper():
     groups = part1.group_by_weight_decay(runs)
     assert list(groups) == [0.01, 0.03, 0.1]
     ev = part1.events(groups[0.01][0])
-    assert ev.groks and ev.t_fit < 2000 and abs(ev.t_grok / 45_000 - 1) < 0.1  # threshold 0.85 sits 1.5× past the midpoint
+    # the threshold 0.85 sits 1.5× past the midpoint
+    assert ev.groks and ev.t_fit < 2000 and abs(ev.t_grok / 45_000 - 1) < 0.1
     verdicts = {c.id: c.verdict for c in part1.claims(groups)}
     assert set(verdicts.values()) <= {"reproduced"}, verdicts
     slopes = part1.time_scale_slopes(groups)

@@ -82,11 +82,13 @@ def _claim_bound(results) -> Claim:
     lowest = min(c["min_bound"] for c in checks)
     measured = (f"bound ≥ test error at {holds:.1%} of checkpoints ({len(results)} runs); "
                 f"mean correlation over time with the test error {np.mean(corr):.2f}; "
-                f"lowest bound {lowest:.2f} ({'vacuous, above 1, throughout' if lowest > 1 else 'non-vacuous at times'})"
+                f"lowest bound {lowest:.2f} "
+                f"({'vacuous, above 1, throughout' if lowest > 1 else 'non-vacuous at times'})"
                 if corr else f"bound ≥ test error at {holds:.1%} of checkpoints")
     # A bound that never drops below 1 holds and may track the error, but never says anything: partly.
     informative = lowest <= 1.0
-    return paper.MARGIN_BOUND.judged(measured, verdict(holds == 1.0 and informative and bool(corr) and np.mean(corr) >= TRACKING_CORRELATION,
+    tracks = bool(corr) and np.mean(corr) >= TRACKING_CORRELATION
+    return paper.MARGIN_BOUND.judged(measured, verdict(holds == 1.0 and informative and tracks,
                                                     holds == 1.0))
 
 

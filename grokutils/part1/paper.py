@@ -36,8 +36,8 @@ MARGIN_BOUND = PaperClaim("p1.thm3.2", "Theorem 3.2 bound (held-out)",
                           "Theorem 3.2: the bound ≥ test error, and it falls when test error falls")
 REDUNDANCY = PaperClaim("p1.fig4", "redundant information falls (Fig. 4)",
                         "Fig. 4: Î(Z;X) − Î(Z;Y) and nHSIC(Z;X) − nHSIC(Z;Y) fall when RNC1 falls")
-IB_BOUNDS = PaperClaim("p1.thm3.4", "Theorem 3.4 bounds",
-                       "Thm 3.4: the superfluous-information bounds fall with RNC1 and the MI estimates stay below them")
+IB_BOUNDS = PaperClaim("p1.thm3.4", "Theorem 3.4 bounds", "Thm 3.4: the superfluous-information bounds fall with "
+                       "RNC1 and the MI estimates stay below them")
 _TIME_SCALES_PAPER = "Thm 4.3: log t vs log λ has slope ≈ 0 for t_fit and ≈ −1 for t_RNC1 and t_grok"
 TIME_SCALES = PaperClaim("p1.thm4.3", "time scales (Thm 4.3)", _TIME_SCALES_PAPER)
 TIME_SCALES_OWN_SETTING = PaperClaim("p1.thm4.3-own-setting", "time scales, theorem's setting (Thm 4.3)",

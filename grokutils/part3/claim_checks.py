@@ -162,7 +162,8 @@ def claim_proposition6(results: Iterable[Result]) -> Claim:
     if fit is None:
         return claim.untestable("no power law can be fitted")
     if fit.log_law is None:
-        return claim.judged(f"power law R² {fit.power_law.r2:.3f}; log law: no fit ({fit.error})", Verdict.NOT_REPRODUCED)
+        return claim.judged(f"power law R² {fit.power_law.r2:.3f}; log law: no fit ({fit.error})",
+                            Verdict.NOT_REPRODUCED)
     measured = (f"R²: log law {fit.log_law.r2:.3f} (κ = {fit.log_law.kappa:.3g}/step, "
                 f"H̃_∞ = {fit.log_law.h_inf:.3f}), "
                 f"power law {fit.power_law.r2:.3f}, on {fit.power_law.n} evaluations")
@@ -180,8 +181,9 @@ def claim_tasks(groups: Mapping[str, Sequence[Result]]) -> Claim:
     if len(known) < 2:
         return claim.untestable(f"H̃* estimable for {len(known)} task(s): need 2")
     shares = {task: share([r.t_grok is not None for r in check_grok_threshold(rs)]) for task, rs in groups.items()}
-    measured = "; ".join(f"{task}: {cells.interval(e.as_tuple()) if e else '—'}, {sum(r.t_grok is not None for r in groups[task])}"
-                         f"/{len(groups[task])} grokked" for task, e in estimates.items())
+    measured = "; ".join(f"{task}: {cells.interval(e.as_tuple()) if e else '—'}, "
+                         f"{sum(r.t_grok is not None for r in groups[task])}/{len(groups[task])} grokked"
+                         for task, e in estimates.items())
     matches = all(e is not None and task in PAPER_TASK_THRESHOLDS and matches_paper(e, PAPER_TASK_THRESHOLDS[task])
                   for task, e in estimates.items())
     holds = matches and all(s >= MAJORITY for s in shares.values())
@@ -231,8 +233,9 @@ def claim_probe(results: Iterable[Result]) -> Claim:
         return claim.untestable(f"no run grokked (0/{a.runs})")
     r_text = "— (fewer than 3 grokked runs)" if a.r_at_grok is None else cells.correlation(a.r_at_grok)
     measured = (f"at t_grok: train probe {np.mean(a.train):.3f}, test probe {np.mean(a.test):.3f}, difference "
-                f"{cells.interval(a.difference) if a.difference else f'{a.mean_difference:+.3f}'}, Pearson r over seeds {r_text}; "
-                f"r over all evaluations {cells.correlation(a.r_trajectories)}; {cells.grokked_note(len(a.train), a.runs)}")
+                f"{cells.interval(a.difference) if a.difference else f'{a.mean_difference:+.3f}'}, "
+                f"Pearson r over seeds {r_text}; r over all evaluations {cells.correlation(a.r_trajectories)}; "
+                f"{cells.grokked_note(len(a.train), a.runs)}")
     close = abs(a.mean_difference) <= PROBE_TOLERANCE
     correlated = a.r_at_grok is not None and not math.isnan(a.r_at_grok) and a.r_at_grok >= PROBE_CORRELATION
     if a.r_at_grok is None:  # too few runs to judge the correlation: the difference decides

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from grokutils import cells, forecast, stats
-from grokutils.part3.analysis import (PREDICTOR_NAMES, architecture_summary, check_grok_threshold, crossing_step, predictor_comparison,
+from grokutils.part3.analysis import (PREDICTOR_NAMES, architecture_summary, check_grok_threshold, crossing_step,
+                                      predictor_comparison,
                                       proposition6, reference_threshold, run_events, split_grokked, threshold)
 from grokutils.part3.arms import (EntropyShift, compare_t_grok, check_condition, entropy_shift,
                                   intervention_comparisons, same_seeds)
@@ -108,10 +109,12 @@ def intervention_table(baseline: Iterable[Result], mixed: Iterable[Result] | Non
         shifts[name] = entropy_shift(own, runs, name)
         papers[name] = f"not in the paper (against the baseline's seeds {cells.seed_list(r.config.seed for r in runs)})"
     for c in comparisons:
-        p_text = cells.p_value(c.p) + ("" if c.all_grokked else f" ({cells.p_value(c.p_all)} all runs, non-grokked last)")
+        all_runs = f" ({cells.p_value(c.p_all)} all runs, non-grokked last)"
+        p_text = cells.p_value(c.p) + ("" if c.all_grokked else all_runs)
         rows.append((c.condition, f"{len(c.treated_t_grok)}/{c.treated_runs}", cells.mean_sd(list(c.treated_t_grok)),
                      cells.signed_steps(c.delay), p_text, "—" if c.rank_biserial is None else f"{c.rank_biserial:.2f}",
-                     "—" if c.cohen_d is None else f"{c.cohen_d:.2f}", cells.signed_interval(shifts[c.condition].estimate),
+                     "—" if c.cohen_d is None else f"{c.cohen_d:.2f}",
+                     cells.signed_interval(shifts[c.condition].estimate),
                      papers[c.condition]))
     return markdown_table(("condition", "grokked", "t_grok (grokked runs)", "delay", "Mann–Whitney p (one-sided)",
                            "rank-biserial", "Cohen's d", "H̃ shift before grokking (95 % CI)",
