@@ -94,11 +94,3 @@ GLOSSARY: dict[str, str] = {
     "grok_delay": "t_grok - t_fit",
     "t_rnc1": "first evaluation step after its peak at which RNC1 <= 0.5 × the peak (Part I, Thm 4.3)",
 }
-
-
-def describe(name: str) -> str:
-    """Return the glossary entry for ``name`` (KeyError lists the known names)."""
-    try:
-        return GLOSSARY[name]
-    except KeyError:
-        raise KeyError(f"{name!r} is not in the glossary; known names: {sorted(GLOSSARY)}") from None
