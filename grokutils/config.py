@@ -147,7 +147,8 @@ class Config:
         if self.activation not in ACTIVATIONS:
             _fail("activation", self.activation, f"one of {ACTIVATIONS}")
         if self.activation != "relu" and self.model != "mlp":
-            _fail("activation", self.activation, "'relu' unless model='mlp' (only the MLP's activation is configurable)")
+            _fail("activation", self.activation,
+                  "'relu' unless model='mlp' (only the MLP's activation is configurable)")
         if self.init_scale <= 0:
             _fail("init_scale", self.init_scale, "a positive factor")
         if self.loss not in LOSSES:

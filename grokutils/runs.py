@@ -122,7 +122,7 @@ def _require_stored(configs: list[Config], store: ResultStore) -> None:
         baselines = {c.baseline() for c in missing if c.norm_matched} - set(missing)
         baselines = [b for b in baselines if b not in store]
         also = "" if not baselines else (
-            f" The norm-matched controls among them also need their baselines' norm traces, missing too: "
+            " The norm-matched controls among them also need their baselines' norm traces, missing too: "
             + ", ".join(f"{b.label()} ({b.key()})" for b in baselines[:5]) + ".")
         raise MissingResult(
             f"{len(missing)} result(s) missing from {store.root}: {names}.{also} The book build only reads "

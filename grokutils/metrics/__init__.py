@@ -33,4 +33,5 @@ REGISTRY = {
     "snapshots": snapshots.representation_snapshots,
 }
 
-__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm", "robustness", "snapshots", "spectral", "weight_norm"]
+__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm",
+           "robustness", "snapshots", "spectral", "weight_norm"]
