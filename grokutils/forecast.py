@@ -8,7 +8,7 @@ Part III specification:
   bootstrap interval (:func:`threshold_with_ci`);
 * claim 4: the power law t_grok − t = C₁ (H̃_t − H̃*)^γ + C₂ (:func:`fit_power_law`) and
   its leave-one-seed-out forecast of t_grok (:func:`loso_forecast`);
-* claim 5 (Table 2): the same fit with the parameter norm as predictor (:func:`predictor_r2`);
+* claim 5 (Table 2): the same fit with the parameter norm as predictor (:func:`pooled_fit`, its ``law.r2``);
 * Proposition 6: the logarithmic law of first-order entropy decay (:func:`fit_log_formula`).
 
 Everything here works on arrays of recorded evaluations (numpy / scipy only); the online
@@ -428,11 +428,6 @@ def pooled_fit(runs: Sequence, predictor: str = "entropy") -> Calibration:
     return Calibration(predictor, threshold, fit_power_law(np.concatenate(gaps), np.concatenate(remaining)))
 
 
-def predictor_r2(runs: Sequence, predictor: str = "entropy") -> float:
-    """In-sample R² of the pooled power law with ``predictor`` (Part III, claim 5, Table 2)."""
-    return pooled_fit(runs, predictor).law.r2
-
-
 def _mean_or_none(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return float(np.mean(present)) if present else None
@@ -468,18 +463,6 @@ class RunForecast:
         """Mean advance warning t_grok − t over the forecasts made, in steps, or None."""
         return float(np.mean(self.t_grok - self.steps)) if self.steps.size else None
 
-    @property
-    def onset_ape(self) -> float | None:
-        """|forecast at the onset − t_grok| / t_grok, or None."""
-        if self.onset_prediction is None:
-            return None
-        return abs(self.onset_prediction - self.t_grok) / self.t_grok
-
-    @property
-    def onset_lead(self) -> int | None:
-        """t_grok − onset in steps (None without an onset before t_grok)."""
-        return self.t_grok - self.onset if self.onset is not None and self.onset < self.t_grok else None
-
 
 @dataclass(frozen=True, eq=False)
 class LosoForecast:
@@ -499,16 +482,6 @@ class LosoForecast:
     def mean_warning(self) -> float | None:
         """Mean advance warning t_grok − t in steps (paper ≈ 12,370)."""
         return _mean_or_none([r.warning for r in self.runs])
-
-    @property
-    def onset_mape(self) -> float | None:
-        """Mean absolute percentage error of the forecasts made at the collapse onsets."""
-        return _mean_or_none([r.onset_ape for r in self.runs])
-
-    @property
-    def mean_onset_lead(self) -> float | None:
-        """Mean lead of the collapse onset over t_grok in steps (paper: 1,020)."""
-        return _mean_or_none([r.onset_lead for r in self.runs])
 
 
 def _forecast_run(run: Run, others: list[Run], predictor: str, delta: float, window: int) -> RunForecast:

@@ -55,7 +55,8 @@ GLOSSARY: dict[str, str] = {
     "nc1": "tr Σ_W / tr Σ_B (the authors' NC1, Part I); Papyan's (1/K) tr(Σ_W Σ_B⁺) is metrics.collapse.nc1_papyan",
     "rnc1": "tr Σ_W / s², s the mean feature norm: scale-invariant within-class variance (Part I)",
     "nc2": "σ_max / σ_min of the matrix of uncentred class means (Part I)",
-    "spectral_entropy": "normalised entropy of the eigenvalues of the representation covariance on a 512-sample probe (Part III)",
+    "spectral_entropy": ("normalised entropy of the eigenvalues of the representation covariance on a 512-sample "
+                         "probe (Part III)"),
     "effective_rank": "exp(spectral_entropy · log d) (Part III)",
     "spectral_entropy_test": "spectral_entropy on a fixed 512-sample probe of the held-out split (a seeded random "
                              "subset): the second probe of Part III, claim 8",
@@ -94,11 +95,3 @@ GLOSSARY: dict[str, str] = {
     "grok_delay": "t_grok - t_fit",
     "t_rnc1": "first evaluation step after its peak at which RNC1 <= 0.5 × the peak (Part I, Thm 4.3)",
 }
-
-
-def describe(name: str) -> str:
-    """Return the glossary entry for ``name`` (KeyError lists the known names)."""
-    try:
-        return GLOSSARY[name]
-    except KeyError:
-        raise KeyError(f"{name!r} is not in the glossary; known names: {sorted(GLOSSARY)}") from None

@@ -25,12 +25,14 @@ intervention chapter of Part III.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from grokutils.config import Config
+if TYPE_CHECKING:
+    from grokutils.config import Config
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

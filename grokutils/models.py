@@ -20,12 +20,14 @@ introduction) and ``forward(x) = head(features(x))``.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grokutils.config import Config
+if TYPE_CHECKING:
+    from grokutils.config import Config
 
 
 def scale_parameters(modules: list[nn.Module], factor: float) -> None:

@@ -156,13 +156,6 @@ class SpectralEntropyMonitor:
             out["weight_norm"] = np.asarray(self._norm, dtype=float)
         return out
 
-    def to_run(self, t_grok: int | None, name: str = "") -> forecast_module.Run:
-        """The recorded curve as a :class:`grokutils.forecast.Run`: once t_grok is known, a finished
-        run becomes calibration data for the next (Part III, claims 2 and 4)."""
-        series = self.history()
-        return forecast_module.Run(series["step"], series["spectral_entropy"], t_grok,
-                                   series.get("weight_norm"), name)
-
     # ------------------------------------------------------------------------------ forecasting
     @property
     def calibrated(self) -> bool:

@@ -7,12 +7,16 @@ dashed, test solid; ``t_fit`` and ``t_grok`` are marked by vertical lines.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.ticker
 import matplotlib.pyplot as plt
 import numpy as np
 
-from grokutils.result import Result
+from grokutils.stats import pearson
+
+if TYPE_CHECKING:
+    from grokutils.result import Result
 
 TRAIN_STYLE = {"linestyle": "--", "color": "tab:blue", "label": "train"}
 TEST_STYLE = {"linestyle": "-", "color": "tab:red", "label": "test"}
@@ -64,21 +68,6 @@ def grokking_panel(result: Result, title: str | None = None, axes: Sequence | No
         mark_transitions(ax, result)
     fig.suptitle(title or result.config.label())
     return fig
-
-
-def metric_curves(results: Sequence[Result], metric: str, labels: Sequence[str] | None = None, ax=None,
-                  logy: bool = False):
-    """One curve of ``metric`` per run (e.g. one per weight decay)."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
-    labels = labels or [r.config.label() for r in results]
-    for result, label in zip(results, labels):
-        ax.plot(_log_steps(ax, result.step_array), result[metric], label=label)
-    if logy:
-        ax.set_yscale("log")
-    ax.set_ylabel(metric)
-    ax.legend()
-    return ax
 
 
 def mean_band(results: Sequence[Result], metric: str, ax=None, label: str | None = None, color=None):
@@ -252,8 +241,6 @@ def seed_band(results: Sequence[Result], metric: str, ax=None, label: str | None
 def entropy_norm_scatter(results: Sequence[Result], ax=None):
     """H̃ against the parameter norm at every evaluation of every run, coloured by test accuracy
     (Part III, claim 1, Figure 4a); the pooled Pearson r in the title."""
-    from grokutils.stats import pearson
-
     if ax is None:
         _, ax = plt.subplots(figsize=(4.8, 3.6), constrained_layout=True)
     norm = np.concatenate([r["weight_norm"] for r in results])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grokutils.config import TEXT_TASKS, Config
-from grokutils.runs import check_profile
+from grokutils.profiles import check_profile
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from grokutils.config import Config
-from grokutils.result import FIT_THRESHOLD, Result
+from grokutils.result import FIT_THRESHOLD
+
+if TYPE_CHECKING:
+    from grokutils.config import Config
+    from grokutils.result import Result
 
 DELAY_FACTOR = 2.0  # a run "groks" (delayed generalisation) if t_grok >= DELAY_FACTOR * t_fit
 

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 
+from grokutils import __version__
 from grokutils.config import Config
 
 FIT_THRESHOLD = 0.99
@@ -53,8 +54,6 @@ def stop_step(config: Config, steps, test_acc) -> int | None:
 
 def environment(device: torch.device | str) -> dict:
     """Where a run executed: versions, device and threads (stored with every result)."""
-    from grokutils import __version__
-
     env = {
         "grokutils": __version__, "torch": torch.__version__, "python": sys.version.split()[0],
         "platform": platform.platform(), "device": str(device), "threads": torch.get_num_threads(),
@@ -73,6 +72,10 @@ class Result:
     when ``config.records_norm_trace`` (Part III, claim 3: the baseline of the norm-matched
     control), else ``None``. It is stored in its own file and left out of ``==``.
 
+    ``model`` is the trained model, only on a result that :func:`grokutils.train.train` just
+    returned; ``None`` when loaded from a store (it is never stored) and on :mod:`grokutils.sweep`
+    results. It is left out of ``==``.
+
     A run ends at ``config.num_steps``, or earlier at its :attr:`stop_step` when
     ``config.stop_after_grok`` is set (:attr:`ended_early`); :attr:`complete` checks either.
     """
@@ -83,6 +86,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     env: dict = field(default_factory=dict)
     norm_trace: np.ndarray | None = field(default=None, compare=False, repr=False)
+    model: torch.nn.Module | None = field(default=None, compare=False, repr=False)
 
     def __getitem__(self, metric: str) -> np.ndarray:
         """The series of ``metric`` as an array aligned with :attr:`step_array`."""

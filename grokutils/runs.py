@@ -17,26 +17,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from grokutils.config import Config
+from grokutils import sweep
+from grokutils import train as training
+from grokutils.files import atomic_write
+from grokutils.profiles import check_profile
 from grokutils.result import Result
 
+if TYPE_CHECKING:
+    from grokutils.config import Config
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PROFILES = ("smoke", "quick", "paper")
 STORED_ONLY_ENV = "GROKUTILS_STORED_ONLY"
 
 
 class MissingResult(LookupError):
     """A stored result was required (book build) but none exists for this config."""
-
-
-def check_profile(profile: str) -> str:
-    if profile not in PROFILES:
-        raise ValueError(f"profile={profile!r} is not known; expected one of {PROFILES} "
-                         "(smoke: seconds, for CI; quick: minutes, on a laptop; paper: the stored runs).")
-    return profile
 
 
 class ResultStore:
@@ -100,22 +99,10 @@ class ResultStore:
             if result.norm_trace is None:
                 raise ValueError(f"{result.config.label()} lists 'norm_trace' in metrics but its result has no "
                                  "norm_trace; it was not trained by grokutils.train or grokutils.sweep.")
-            _atomic_write(self.norm_trace_path(result.config),
+            atomic_write(self.norm_trace_path(result.config),
                           lambda f: np.save(f, np.asarray(result.norm_trace, dtype=np.float32)))
-        _atomic_write(path, lambda f: f.write(result.to_json().encode()))
+        atomic_write(path, lambda f: f.write(result.to_json().encode()))
         return path
-
-
-def _atomic_write(path: Path, write) -> None:
-    """``write(binary_file)`` to a temporary file, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def store_for(profile: str) -> ResultStore:
@@ -135,7 +122,7 @@ def _require_stored(configs: list[Config], store: ResultStore) -> None:
         baselines = {c.baseline() for c in missing if c.norm_matched} - set(missing)
         baselines = [b for b in baselines if b not in store]
         also = "" if not baselines else (
-            f" The norm-matched controls among them also need their baselines' norm traces, missing too: "
+            " The norm-matched controls among them also need their baselines' norm traces, missing too: "
             + ", ".join(f"{b.label()} ({b.key()})" for b in baselines[:5]) + ".")
         raise MissingResult(
             f"{len(missing)} result(s) missing from {store.root}: {names}.{also} The book build only reads "
@@ -154,16 +141,14 @@ def _baseline_trace(config: Config, store: ResultStore, progress: bool):
 def run(config: Config, store: ResultStore | None = None, progress: bool = True,
         force: bool = False) -> Result:
     """The result of ``config``: loaded if stored, else trained, stored and returned."""
-    from grokutils.train import train
-
     store = store or store_for("quick")
     if not force:
         _require_stored([config], store)
         stored = store.load(config)
         if stored is not None:
             return stored
-    result = train(config, progress=progress, checkpoint_path=store.checkpoint(config),
-                   baseline_norm_trace=_baseline_trace(config, store, progress))
+    result = training.train(config, progress=progress, checkpoint_path=store.checkpoint(config),
+                            baseline_norm_trace=_baseline_trace(config, store, progress))
     store.save(result)
     store.checkpoint(config).unlink(missing_ok=True)
     return result
@@ -195,10 +180,8 @@ def run_sweep(configs: list[Config], store: ResultStore | None = None, progress:
 
 
 def _train_sweep_and_store(configs: list[Config], store: ResultStore, progress: bool, traces: list) -> list[Result]:
-    from grokutils.sweep import sweep_checkpoint_key, train_sweep
-
-    checkpoint = store.checkpoints / f"sweep-{sweep_checkpoint_key(configs)}.pt"
-    results = train_sweep(configs, progress=progress, checkpoint_path=checkpoint, baseline_norm_traces=traces)
+    checkpoint = store.checkpoints / f"sweep-{sweep.sweep_checkpoint_key(configs)}.pt"
+    results = sweep.train_sweep(configs, progress=progress, checkpoint_path=checkpoint, baseline_norm_traces=traces)
     for result in results:
         store.save(result)
     checkpoint.unlink(missing_ok=True)
@@ -210,9 +193,7 @@ def run_groups(configs: list[Config], store: ResultStore | None = None, progress
     """Results of many configurations: each loaded if stored, the missing ones trained by the sweep
     engine, configurations of one shape together, ``sweep_size`` at a time (each group is stored
     as it ends). Results come back in the order of ``configs``."""
-    from grokutils.sweep import sweep_groups
-
     by_config = {}
-    for group in sweep_groups(list(configs), sweep_size):
+    for group in sweep.sweep_groups(list(configs), sweep_size):
         by_config.update(zip(group, run_sweep(group, store=store, progress=progress)))
     return [by_config[c] for c in configs]

@@ -25,6 +25,7 @@ import hashlib
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -32,11 +33,15 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from grokutils import data as data_module
 from grokutils import intervention, models
-from grokutils.config import Config, eval_steps
+from grokutils.config import eval_steps
 from grokutils.result import Result, environment, stop_step
-from grokutils.train import (BatchSampler, Callback, Checkpointer, EvalContext, NormTrace, check_finite,
-                             evaluate, flush_denormals, make_optimizer, objective, progress_bar,
-                             registered_callbacks, resolve_device, show_progress, warmup_factor)
+from grokutils.train import (BatchSampler, Checkpointer, EvalContext, NormTrace, check_finite, evaluate,
+                             flush_denormals, make_optimizer, objective, progress_bar, registered_callbacks,
+                             resolve_device, show_progress, warmup_factor)
+
+if TYPE_CHECKING:
+    from grokutils.config import Config
+    from grokutils.train import Callback
 
 SWEEPABLE = ("seed", "weight_decay", "init_scale", "mixing_alpha", "norm_matched", "stop_after_grok")
 

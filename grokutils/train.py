@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,9 +27,14 @@ from torch import nn
 
 from grokutils import data as data_module
 from grokutils import intervention, models
-from grokutils.config import Config, eval_steps
+from grokutils.config import eval_steps
+from grokutils.files import atomic_write
+from grokutils.metrics import REGISTRY
 from grokutils.metrics.basic import weight_norm
 from grokutils.result import Result, environment, stop_step
+
+if TYPE_CHECKING:
+    from grokutils.config import Config
 
 EVAL_CHUNK = 8192
 Callback = Callable[["EvalContext"], dict]
@@ -165,26 +170,14 @@ def check_finite(row: dict, step: int, config: Config) -> None:
 
 def registered_callbacks(config: Config) -> list[Callback]:
     """The metric callbacks named in ``config.metrics`` (see grokutils.metrics.REGISTRY)."""
-    from grokutils.metrics import REGISTRY
-
     return [REGISTRY[name] for name in config.metrics if name in REGISTRY]
 
 
 # ------------------------------------------------------------------- checkpoint
-def atomic_save(obj, path: Path) -> None:
-    """``torch.save`` to a temporary file, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 class Checkpointer:
     """Saves training state every ``every_s`` seconds (at evaluation steps) and
-    restores it when the same configuration is run again."""
+    restores it when the same configuration is run again. Writes are atomic
+    (:func:`grokutils.files.atomic_write`): an interrupted save leaves the previous checkpoint."""
 
     def __init__(self, path: str | Path | None, key: str, every_s: float = 60.0):
         self.path = Path(path) if path else None
@@ -201,12 +194,9 @@ class Checkpointer:
         if self.path is None:
             return
         if force or time.perf_counter() - self._last >= self.every_s:
-            atomic_save({"key": self.key, **state_fn()}, self.path)
+            state = {"key": self.key, **state_fn()}
+            atomic_write(self.path, lambda handle: torch.save(state, handle))
             self._last = time.perf_counter()
-
-    def clear(self) -> None:
-        if self.path is not None and self.path.exists():
-            self.path.unlink()
 
 
 @contextlib.contextmanager
@@ -228,7 +218,7 @@ def progress_bar(enabled: bool, total: int, initial: int, label: str):
     """A tqdm bar (notebook widget in Jupyter, text elsewhere) or a no-op."""
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # here, not at the top: tqdm.auto loads ipywidgets in Jupyter
 
     return tqdm(total=total, initial=initial, desc=label, mininterval=1.0)
 
@@ -354,7 +344,5 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
         bar.close()
     timings = {"train_s": elapsed["train"], "eval_s": elapsed["eval"],
                "ms_per_step": 1000 * elapsed["train"] / max(steps[-1], 1)}
-    result = Result(config, steps, history, timings, environment(device) | dataset.provenance,
-                    norm_trace=None if trace is None else trace.array()[:steps[-1] + 1])
-    result.model = model  # the trained model, for notebooks; not stored
-    return result
+    return Result(config, steps, history, timings, environment(device) | dataset.provenance,
+                  norm_trace=None if trace is None else trace.array()[:steps[-1] + 1], model=model)

@@ -286,3 +286,10 @@ def test_smooth_mlp_uses_its_activation():
 
     model = build(Config(task="mnist", model="mlp", widths=(4,), activation="softplus"), (1, 28, 28), 10)
     assert isinstance(model.body[2], torch.nn.Softplus)
+
+
+def test_metric_names_are_the_registry():
+    assert len(set(gu.config.METRIC_NAMES)) == len(gu.config.METRIC_NAMES)
+    assert set(gu.config.METRIC_NAMES) == set(gu.metrics.REGISTRY)
+    assert not set(gu.config.STEP_METRICS) & set(gu.config.METRIC_NAMES)
+    Config(metrics=gu.config.METRIC_NAMES + gu.config.STEP_METRICS)

@@ -128,7 +128,7 @@ def test_valid_values(k):
 
 
 def test_glossary_and_sweepable():
-    assert "t_grok" in gu.glossary.describe("stop_after_grok")
+    assert "t_grok" in gu.glossary.GLOSSARY["stop_after_grok"]
     assert "stop_after_grok" in SWEEPABLE
     check_same_shape([blob_config(), blob_config(seed=1, stop_after_grok=0), blob_config(stop_after_grok=7)])
 

@@ -308,9 +308,9 @@ def test_preset_is_the_part1_vit_setup_on_text():
 
 
 def test_glossary_names_the_text_tasks_and_model():
-    assert all(task in gu.glossary.describe("task") for task in ("sst2", "trec6", "ag_news"))
-    assert "text_transformer" in gu.glossary.describe("model")
-    assert "sentences" in gu.glossary.describe("num_train")
+    assert all(task in gu.glossary.GLOSSARY["task"] for task in ("sst2", "trec6", "ag_news"))
+    assert "text_transformer" in gu.glossary.GLOSSARY["model"]
+    assert "sentences" in gu.glossary.GLOSSARY["num_train"]
 
 
 def test_existing_keys_are_unchanged():

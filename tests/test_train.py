@@ -262,7 +262,8 @@ def test_mse_objective_sums_over_classes_and_batch():
 def test_registered_collapse_and_spectral_metrics_are_recorded_at_every_evaluation():
     config = gu.presets.nanda("smoke", d_model=32, d_mlp=64, num_steps=20, metrics=("collapse", "spectral", "fourier"))
     result = gu.train.train(config, progress=False)
-    for name in ("rnc1", "nc1", "nc2", "within_class_variance", "spectral_entropy", "effective_rank", "fourier_alignment"):
+    for name in ("rnc1", "nc1", "nc2", "within_class_variance", "spectral_entropy", "effective_rank",
+                 "fourier_alignment"):
         assert len(result.history[name]) == len(result.steps), name
     assert all(0 <= h <= 1 for h in result.history["spectral_entropy"])
 

@@ -15,7 +15,9 @@ Submodules by family:
 
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
 ``metrics`` to a callback of an :class:`~grokutils.train.EvalContext`
-returning a dict of values recorded at every evaluation step.
+returning a dict of values recorded at every evaluation step. Its names are also
+:data:`grokutils.config.METRIC_NAMES`, which validates a Config without importing the metrics
+(``tests/test_config.py`` keeps the two equal).
 """
 
 from grokutils.metrics import collapse, flatness, fourier, information, robustness, snapshots, spectral
@@ -33,4 +35,5 @@ REGISTRY = {
     "snapshots": snapshots.representation_snapshots,
 }
 
-__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm", "robustness", "snapshots", "spectral", "weight_norm"]
+__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm",
+           "robustness", "snapshots", "spectral", "weight_norm"]

@@ -24,6 +24,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from grokutils.files import atomic_write
+
 CHANNELS = (8, 16, 32)
 CACHE_ROOT = Path(__file__).resolve().parents[2] / ".cache" / "grokutils" / "autoencoders"
 
@@ -159,9 +161,6 @@ def load_or_train_encoder(images: torch.Tensor, settings: AutoencoderSettings = 
         model.eval()
     else:
         model = train_autoencoder(images, settings)
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        torch.save(model.state_dict(), tmp)
-        os.replace(tmp, path)
+        atomic_write(path, lambda handle: torch.save(model.state_dict(), handle))
     _MEMORY[key] = model
     return model

@@ -115,8 +115,8 @@ def fourier_power(embedding: torch.Tensor, p: int) -> torch.Tensor:
 
 def key_frequencies(embedding: torch.Tensor, p: int, top: int = 5) -> list[int]:
     """The ``top`` frequencies ω ∈ 1..⌊p/2⌋ with the largest DFT power of the embedding
-    (Nanda et al. 2023's key frequencies; Part III, claim 7 and the quick-start chapter), as ints sorted by power descending (ties: lower
-    ω first)."""
+    (Nanda et al. 2023's key frequencies; Part III, claim 7 and the quick-start chapter), as ints sorted by
+    power descending (ties: lower ω first)."""
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= p // 2:
         raise ValueError(f"top must be an int in 1..{p // 2} (= p // 2), got {top!r}.")
     power = fourier_power(embedding, p)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from grokutils.intervention import mix
 from grokutils.metrics.checks import finite_float64
 from grokutils.metrics.probe import probe_indices
 
@@ -293,11 +294,6 @@ class SensitivityCheck:
         """Largest ratio over the directions, per ε."""
         return self.ratios.max(axis=0)
 
-    @property
-    def sup(self) -> float:
-        """Largest ratio over all directions and ε: the empirical L of Lemma 1 on this Σ."""
-        return float(self.ratios.max())
-
 
 def _unit_symmetric(d: int, generator: torch.Generator) -> torch.Tensor:
     a = torch.randn(d, d, generator=generator, dtype=torch.float64)
@@ -350,8 +346,6 @@ def mixed_features(features: torch.Tensor, alpha: float) -> torch.Tensor:
     The mixing of the intervention, computed by :func:`grokutils.intervention.mix` (the same
     cyclic shift the training loop uses), on a float64 copy.
     """
-    from grokutils.intervention import mix
-
     z = _as_float64(features, "features")
     alpha = float(alpha)
     if not 0.0 <= alpha <= 1.0:
@@ -405,11 +399,6 @@ class MixingCheck:
     def quadratic_constant(self) -> float:
         """max over α of max(0, H̃(Σ) − H̃(Σ_mix(α))) / α² (0 when mixing never lowers H̃)."""
         return float(np.max(np.maximum(0.0, -self.change) / self.alphas ** 2))
-
-    @property
-    def raises(self) -> bool:
-        """Whether mixing raised (or kept) H̃ at every α of the grid."""
-        return bool((self.change >= 0).all())
 
 
 #: Default mixing coefficients of :func:`lemma5_mixing` (the book's intervention uses α = 0.1).
