@@ -36,7 +36,6 @@ MODULES = sorted(info.name for info in pkgutil.walk_packages(grokutils.__path__,
 LEAVES = ("grokutils.config", "grokutils.files", "grokutils.profiles")
 #: Modules whose owners have yet to move a function-level grokutils import to the top (each an
 #: expected failure of the function-level test; remove the entry with the fix).
-PENDING = {"grokutils.part3": "probe_representations imports config, metrics.spectral and train"}
 IMPORT_TIMEOUT_S = 120
 
 
@@ -160,8 +159,7 @@ def test_module_imports_first(name, imported_alone):
     assert code == 0, f"`import {name}` with no grokutils module loaded failed:\n{message}"
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(reason=PENDING[name], strict=True))
-                                  if name in PENDING else name for name in MODULES])
+@pytest.mark.parametrize("name", MODULES)
 def test_no_function_imports_a_grokutils_module(name):
     tree = ast.parse(source(name))
     hidden = [f"line {node.lineno}: {ast.unparse(node)}" for node in function_level_imports(tree)

@@ -207,20 +207,6 @@ def test_result_item_access():
         result["nope"]
 
 
-def test_group_lock_excludes_a_second_owner_and_takes_over_a_stale_lock(tmp_path):
-    from grokutils.regenerate import group_lock
-
-    path = tmp_path / "group.lock"
-    with group_lock(path) as first:
-        assert first and path.read_text() == str(__import__("os").getpid())
-        with group_lock(path) as second:
-            assert not second
-    assert not path.exists()
-    path.write_text("999999999")  # no such process
-    with group_lock(path) as taken:
-        assert taken
-
-
 def test_a_store_shows_its_folder_without_the_building_machines_path(tmp_path, monkeypatch):
     from grokutils.runs import REPO_ROOT, ResultStore
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from grokutils.intervention import mix
 from grokutils.metrics import spectral as S
+from grokutils.metrics import spectral_lemmas as L
 from grokutils.metrics.probe import probe_indices
 
 FAST = settings(max_examples=25, deadline=None)
@@ -91,7 +92,7 @@ def test_gradient_of_a_diagonal_matrix_matches_the_closed_form():
     p, total = lam / lam.sum(), lam.sum()
     entropy = -(p * np.log(p)).sum()
     expected = -(np.log(p) + entropy) / (total * math.log(4))
-    grad = S.spectral_entropy_gradient(torch.diag(torch.tensor(lam)))
+    grad = L.spectral_entropy_gradient(torch.diag(torch.tensor(lam)))
     assert np.allclose(np.diag(grad.numpy()), expected, atol=1e-10)
     assert np.allclose(grad.numpy() - np.diag(np.diag(grad.numpy())), 0.0, atol=1e-14)
 
@@ -106,14 +107,14 @@ def test_gradient_matches_central_finite_differences(seed, d):
     h = 1e-6 * float(torch.trace(cov))
     numeric = (S.covariance_spectral_entropy(cov + h * direction)
                - S.covariance_spectral_entropy(cov - h * direction)) / (2 * h)
-    analytic = float((S.spectral_entropy_gradient(cov) * direction).sum())
+    analytic = float((L.spectral_entropy_gradient(cov) * direction).sum())
     assert numeric == pytest.approx(analytic, rel=1e-4, abs=1e-9)
 
 
 def test_gradient_is_zero_at_isotropy_and_orthogonal_to_sigma():
-    assert float(S.spectral_entropy_gradient(2.0 * torch.eye(5)).abs().max()) < 1e-12
+    assert float(L.spectral_entropy_gradient(2.0 * torch.eye(5)).abs().max()) < 1e-12
     cov = S.feature_covariance(_anisotropic(40, 6, 3))
-    assert abs(float((S.spectral_entropy_gradient(cov) * cov).sum())) < 1e-12  # scale invariance
+    assert abs(float((L.spectral_entropy_gradient(cov) * cov).sum())) < 1e-12  # scale invariance
 
 
 # --------------------------------------------------------------------------- Lemma 1
@@ -121,7 +122,7 @@ def test_gradient_is_zero_at_isotropy_and_orthogonal_to_sigma():
 
 def test_lemma1_ratio_tends_to_the_gradient_norm_and_stays_below_the_proof_constant():
     cov = S.feature_covariance(_anisotropic(200, 8, 0))
-    check = S.lemma1_sensitivity(cov, directions=6, seed=1)
+    check = L.lemma1_sensitivity(cov, directions=6, seed=1)
     assert check.ratios.shape == (6, 6)
     assert check.trace == pytest.approx(float(torch.trace(cov)))
     assert check.lambda_min == pytest.approx(float(torch.linalg.eigvalsh(cov).min()))
@@ -131,21 +132,21 @@ def test_lemma1_ratio_tends_to_the_gradient_norm_and_stays_below_the_proof_const
     assert check.local_constant <= check.proof_constant
     assert check.ratios.max() <= check.proof_constant
     # ‖G‖_F and d·M from the closed-form derivative.
-    grad = S.spectral_entropy_gradient(cov)
+    grad = L.spectral_entropy_gradient(cov)
     assert check.local_constant == pytest.approx(float(grad.norm()), rel=1e-10)
     assert check.proof_constant == pytest.approx(8 * float(torch.linalg.eigvalsh(grad).abs().max()), rel=1e-10)
 
 
 def test_lemma1_constants_scale_with_one_over_the_trace():
     cov = S.feature_covariance(_anisotropic(100, 5, 2))
-    small, large = S.lemma1_sensitivity(cov, directions=2), S.lemma1_sensitivity(10 * cov, directions=2)
+    small, large = L.lemma1_sensitivity(cov, directions=2), L.lemma1_sensitivity(10 * cov, directions=2)
     assert large.local_constant == pytest.approx(small.local_constant / 10, rel=1e-8)
     assert np.allclose(large.epsilons, 10 * small.epsilons)
     assert np.allclose(large.ratios, small.ratios / 10, rtol=1e-5)
 
 
 def test_lemma1_at_isotropy_is_second_order():
-    check = S.lemma1_sensitivity(torch.eye(4), epsilons=[1e-4, 1e-3, 1e-2], directions=4)
+    check = L.lemma1_sensitivity(torch.eye(4), epsilons=[1e-4, 1e-3, 1e-2], directions=4)
     assert check.local_constant < 1e-12
     ratios = check.sup_ratio
     assert ratios[1] / ratios[0] == pytest.approx(10, rel=0.05)  # |ΔH̃| ∝ ε², so the ratio ∝ ε
@@ -153,21 +154,21 @@ def test_lemma1_at_isotropy_is_second_order():
 
 
 def test_lemma1_derivative_grows_as_the_smallest_eigenvalue_shrinks():
-    constants = [S.lemma1_sensitivity(torch.diag(torch.tensor([1.0, 1.0, small])), directions=1).max_derivative
+    constants = [L.lemma1_sensitivity(torch.diag(torch.tensor([1.0, 1.0, small])), directions=1).max_derivative
                  for small in (1e-1, 1e-3, 1e-6)]
     assert constants[0] < constants[1] < constants[2]
     # Rank-deficient Σ: Σ + Δ leaves the PSD cone; the clamp keeps every ratio finite.
-    check = S.lemma1_sensitivity(torch.diag(torch.tensor([1.0, 1.0, 0.0])), directions=3)
+    check = L.lemma1_sensitivity(torch.diag(torch.tensor([1.0, 1.0, 0.0])), directions=3)
     assert np.isfinite(check.ratios).all()
 
 
 def test_lemma1_rejects_bad_arguments():
     with pytest.raises(ValueError, match="epsilons"):
-        S.lemma1_sensitivity(torch.eye(3), epsilons=[0.0])
+        L.lemma1_sensitivity(torch.eye(3), epsilons=[0.0])
     with pytest.raises(ValueError, match="directions"):
-        S.lemma1_sensitivity(torch.eye(3), directions=0)
+        L.lemma1_sensitivity(torch.eye(3), directions=0)
     with pytest.raises(ValueError, match="positive semi-definite"):
-        S.lemma1_sensitivity(torch.diag(torch.tensor([1.0, -1.0])))
+        L.lemma1_sensitivity(torch.diag(torch.tensor([1.0, -1.0])))
 
 
 # --------------------------------------------------------------------------- Lemma 5
@@ -175,39 +176,39 @@ def test_lemma1_rejects_bad_arguments():
 
 def test_mixing_uses_the_interventions_cyclic_shift():
     z = _anisotropic(6, 3, 0)
-    assert torch.equal(S.mixed_features(z, 0.1), mix(z, 0.1))
-    assert torch.allclose(S.mixed_features(z, 0.25)[0], 0.75 * z[0] + 0.25 * z[1])
-    assert torch.allclose(S.mixed_features(z, 0.25)[-1], 0.75 * z[-1] + 0.25 * z[0])
+    assert torch.equal(L.mixed_features(z, 0.1), mix(z, 0.1))
+    assert torch.allclose(L.mixed_features(z, 0.25)[0], 0.75 * z[0] + 0.25 * z[1])
+    assert torch.allclose(L.mixed_features(z, 0.25)[-1], 0.75 * z[-1] + 0.25 * z[0])
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.05, 0.3, 0.5, 1.0])
 def test_mixed_covariance_matches_its_closed_form(alpha):
     z = _anisotropic(30, 4, 1)
-    sigma, cross = S.feature_covariance(z), S.shift_cross_covariance(z)
+    sigma, cross = S.feature_covariance(z), L.shift_cross_covariance(z)
     expected = ((1 - alpha) ** 2 + alpha ** 2) * sigma + alpha * (1 - alpha) * (cross + cross.T)
-    assert torch.allclose(S.mixed_covariance(z, alpha), expected, atol=1e-12)
+    assert torch.allclose(L.mixed_covariance(z, alpha), expected, atol=1e-12)
 
 
 def test_mixing_identical_rows_changes_nothing():
     z = torch.tensor([[1.0, -2.0, 0.5]]).repeat(8, 1)
-    assert torch.allclose(S.mixed_features(z, 0.3), z.double())
-    assert float(S.mixed_covariance(z, 0.3).abs().max()) < 1e-14
+    assert torch.allclose(L.mixed_features(z, 0.3), z.double())
+    assert float(L.mixed_covariance(z, 0.3).abs().max()) < 1e-14
     with pytest.raises(ValueError, match="covariance is zero"):
-        S.lemma5_mixing(z)
+        L.lemma5_mixing(z)
 
 
 def test_mixing_a_full_shift_or_its_mirror_gives_the_same_entropy():
     z = _anisotropic(40, 5, 4)
-    check = S.lemma5_mixing(z, alphas=[0.2, 0.8, 1.0])
+    check = L.lemma5_mixing(z, alphas=[0.2, 0.8, 1.0])
     assert check.mixed[2] == pytest.approx(check.entropy, abs=1e-12)  # α = 1: a permutation of the rows
     assert check.mixed[0] == pytest.approx(check.mixed[1], abs=1e-12)  # α ↔ 1 − α
 
 
 def test_lemma5_first_order_term_matches_finite_differences():
     z = _anisotropic(64, 6, 5)
-    check = S.lemma5_mixing(z)
+    check = L.lemma5_mixing(z)
     h = 1e-6
-    numeric = (S.covariance_spectral_entropy(S.mixed_covariance(z, h)) - check.entropy) / h
+    numeric = (S.covariance_spectral_entropy(L.mixed_covariance(z, h)) - check.entropy) / h
     assert numeric == pytest.approx(check.first_order, rel=1e-3, abs=1e-8)
     assert check.change == pytest.approx(check.mixed - check.entropy)
     expected_k = max(0.0, float(np.max(-check.change / check.alphas ** 2)))
@@ -222,16 +223,16 @@ def test_lemma5_on_a_collapsed_batch_mixing_raises_entropy():
     base[0::2, 0] = 3.0
     base[1::2, 1] = 3.0
     z = base + 0.01 * torch.randn(n, 4, generator=g, dtype=torch.float64)
-    check = S.lemma5_mixing(z, alphas=[0.01, 0.1, 0.3])
+    check = L.lemma5_mixing(z, alphas=[0.01, 0.1, 0.3])
     assert check.entropy < 0.6
     assert (check.change >= 0).all() and check.quadratic_constant == 0.0
 
 
 def test_lemma5_rejects_bad_alphas():
     with pytest.raises(ValueError, match="alphas"):
-        S.lemma5_mixing(_anisotropic(10, 3, 0), alphas=[0.0])
+        L.lemma5_mixing(_anisotropic(10, 3, 0), alphas=[0.0])
     with pytest.raises(ValueError, match="alpha"):
-        S.mixed_features(_anisotropic(10, 3, 0), 1.5)
+        L.mixed_features(_anisotropic(10, 3, 0), 1.5)
 
 
 # --------------------------------------------------------------------------- the callback's test probe

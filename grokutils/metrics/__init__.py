@@ -5,7 +5,7 @@ Submodules by family:
 - ``basic``: accuracy, weight norm, representation norm;
 - ``collapse`` (Part I): NC1, RNC1, NC2, NCC, class-mean angles, Theorem 3.2 bound;
 - ``spectral`` (Parts II-III): spectral entropy (train and test probes), effective rank, matrix Rényi
-  entropy and MI, and the numerical checks of Part III's Lemmas 1 and 5;
+  entropy and MI; ``spectral_lemmas``: the numerical checks of Part III's Lemmas 1 and 5;
 - ``flatness`` (Part IV): relative flatness (exact and closed form), Hessian traces;
 - ``fourier`` (Part III): Fourier alignment and key frequencies of embeddings;
 - ``information`` (Part I): Kozachenko–Leonenko entropy, compression MI, nHSIC, IB bounds
@@ -20,7 +20,8 @@ returning a dict of values recorded at every evaluation step. Its names are also
 (``tests/test_config.py`` keeps the two equal).
 """
 
-from grokutils.metrics import collapse, flatness, fourier, information, robustness, snapshots, spectral
+from grokutils.metrics import (collapse, flatness, fourier, information, robustness, snapshots, spectral,
+                               spectral_lemmas)
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
@@ -36,4 +37,4 @@ REGISTRY = {
 }
 
 __all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm",
-           "robustness", "snapshots", "spectral", "weight_norm"]
+           "robustness", "snapshots", "spectral", "spectral_lemmas", "weight_norm"]
