@@ -34,8 +34,6 @@ import grokutils
 
 MODULES = sorted(info.name for info in pkgutil.walk_packages(grokutils.__path__, "grokutils."))
 LEAVES = ("grokutils.config", "grokutils.files", "grokutils.profiles")
-#: Modules whose owners have yet to move a function-level grokutils import to the top (each an
-#: expected failure of the function-level test; remove the entry with the fix).
 IMPORT_TIMEOUT_S = 120
 
 
@@ -205,3 +203,47 @@ def g():
     comments, lines = comment_lines(text), {n.lineno for n in nodes}
     assert [says_why(n, comments, lines) for n in nodes] == [True, True, True, True, False]
     assert [any(is_grokutils(m) for m in imported_names(n)) for n in nodes] == [False, False, False, True, False]
+
+
+def module_level_edges(name: str) -> set[str]:
+    """The grokutils modules that ``name`` imports at run time (outside functions and outside
+    ``if TYPE_CHECKING:``), ``from grokutils import x`` read as the module ``grokutils.x``."""
+    tree = ast.parse(source(name))
+    guarded = [node for node in ast.walk(tree)
+               if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)]
+    skipped = {id(n) for node in guarded for n in ast.walk(node)}
+    skipped |= {id(n) for n in function_level_imports(tree)}
+    edges = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped or not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and is_grokutils(node.module):
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                edges.add(candidate if candidate in MODULES else node.module)
+        else:
+            edges |= {m for m in imported_names(node) if is_grokutils(m)}
+    return edges - {name}
+
+
+def test_the_module_import_graph_has_no_cycle():
+    """Read without the package facades (``__init__`` modules that re-export their submodules), the
+    modules import one another in layers: no chain of imports leads back to where it started."""
+    facades = {name for name in MODULES if Path(importlib.util.find_spec(name).origin).name == "__init__.py"}
+    facades.add("grokutils")
+    graph = {name: module_level_edges(name) - facades for name in MODULES if name not in facades}
+    visiting, done = [], set()
+
+    def visit(node: str) -> None:
+        if node in done:
+            return
+        assert node not in visiting, "import cycle: " + " → ".join(visiting[visiting.index(node):] + [node])
+        visiting.append(node)
+        for target in sorted(graph.get(node, ())):
+            visit(target)
+        visiting.pop()
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node)
+    assert graph["grokutils.config"] == set() and "grokutils.part3.analysis" in graph
