@@ -63,3 +63,10 @@ def test_every_notebook_is_in_the_table_of_contents_or_listed_as_in_progress():
         assert (name in listed) != (path.stem in pending), (
             f"{path} must be either in _toc.yml or in notebooks/in_progress.txt (exactly one)")
     assert pending <= {path.stem for path in NOTEBOOKS}, "in_progress.txt names a notebook that does not exist"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_a_unique_id(path):
+    """nbformat 4.5 requires cell ids; papermill warns (and later nbformat will fail) without them."""
+    ids = [cell.get("id") for cell in json.loads(path.read_text())["cells"]]
+    assert None not in ids and len(set(ids)) == len(ids), f"{path.name}: cells without an id or with a repeated one"
