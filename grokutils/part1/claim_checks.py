@@ -10,11 +10,11 @@ import numpy as np
 from grokutils import cells
 from grokutils.claims import Claim, PaperClaim
 from grokutils.part1 import paper
-from grokutils.part1.analysis import (bootstrap_loglog_slope, bound_check, concentration_samples, events, ib_check,
+from grokutils.part1.analysis import (bound_check, concentration_samples, events, ib_check,
                                       slope_matches, spearman_over_time, time_scale_slopes, tracking)
 from grokutils.part1.paper import CONCENTRATION_SLOPE, CONCENTRATION_TOLERANCE, TRACKING_CORRELATION
 from grokutils.result import Result
-from grokutils.stats import spearman
+from grokutils.stats import bootstrap_loglog_slope, spearman
 from grokutils.verdicts import MAJORITY, Verdict, majority_verdict, share, verdict
 
 
