@@ -76,7 +76,7 @@ def brute(feats: np.ndarray, labels: np.ndarray) -> dict:
     classes = sorted(set(labels.tolist()))
     mu = {c: feats[labels == c].mean(0) for c in classes}
     mu_g = feats.mean(0)
-    sw, sb = np.zeros((d, d)), np.zeros((d, d))
+    sw, sb, sb_equal = np.zeros((d, d)), np.zeros((d, d)), np.zeros((d, d))
     tw = tb = 0.0
     for i in range(n):
         v = feats[i] - mu[labels[i]]
@@ -87,6 +87,7 @@ def brute(feats: np.ndarray, labels: np.ndarray) -> dict:
         v = mu[c] - mu_g
         tb += p * (v @ v)
         sb += p * np.outer(v, v)
+        sb_equal += np.outer(v, v) / len(classes)
     s = np.mean([np.linalg.norm(f) for f in feats])
     sv = np.linalg.svd(np.stack([mu[c] for c in classes]), compute_uv=False)
     wrong = 0
@@ -98,7 +99,8 @@ def brute(feats: np.ndarray, labels: np.ndarray) -> dict:
         for b in range(a + 1, len(classes)):
             u, v = mu[classes[a]] - mu_g, mu[classes[b]] - mu_g
             angles.append(math.acos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1, 1)))
-    return dict(within=tw, between=tb, nc1=tw / tb, papyan=np.trace(sw @ np.linalg.pinv(sb)) / len(classes),
+    return dict(within=tw, between=tb, nc1=tw / tb, papyan=np.trace(sw @ np.linalg.pinv(sb_equal)) / len(classes),
+                papyan_share=np.trace(sw @ np.linalg.pinv(sb)) / len(classes),
                 rnc1=tw / s**2, nc2=sv.max() / sv.min(), ncc=wrong / n, ncc_sum=wrong, angles=angles)
 
 
@@ -113,12 +115,43 @@ def test_vectorised_agrees_with_brute_force(seed):
     assert C.between_class_variance(f, y) == pytest.approx(ref["between"], rel=1e-10)
     assert C.nc1(f, y) == pytest.approx(ref["nc1"], rel=1e-10)
     assert C.nc1_papyan(f, y) == pytest.approx(ref["papyan"], rel=1e-8)
+    assert C.nc1_papyan_share_weighted(f, y) == pytest.approx(ref["papyan_share"], rel=1e-8)
     assert C.rnc1(f, y) == pytest.approx(ref["rnc1"], rel=1e-10)
     assert C.nc2(f, y) == pytest.approx(ref["nc2"], rel=1e-8)
     assert C.ncc_mismatch(f, y) == pytest.approx(ref["ncc"])
     assert C.ncc_mismatch_sum(f, y) == ref["ncc_sum"]
     assert np.allclose(C.class_mean_angles(f, y).numpy(), ref["angles"], atol=1e-10)
     assert isinstance(C.nc1(f, y), float) and isinstance(C.ncc_mismatch_sum(f, y), int)
+
+
+def papyan_nc1_numpy(feats: np.ndarray, labels: np.ndarray, weights: str) -> float:
+    """Papyan et al. (2020): μ_G the mean of all samples, Σ_W over samples, Σ_B over classes (equal or share)."""
+    classes = sorted(set(labels.tolist()))
+    mu_g = feats.mean(0)
+    mu = np.stack([feats[labels == c].mean(0) for c in classes])
+    dev = feats - mu[np.searchsorted(classes, labels)]
+    sigma_w = dev.T @ dev / len(feats)
+    share = np.array([(labels == c).mean() for c in classes])
+    wts = np.full(len(classes), 1 / len(classes)) if weights == "equal" else share
+    sigma_b = ((mu - mu_g) * wts[:, None]).T @ (mu - mu_g)
+    return float(np.trace(sigma_w @ np.linalg.pinv(sigma_b)) / len(classes))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_papyan_nc1_weights_classes_equally_on_unbalanced_data(seed):
+    feats, labels = unbalanced_clusters(seed)
+    h, y = torch.from_numpy(feats), torch.from_numpy(labels)
+    equal, share = papyan_nc1_numpy(feats, labels, "equal"), papyan_nc1_numpy(feats, labels, "share")
+    assert C.nc1_papyan(h, y) == pytest.approx(equal, rel=1e-9)
+    assert C.nc1_papyan_share_weighted(h, y) == pytest.approx(share, rel=1e-9)
+    assert abs(equal - share) > 0.05 * equal  # the two weightings really differ here
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_papyan_nc1_weightings_agree_on_balanced_data(seed):
+    h, y = clusters(seed, noise=2.0)
+    assert C.nc1_papyan(h, y) == pytest.approx(C.nc1_papyan_share_weighted(h, y), rel=1e-12)
+    assert C.nc1_papyan(h, y) == pytest.approx(papyan_nc1_numpy(h.numpy(), y.numpy(), "equal"), rel=1e-9)
 
 
 def brute_margin_bound(feats, labels, w, b):
@@ -309,28 +342,61 @@ def test_coincident_means_with_roundoff_give_inf():
 
 # --------------------------------------------------------------------------- NCC of Part IV (Galanti's CDNV)
 
-def brute_ncc(feats: np.ndarray, labels: np.ndarray) -> float:
+def brute_ncc(feats: np.ndarray, labels: np.ndarray, averaged: bool) -> float:
+    """Definition 3.1 of Han et al. (2025) by loops: V_c the sum (paper) or the mean (authors' code) over class c."""
     classes = sorted(set(labels.tolist()))
-    mu = {c: feats[labels == c].mean(0) for c in classes}
-    var = {c: ((feats[labels == c] - mu[c]) ** 2).sum(1).mean() for c in classes}
-    return sum((var[a] + var[b]) / (2 * ((mu[a] - mu[b]) ** 2).sum()) for a in classes for b in classes if a != b)
+    mu, var = {}, {}
+    for c in classes:
+        rows = [f for f, y in zip(feats, labels) if y == c]
+        mu[c] = sum(rows) / len(rows)
+        var[c] = sum(float((f - mu[c]) @ (f - mu[c])) for f in rows)
+        if averaged:
+            var[c] /= len(rows)
+    total = 0.0
+    for a in classes:
+        for b in classes:
+            if a != b:
+                total += (var[a] + var[b]) / (2 * float((mu[a] - mu[b]) @ (mu[a] - mu[b])))
+    k = len(classes)
+    return total / (k * (k - 1)) if averaged else total
+
+
+def unbalanced_clusters(seed: int):
+    g = np.random.default_rng(seed)
+    labels = np.repeat([3, 0, 8, 5], [4, 11, 7, 2])  # class sizes 4, 11, 7, 2; labels not 0..K-1
+    g.shuffle(labels)
+    feats = 2.0 * g.normal(size=(9, 5))[labels] + g.normal(size=(len(labels), 5))
+    return feats, labels
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_ncc_matches_brute_force_and_the_mean_form_divides_by_pairs(seed):
-    h, y = clusters(seed)
-    expected = brute_ncc(h.numpy(), y.numpy())
-    k = len(torch.unique(y))
-    assert C.ncc(h, y) == pytest.approx(expected, rel=1e-10)
-    assert C.ncc_mean(h, y) == pytest.approx(expected / (k * (k - 1)), rel=1e-10)
+def test_ncc_sum_and_averaged_forms_match_brute_force_loops(seed):
+    # Definition 3.1 sums ‖φ(x) − μ_c‖² over the class; the former ncc averaged it and summed over pairs
+    # (K(K − 1) × the averaged form), which this unbalanced case tells apart from both.
+    feats, labels = unbalanced_clusters(seed)
+    h, y = torch.from_numpy(feats), torch.from_numpy(labels)
+    paper, averaged = brute_ncc(feats, labels, averaged=False), brute_ncc(feats, labels, averaged=True)
+    assert C.ncc(h, y) == pytest.approx(paper, rel=1e-10)
+    assert C.ncc_mean(h, y) == pytest.approx(averaged, rel=1e-10)
+    assert float(C.ncc_terms(h, y).sum()) == pytest.approx(paper, rel=1e-10)
+    assert C.ncc(h, y) != pytest.approx(12 * averaged, rel=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ncc_pair_sum_is_k_k_minus_1_times_the_averaged_form(seed):
+    h, y = clusters(seed)  # 4 balanced classes of 15
+    k, n_c = 4, 15
+    mean_form = C.ncc_mean(h, y)
+    assert float(C.ncc_terms(h, y, averaged=True).sum()) == pytest.approx(k * (k - 1) * mean_form, rel=1e-12)
+    assert C.ncc(h, y) == pytest.approx(n_c * k * (k - 1) * mean_form, rel=1e-12)
 
 
 def test_ncc_closed_form_for_two_classes():
-    # class 0 at ±1 around 0 (V = 1), class 1 at 4 ± 2 (V = 4): pair term (1 + 4)/(2·16), both orders.
+    # class 0 at ±1 around 0 (V = 1 + 1 = 2, mean 1), class 1 at 4 ± 2 (V = 8, mean 4); ‖μ_0 − μ_1‖² = 16.
     h = torch.tensor([[-1.0], [1.0], [2.0], [6.0]], dtype=torch.float64)
     y = torch.tensor([0, 0, 1, 1])
-    assert C.ncc(h, y) == pytest.approx(2 * 5 / 32)
-    assert C.ncc_mean(h, y) == pytest.approx(5 / 32)
+    assert C.ncc(h, y) == pytest.approx(2 * (2 + 8) / 32)
+    assert C.ncc_mean(h, y) == pytest.approx((1 + 4) / 32)
 
 
 def test_ncc_is_zero_for_collapsed_features_and_differentiable():

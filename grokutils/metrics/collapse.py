@@ -33,6 +33,7 @@ __all__ = [
     "margin_error_bound",
     "nc1",
     "nc1_papyan",
+    "nc1_papyan_share_weighted",
     "nc2",
     "ncc",
     "ncc_mean",
@@ -159,26 +160,47 @@ def nc1(features: torch.Tensor, labels: torch.Tensor) -> float:
     return _ratio(tw, 0.0 if _between_is_zero(h, tb) else tb)
 
 
-def nc1_papyan(features: torch.Tensor, labels: torch.Tensor) -> float:
-    """NC1 of Papyan, Han & Donoho (2020): (1/K) tr(Σ_W Σ_B⁺).
-
-    Σ_W = (1/N) Σ_i (h_i − mu_{y_i})(h_i − mu_{y_i})ᵀ, Σ_B = Σ_c (n_c/N)(mu_c − mu_G)(mu_c − mu_G)ᵀ,
-    Σ_B⁺ = ``torch.linalg.pinv(Σ_B, hermitian=True)``. The covariance form of
-    NC1 that Sato & Sakamoto (2025) cite alongside their trace form; book Part I.
-    Needs at least 2 classes. Degenerate values as in :func:`nc1`: 0.0 when
-    tr Σ_W = 0, ``math.inf`` when tr Σ_W > 0 and tr Σ_B = 0. Costs a d×d
-    pseudo-inverse (slow for large d).
-    """
-    h, inv, n_c, means, mu_g = _class_stats(features, labels)
-    _need_two_classes(n_c, "nc1_papyan")
-    tw, tb = _tr_within(h, inv, means), _tr_between(n_c, means, mu_g)
+def _nc1_pinv(h, inv, n_c, means, mu_g, class_weights: torch.Tensor) -> float:
+    """(1/K) tr(Σ_W Σ_B⁺) with Σ_B = Σ_c class_weights_c (mu_c − mu_G)(mu_c − mu_G)ᵀ; degenerate values as nc1."""
+    tw = _tr_within(h, inv, means)
+    tb = float((class_weights * (means - mu_g).pow(2).sum(1)).sum())
     if tw == 0.0 or _between_is_zero(h, tb):
         return _ratio(tw, 0.0 if _between_is_zero(h, tb) else tb)
     dev = h - means[inv]
     sigma_w = dev.T @ dev / h.shape[0]
     cen = means - mu_g
-    sigma_b = (cen * (n_c / n_c.sum())[:, None]).T @ cen
+    sigma_b = (cen * class_weights[:, None]).T @ cen
     return float(torch.trace(sigma_w @ torch.linalg.pinv(sigma_b, hermitian=True)) / n_c.shape[0])
+
+
+def nc1_papyan(features: torch.Tensor, labels: torch.Tensor) -> float:
+    """NC1 of Papyan, Han & Donoho (2020): (1/K) tr(Σ_W Σ_B⁺), classes weighted equally in Σ_B.
+
+    Papyan et al. (2020), Sec. 2 and Fig. 6: global mean mu_G = Ave_{i,c} h_{i,c} (the mean of all
+    N samples), Σ_W = Ave_{i,c} (h_{i,c} − mu_c)(h_{i,c} − mu_c)ᵀ = (1/N) Σ_i (h_i − mu_{y_i})(h_i − mu_{y_i})ᵀ,
+    Σ_B = Ave_c (mu_c − mu_G)(mu_c − mu_G)ᵀ = (1/K) Σ_c (mu_c − mu_G)(mu_c − mu_G)ᵀ,
+    Σ_B⁺ = ``torch.linalg.pinv(Σ_B, hermitian=True)``. The covariance form of NC1 that Sato &
+    Sakamoto (2025) cite alongside their trace form; book Part I. On balanced classes it equals
+    :func:`nc1_papyan_share_weighted`; on unbalanced ones it differs (Σ_B here does not weight a
+    class by its size). Needs at least 2 classes. Degenerate values as in :func:`nc1`: 0.0 when
+    tr Σ_W = 0, ``math.inf`` when tr Σ_W > 0 and tr Σ_B = 0. Costs a d×d pseudo-inverse.
+    """
+    h, inv, n_c, means, mu_g = _class_stats(features, labels)
+    _need_two_classes(n_c, "nc1_papyan")
+    return _nc1_pinv(h, inv, n_c, means, mu_g, torch.full_like(n_c, 1.0 / n_c.shape[0]))
+
+
+def nc1_papyan_share_weighted(features: torch.Tensor, labels: torch.Tensor) -> float:
+    """(1/K) tr(Σ_W Σ_B⁺) with Σ_B = Σ_c (n_c/N)(mu_c − mu_G)(mu_c − mu_G)ᵀ, class c weighted by its share.
+
+    The covariance form of Papyan et al. (2020) with the between-class covariance of Sato &
+    Sakamoto (2025) (the Σ_B whose trace is :func:`between_class_variance`, used by
+    :func:`nc1`); book Part I. Equal to :func:`nc1_papyan` on balanced classes. Same inputs,
+    degenerate values and cost as :func:`nc1_papyan`.
+    """
+    h, inv, n_c, means, mu_g = _class_stats(features, labels)
+    _need_two_classes(n_c, "nc1_papyan_share_weighted")
+    return _nc1_pinv(h, inv, n_c, means, mu_g, n_c / n_c.sum())
 
 
 def rnc1(features: torch.Tensor, labels: torch.Tensor) -> float:
@@ -243,13 +265,15 @@ def ncc_mismatch_sum(features: torch.Tensor, labels: torch.Tensor) -> int:
     return int(_ncc_wrong(features, labels).sum())
 
 
-def ncc_terms(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def ncc_terms(features: torch.Tensor, labels: torch.Tensor, averaged: bool = False) -> torch.Tensor:
     """Pairwise class-distance normalised variances (V_c + V_c') / (2‖μ_c − μ_c'‖²), a (K, K)
     tensor with a zero diagonal, differentiable in ``features`` (Part IV's NCC regulariser).
 
-    Galanti et al.'s CDNV as Part IV (Han et al. 2025, Definition 3.1) uses it, with
-    V_c = (1/n_c) Σ_{i: y_i = c} ‖h_i − μ_c‖² the variance of class c. Computed in the
-    dtype of ``features`` (no float64 cast, so the graph is kept); classes ordered by label.
+    Han et al. (2025), Definition 3.1 (after Galanti et al.): with ``averaged=False``,
+    V_c = Σ_{i: y_i = c} ‖h_i − μ_c‖², the paper's *sum* over class c (its formula has no
+    1/|D_c|); with ``averaged=True``, V_c = (1/n_c) Σ_{i: y_i = c} ‖h_i − μ_c‖², the mean
+    squared distance of the authors' code (Galanti et al.'s CDNV). Computed in the dtype of
+    ``features`` (no float64 cast, so the graph is kept); classes ordered by label.
     Needs 2 classes; ``ValueError`` if two class means coincide (the ratio is infinite).
     """
     if not isinstance(features, torch.Tensor) or not features.is_floating_point():
@@ -261,7 +285,9 @@ def ncc_terms(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     means = torch.zeros(len(counts), features.shape[1], dtype=features.dtype,
                         device=features.device).index_add(0, inv, features) / n_c[:, None]
     var = torch.zeros(len(counts), dtype=features.dtype, device=features.device).index_add(
-        0, inv, (features - means[inv]).pow(2).sum(1)) / n_c
+        0, inv, (features - means[inv]).pow(2).sum(1))
+    if averaged:
+        var = var / n_c
     dist2 = (means[:, None, :] - means[None, :, :]).pow(2).sum(-1)
     off = ~torch.eye(len(counts), dtype=torch.bool, device=features.device)
     if bool((dist2[off] == 0).any()):
@@ -271,21 +297,28 @@ def ncc_terms(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def ncc(features: torch.Tensor, labels: torch.Tensor) -> float:
-    """NCC of Part IV, the paper's summed form: Σ_{c≠c'} (V_c + V_c') / (2‖μ_c − μ_c'‖²).
+    """NCC of Part IV, the paper's form: Σ_{c≠c'} (V_c + V_c') / (2‖μ_c − μ_c'‖²), V_c = Σ_{x∈D_c} ‖φ(x) − μ_c‖².
 
     Han et al. (2025), "Flatness is Necessary, Neural Collapse is Not", Definition 3.1
-    (after Galanti et al.); book Part IV. Sum over ordered pairs, float64. 0 for collapsed
-    features; invariant to scaling, rotation and translation. See :func:`ncc_terms`.
+    (after Galanti et al.); book Part IV. V_c is the sum of squared distances over class c,
+    not their mean, and the outer sum runs over ordered pairs; float64. 0 for collapsed
+    features; invariant to rotation and translation, and to scaling. Unlike
+    :func:`ncc_mean` it grows with the class sizes (n_c·K(K − 1) × :func:`ncc_mean` when every
+    class has n_c samples). See :func:`ncc_terms`.
     """
     h, _ = _check(features, labels)
     return float(ncc_terms(h, labels).sum())
 
 
 def ncc_mean(features: torch.Tensor, labels: torch.Tensor) -> float:
-    """NCC of Part IV, the averaged form of the authors' code: :func:`ncc` / (K(K − 1)),
-    the mean over ordered pairs of classes (Han et al. 2025; book Part IV)."""
+    """NCC of Part IV, the averaged form of the authors' code (Han et al. 2025; book Part IV).
+
+    (1/(K(K − 1))) Σ_{c≠c'} (V̄_c + V̄_c') / (2‖μ_c − μ_c'‖²) with V̄_c = (1/n_c) Σ_{x∈D_c} ‖φ(x) − μ_c‖²:
+    the mean over ordered pairs of classes of Galanti et al.'s CDNV. Independent of the class
+    sizes; see :func:`ncc` for the paper's Definition 3.1.
+    """
     h, _ = _check(features, labels)
-    terms = ncc_terms(h, labels)
+    terms = ncc_terms(h, labels, averaged=True)
     k = terms.shape[0]
     return float(terms.sum()) / (k * (k - 1))
 
