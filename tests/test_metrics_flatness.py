@@ -2,6 +2,7 @@
 
 import math
 
+import mpmath
 import pytest
 import torch
 import torch.nn.functional as F
@@ -64,6 +65,72 @@ def test_kappa_not_invariant_to_neuronwise_rescaling():
     k = fl.relative_flatness_closed_form(h, y, w)
     k2 = fl.relative_flatness_closed_form(h * c, y, w / c)
     assert abs(k2 - k) > 1e-3 * k
+
+
+def _saturated(seed, n=12, d=6, c=5, bias=False, gaps=(30.0, 60.0)):
+    """Features whose logit gap (own class over the runner-up) runs from 30 to 60: 1 − max p < 1e-12."""
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(c, d, generator=g, dtype=torch.float64)
+    b = torch.randn(c, generator=g, dtype=torch.float64) if bias else torch.zeros(c, dtype=torch.float64)
+    y = torch.randint(0, c, (n,), generator=g)
+    logits = torch.randn(n, c, generator=g, dtype=torch.float64)
+    rows = torch.arange(n)
+    logits[rows, y] = logits.max(1).values + torch.linspace(*gaps, n, dtype=torch.float64)
+    null = torch.randn(n, d, generator=g, dtype=torch.float64)
+    null -= null @ torch.linalg.pinv(w) @ w  # orthogonal to the rows of w: leaves the logits alone
+    h = (logits - b) @ torch.linalg.pinv(w).T + null
+    return h, y, w, (b if bias else None)
+
+
+def _mp_flatness(h, w, b):
+    """(κ, ‖W‖² Tr H) from Def. 3.2's sum Σ_{s,s'} ⟨w_s, w_s'⟩ Tr H_{s,s'} at 80 digits on the float64 inputs."""
+    with mpmath.workdps(80):
+        hm = [[mpmath.mpf(x) for x in row] for row in h.tolist()]
+        wm = [[mpmath.mpf(x) for x in row] for row in w.tolist()]
+        bm = [mpmath.mpf(x) for x in (b.tolist() if b is not None else [0.0] * len(wm))]
+        c = len(wm)
+        gram = [[mpmath.fsum(a * z for a, z in zip(wm[s], wm[t])) for t in range(c)] for s in range(c)]
+        kappa = trace = mpmath.mpf(0)
+        for hi in hm:
+            z = [mpmath.fsum(a * x for a, x in zip(ws, hi)) + bs for ws, bs in zip(wm, bm)]
+            e = [mpmath.exp(zs - max(z)) for zs in z]
+            p = [es / mpmath.fsum(e) for es in e]
+            sq = mpmath.fsum(x * x for x in hi)
+            kappa += sq * mpmath.fsum(gram[s][t] * (p[s] * (s == t) - p[s] * p[t]) for s in range(c) for t in range(c))
+            trace += sq * mpmath.fsum(ps * (1 - ps) for ps in p)
+        frob = mpmath.fsum(x * x for row in wm for x in row)
+        return float(kappa / len(hm)), float(frob * trace / len(hm))
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_closed_forms_keep_their_digits_when_the_softmax_saturates(seed, bias):
+    # Σ_c G_cc p_c − pᵀGp and Σp − Σp² cancel here (relative errors 1e-2 to 1 before); the sums of
+    # non-negative terms keep ~15 digits.
+    h, y, w, b = _saturated(seed, bias=bias)
+    p = torch.softmax(h @ w.T + (0 if b is None else b), dim=1)
+    assert float(1 - p.max(1).values.max()) < 1e-12
+    kappa, bound = _mp_flatness(h, w, b)
+    assert kappa > 0 and bound > 0
+    assert fl.relative_flatness_closed_form(h, y, w, b) == pytest.approx(kappa, rel=1e-12, abs=0)
+    assert fl.flatness_bound(h, y, w, b) == pytest.approx(bound, rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("gap", [45.0, 60.0])
+def test_kappa_stays_positive_when_every_point_is_memorised(gap):
+    # All gaps 45 (or 60): the G-form gave κ = −1.8e-13 against the true 6.7e-16 (and 1.3e-23 for 3.6e-22).
+    h, y, w, b = _saturated(3, gaps=(gap, gap))
+    kappa, bound = _mp_flatness(h, w, b)
+    assert fl.relative_flatness_closed_form(h, y, w, b) == pytest.approx(kappa, rel=1e-12, abs=0)
+    assert fl.flatness_bound(h, y, w, b) == pytest.approx(bound, rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_closed_forms_match_high_precision_unsaturated(seed):
+    h, y, w, b = _data(seed, bias=True)
+    kappa, bound = _mp_flatness(h, w, b)
+    assert fl.relative_flatness_closed_form(h, y, w, b) == pytest.approx(kappa, rel=1e-12, abs=0)
+    assert fl.flatness_bound(h, y, w, b) == pytest.approx(bound, rel=1e-12, abs=0)
 
 
 def _mlp_loss(seed):

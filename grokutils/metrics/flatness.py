@@ -204,7 +204,9 @@ def relative_flatness(features, labels, weight, bias=None, output_scale=None) ->
     Uses the exact autograd Hessian of :func:`last_layer_hessian`; for small models. The sum
     runs over the rows w_s of W (one per output unit). Invariant, as Petzka et al. prove, to a
     neuron-wise rescaling of those rows compensated in g: W → diag(λ) W, b → λ ⊙ b,
-    ``output_scale`` → ``output_scale`` / λ (tested), and to h → c·h, W → W/c.
+    ``output_scale`` → ``output_scale`` / λ (tested), and to h → c·h, W → W/c. The autograd
+    Hessian holds p_s − p_s² in floating point, so once the softmax saturates (1 − max p ≲ 1e-12)
+    this value keeps only a few digits; :func:`relative_flatness_closed_form` keeps them all.
     """
     h, y, w, b = _last_layer_inputs(features, labels, weight, bias)
     c, d = w.shape
@@ -213,30 +215,58 @@ def relative_flatness(features, labels, weight, bias=None, output_scale=None) ->
     return _kappa_from_block_traces(w, traces)
 
 
-def _block_traces_closed_form(h, w, b) -> torch.Tensor:
-    p = torch.softmax(h @ w.T + b, dim=1)  # (N, C)
-    sq = (h * h).sum(1)  # ||h_i||²
-    n = h.shape[0]
-    diag = torch.diag((p * sq[:, None]).sum(0))
-    outer = torch.einsum("is,it,i->st", p, p, sq)
-    return (diag - outer) / n
+def _softmax_and_complement(h, w, b) -> tuple[torch.Tensor, torch.Tensor]:
+    """p = softmax(W h + b) and q = 1 − p, both (N, C), with q free of cancellation when p saturates.
+
+    q_c = 1 − p_c is exact to rounding when p_c ≤ 1/2; only the arg-max class can exceed 1/2, and
+    for it q = Σ_{j≠c} p_j = exp(logsumexp_{j≠c} z_j − logsumexp_j z_j), from the logits z.
+    """
+    logits = h @ w.T + b
+    lse = torch.logsumexp(logits, dim=1, keepdim=True)
+    p = torch.exp(logits - lse)
+    top = logits.argmax(dim=1, keepdim=True)
+    rest = torch.logsumexp(logits.scatter(1, top, -math.inf), dim=1, keepdim=True) - lse
+    return p, (1.0 - p).scatter(1, top, torch.exp(rest))
+
+
+def _kappa_closed_form(h, w, b) -> float:
+    """κ = (1/N) Σ_i ‖h_i‖² · ½ Σ_{s,t} p_is p_it ‖w_s − w_t‖², a sum of non-negative terms.
+
+    Equal to (1/N) Σ_i ‖h_i‖² (Σ_s G_ss p_is − p_iᵀ G p_i), G = W Wᵀ, because Σ_t p_it = 1; that form
+    cancels catastrophically once 1 − max_s p_is falls below ~1e-12 (memorised training points).
+    """
+    p, _ = _softmax_and_complement(h, w, b)
+    dist2 = (w[:, None, :] - w[None, :, :]).pow(2).sum(-1)  # ‖w_s − w_t‖², from differences
+    per_sample = 0.5 * torch.einsum("is,st,it->i", p, dist2, p)
+    return float((per_sample * (h * h).sum(1)).sum() / h.shape[0])
+
+
+def _hessian_trace_closed_form(h, w, b) -> float:
+    """Tr H = (1/N) Σ_i ‖h_i‖² Σ_c p_ic (1 − p_ic), with 1 − p_ic as in :func:`_softmax_and_complement`."""
+    p, q = _softmax_and_complement(h, w, b)
+    return float(((p * q).sum(1) * (h * h).sum(1)).sum() / h.shape[0])
 
 
 def relative_flatness_closed_form(features, labels, weight, bias=None) -> float:
-    """κ from the softmax cross-entropy closed form (Petzka et al. 2021; Part IV).
+    """κ from the softmax cross-entropy closed form (Petzka et al. 2021; Part IV, Def. 3.2).
 
-    Tr(H_{s,s'}) = (1/N) Σ_i (p_is δ_ss' − p_is p_is') ‖h_i‖² with p_i = softmax(W h_i + b);
-    cost O(N·C² + N·d), no Hessian is formed. Labels do not enter the Hessian, but are validated.
+    Tr(H_{s,s'}) = (1/N) Σ_i (p_is δ_ss' − p_is p_is') ‖h_i‖² with p_i = softmax(W h_i + b), so
+    κ = Σ_{s,s'} ⟨w_s, w_s'⟩ Tr(H_{s,s'}) = (1/N) Σ_i ‖h_i‖² · ½ Σ_{s,t} p_is p_it ‖w_s − w_t‖²,
+    evaluated in that last form: every term is non-negative, so κ keeps its relative precision
+    when the softmax saturates (logit gaps of 30–60 give 1 − max p < 1e-12, where
+    Σ_s G_ss p_s − pᵀ G p loses all digits). Cost O(N·C² + C²·d + N·d), no Hessian is formed.
+    Labels do not enter the Hessian, but are validated.
     """
     h, _, w, b = _last_layer_inputs(features, labels, weight, bias)
-    return _kappa_from_block_traces(w, _block_traces_closed_form(h, w, b))
+    return _kappa_closed_form(h, w, b)
 
 
 def flatness_bound(features, labels, weight, bias=None) -> float:
-    """‖W‖_F² · Tr(H), the ‖w‖²·Tr H flatness measure, an upper bound on κ (Part IV).
+    """‖W‖_F² · Tr(H), the ‖w‖²·Tr H flatness measure, an upper bound on κ (Part IV, Lemma A.2).
 
-    H is the full last-layer Hessian (closed form for its trace).
+    H is the full last-layer Hessian; Tr(H) = (1/N) Σ_i ‖h_i‖² Σ_c p_ic (1 − p_ic), with
+    1 − p_ic taken as Σ_{j≠c} p_ij (from a logsumexp over j ≠ c) for the arg-max class, so that
+    a saturated softmax keeps its digits (Σ p − Σ p² would cancel).
     """
     h, _, w, b = _last_layer_inputs(features, labels, weight, bias)
-    trace = float(torch.diagonal(_block_traces_closed_form(h, w, b)).sum())
-    return float((w * w).sum()) * trace
+    return float((w * w).sum()) * _hessian_trace_closed_form(h, w, b)
