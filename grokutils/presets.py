@@ -297,21 +297,27 @@ def sweep_size(chapter: str) -> int:
     return SWEEP_SIZES[part]
 
 
+def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
+    """Every configuration a chapter stores under ``profile``, by chapter (``paper``: what ``make results``
+    regenerates; the other profiles: what ``python -m grokutils.regenerate --profile`` trains ahead of the
+    notebooks)."""
+    p = check_profile(profile)
+    return {
+        "00_quickstart": [nanda(p), omnigrok_mnist(p)],
+        "p1_fig3_weight_decay": collapse_sweep(p),
+        "p1_thm41_concentration": concentration_sweep(p),
+        "p1_thm43_time_scales": collapse_theory(p),
+        "p1_appendix_architectures": list(collapse_architectures(p).values()),
+        "p3_two_phases": spectral_main(p),
+        "p3_intervention": [c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p),
+        "p3_not_sufficient": spectral_mlp(p),
+        "p3_threshold": [c for arm in spectral_tasks(p).values() for c in arm] + spectral_s5_larger_split(p),
+    }
+
+
 def paper_runs() -> dict[str, list[Config]]:
     """Every stored ``paper`` configuration, by chapter: what ``make results`` regenerates."""
-    return {
-        "00_quickstart": [nanda("paper"), omnigrok_mnist("paper")],
-        "p1_fig3_weight_decay": collapse_sweep("paper"),
-        "p1_thm41_concentration": concentration_sweep("paper"),
-        "p1_thm43_time_scales": collapse_theory("paper"),
-        "p1_appendix_architectures": list(collapse_architectures("paper").values()),
-        "p3_two_phases": spectral_main("paper"),
-        "p3_intervention": ([c for arm in spectral_intervention("paper").values() for c in arm]
-                            + spectral_mixing_strong("paper")),
-        "p3_not_sufficient": spectral_mlp("paper"),
-        "p3_threshold": ([c for arm in spectral_tasks("paper").values() for c in arm]
-                         + spectral_s5_larger_split("paper")),
-    }
+    return chapter_runs("paper")
 
 
 # ------------------------------------------------------------------------------------- Part III
