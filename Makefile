@@ -22,7 +22,7 @@ TORCH_SPEC ?= "$(TORCH_REQ)"$(if $(TORCH_INDEX), --index-url $(TORCH_INDEX))
 STAMP := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: help env book test lint unit notebooks results bench lab clean torch-spec
+.PHONY: help env book test lint unit unit-fast notebooks results bench lab clean torch-spec
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -44,6 +44,9 @@ book: $(STAMP) ## build the HTML book offline from the stored results in results
 
 unit: $(STAMP) ## the pytest suite only
 	$(PY) -m pytest -q
+
+unit-fast: $(STAMP) ## the pytest suite without the tests marked slow (they start clusters or train)
+	$(PY) -m pytest -q -m "not slow"
 
 notebooks: $(STAMP) ## run every notebook with papermill: make notebooks PROFILE=quick
 	$(PY) tools/run_notebooks.py --profile $(PROFILE)

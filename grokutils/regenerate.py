@@ -1,13 +1,19 @@
-"""Regenerate the stored ``paper`` results: ``python -m grokutils.regenerate``.
+"""Regenerate the stored results: ``python -m grokutils.regenerate``.
 
-Runs every configuration of :func:`grokutils.presets.paper_runs` that is not
-yet stored (``--force`` retrains them all), resuming interrupted runs from
-their checkpoints, and prints the CPU/wall time each took. Configurations of
-one shape train together with the sweep engine, as many at a time as their part's
-:data:`grokutils.presets.SWEEP_SIZES` (``--sweep-size`` overrides it; each group is stored as soon
-as it ends). Several processes may share the work
-(``--workers 2`` on a 2-core machine, one thread each): a lock file per group
-keeps two processes from training the same one.
+Runs every configuration of :func:`grokutils.presets.chapter_runs` (``--profile``, default ``paper``)
+that is not yet stored (``--force`` retrains them all), resuming interrupted runs from their
+checkpoints, and prints the CPU/wall time each group took. Configurations of one shape train
+together with the sweep engine, as many at a time as their part's :data:`grokutils.presets.SWEEP_SIZES`
+(``--sweep-size`` overrides it); each group is stored as soon as it ends.
+
+Two ways to share the groups, with the same store, locks and resume:
+
+- ``--workers N`` (the default backend, ``local``): N processes on this machine, one thread each;
+  a lock file per group keeps two processes from training the same one.
+- ``--backend dask``: one task per group on a Dask cluster (:mod:`grokutils.dask_backend`):
+  ``--scheduler local`` starts a local cluster of ``--workers`` processes; ``--scheduler
+  tcp://host:8786`` uses a running one (e.g. started by dask-jobqueue on a SLURM cluster). The
+  results folder (``--results``) must then be on a file system every worker sees.
 """
 
 from __future__ import annotations
@@ -17,14 +23,17 @@ import contextlib
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from filelock import FileLock, Timeout
 
 from grokutils import presets
+from grokutils.config import Config
+from grokutils.profiles import PROFILES
 from grokutils.report import grokking_check
-from grokutils.runs import run, run_sweep, store_for
+from grokutils.runs import ResultStore, run, run_sweep, store_for
 from grokutils.sweep import sweep_checkpoint_key, sweep_groups
 
 
@@ -46,9 +55,45 @@ def group_lock(path: Path):
         lock.release()
 
 
-def main(argv: list[str] | None = None) -> None:
+def group_lock_path(store: ResultStore, group: list[Config]) -> Path:
+    """The lock file of one group of configurations in ``store``."""
+    return store.checkpoints / f"group-{sweep_checkpoint_key(group)}.lock"
+
+
+def train_group(group: list[Config], store: ResultStore, force: bool = False) -> list[str]:
+    """Train one group (loaded where stored, unless ``force``) under its lock; the lines to print.
+
+    Both backends call this, so a group trains the same way, once, wherever it runs.
+    """
+    with group_lock(group_lock_path(store, group)) as owned:
+        if not owned:
+            return ["  another process is training this group; skipped"]
+        wall, cpu = time.perf_counter(), time.process_time()
+        results = [run(group[0], store=store, force=force)] if len(group) == 1 else \
+            run_sweep(group, store=store, force=force)
+        lines = [f"  {grokking_check(result).sentence()}" for result in results]
+        lines.append(f"  {len(group)} run(s): wall {time.perf_counter() - wall:.0f} s, "
+                     f"CPU {time.process_time() - cpu:.0f} s")
+        return lines
+
+
+def planned_groups(chapters: dict[str, list[Config]], store: ResultStore, sweep_size: int | None,
+                   force: bool) -> Iterator[tuple[str, list[Config], bool]]:
+    """(chapter, group, whether it needs training) for every group, printing each configuration's state."""
+    for chapter, configs in chapters.items():
+        for group in sweep_groups(configs, sweep_size or presets.sweep_size(chapter)):
+            for config in group:
+                state = "stored" if config in store else "missing"
+                print(f"{chapter}: {config.label()} [{config.key()}] {state}", flush=True)
+            yield chapter, group, force or not all(config in store for config in group)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chapter", action="append", help="only these chapters (repeatable)")
+    parser.add_argument("--profile", default="paper", choices=PROFILES,
+                        help="whose runs: paper (stored in results/, the default) or smoke/quick (the cache)")
+    parser.add_argument("--results", type=Path, default=None, help="the results folder (default: the profile's)")
     parser.add_argument("--force", action="store_true", help="retrain even if a result is stored")
     parser.add_argument("--list", action="store_true", help="list the configurations and exit")
     parser.add_argument("--sweep-size", type=int, default=None,
@@ -56,61 +101,57 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes sharing the groups, one thread each (default 1)")
-    args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error(f"--workers must be at least 1, got {args.workers}")
-    if args.workers > 1:
-        sys.exit(_spawn_workers(args, argv if argv is not None else sys.argv[1:]))
-    if args.sweep_size is not None and args.sweep_size < 1:
-        parser.error(f"--sweep-size must be at least 1, got {args.sweep_size}")
-    if args.threads is not None:
-        if args.threads < 1:
-            parser.error(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
-    chapters = presets.paper_runs()
+    parser.add_argument("--backend", default="local", choices=("local", "dask"),
+                        help="local processes (default) or a Dask cluster, one task per group")
+    parser.add_argument("--scheduler", default="local",
+                        help="with --backend dask: 'local' (a local cluster of --workers processes) or the "
+                             "address of a running scheduler, e.g. tcp://host:8786")
+    return parser
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, list[Config]]:
+    for name in ("workers", "sweep_size", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    chapters = presets.chapter_runs(args.profile)
     unknown = set(args.chapter or ()) - set(chapters)
     if unknown:
         parser.error(f"unknown chapter(s) {sorted(unknown)}; known: {sorted(chapters)}")
-    store = store_for("paper")
-    for chapter, configs in chapters.items():
-        if args.chapter and chapter not in args.chapter:
-            continue
-        for group in sweep_groups(configs, args.sweep_size or presets.sweep_size(chapter)):
-            for config in group:
-                state = "stored" if config in store else "missing"
-                print(f"{chapter}: {config.label()} [{config.key()}] {state}", flush=True)
-            if args.list or (not args.force and all(config in store for config in group)):
-                continue
-            with group_lock(store.checkpoints / f"group-{sweep_checkpoint_key(group)}.lock") as owned:
-                if not owned:
-                    print("  another process is training this group; skipped", flush=True)
-                    continue
-                _train_group(group, store, args.force)
+    return {name: configs for name, configs in chapters.items() if not args.chapter or name in args.chapter}
 
 
-def _train_group(group, store, force: bool) -> None:
-    wall, cpu = time.perf_counter(), time.process_time()
-    if len(group) == 1:
-        results = [run(group[0], store=store, force=force)]
-    else:
-        results = run_sweep(group, store=store, force=force)
-    for result in results:
-        print(f"  {grokking_check(result).sentence()}", flush=True)
-    print(f"  {len(group)} run(s): wall {time.perf_counter() - wall:.0f} s, "
-          f"CPU {time.process_time() - cpu:.0f} s", flush=True)
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    chapters = _check(parser, args)
+    store = ResultStore(args.results) if args.results else store_for(args.profile)
+    if args.backend == "dask" and not args.list:
+        from grokutils import dask_backend  # optional dependency: dask[distributed]
+
+        sys.exit(dask_backend.regenerate(planned_groups(chapters, store, args.sweep_size, args.force), store,
+                                         args.force, args.scheduler, args.workers))
+    if args.workers > 1 and not args.list:
+        sys.exit(_spawn_workers(argv if argv is not None else sys.argv[1:], args.workers))
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    for _, group, needed in planned_groups(chapters, store, args.sweep_size, args.force):
+        if needed and not args.list:
+            for line in train_group(group, store, args.force):
+                print(line, flush=True)
 
 
-def _spawn_workers(args, argv: list[str]) -> int:
-    """Run ``args.workers`` copies of this command with one thread each; return the worst exit code."""
+def _spawn_workers(argv: list[str], workers: int) -> int:
+    """Run ``workers`` copies of this command with one thread each; return the worst exit code."""
     passed = [a for i, a in enumerate(argv) if not a.startswith("--workers") and
               not (i > 0 and argv[i - 1] == "--workers") and not a.startswith("--threads") and
               not (i > 0 and argv[i - 1] == "--threads")]
     command = [sys.executable, "-m", "grokutils.regenerate", *passed, "--threads", "1"]
-    workers = []
-    for index in range(args.workers):
-        workers.append(subprocess.Popen(command))
-        time.sleep(5 * (index < args.workers - 1))  # let the first take its lock before the next looks
-    return max(worker.wait() for worker in workers)
+    processes = []
+    for index in range(workers):
+        processes.append(subprocess.Popen(command))
+        time.sleep(5 * (index < workers - 1))  # let the first take its lock before the next looks
+    return max(process.wait() for process in processes)
 
 
 if __name__ == "__main__":

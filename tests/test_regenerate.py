@@ -60,3 +60,50 @@ def test_loaders_train_in_groups_of_their_parts_sweep_size(monkeypatch, part, mo
     except (IndexError, KeyError, ValueError):
         pass  # the fake returned no results; only the size matters here
     assert seen == [3]
+
+
+@pytest.mark.slow
+def test_the_dask_backend_trains_missing_groups_on_a_local_cluster_then_finds_them_stored(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from grokutils.regenerate import main
+    from grokutils.runs import ResultStore
+
+    command = ["--profile", "smoke", "--results", str(tmp_path), "--chapter", "p3_two_phases"]
+    with pytest.raises(SystemExit) as ended:
+        main([*command, "--backend", "dask", "--scheduler", "local", "--workers", "2"])
+    assert ended.value.code == 0
+    out = capsys.readouterr().out
+    assert "a group ended on the cluster" in out and "missing" in out
+    configs = presets.chapter_runs("smoke")["p3_two_phases"]
+    store = ResultStore(tmp_path)
+    assert all(config in store for config in configs)
+    local = [store.load(config).history["test_acc"] for config in configs]
+    main(command)  # the local backend finds everything stored: nothing trains
+    out = capsys.readouterr().out
+    assert "missing" not in out and "run(s): wall" not in out
+    assert [store.load(config).history["test_acc"] for config in configs] == local
+
+
+@pytest.mark.slow
+def test_the_dask_backend_skips_a_group_another_process_holds(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from grokutils.regenerate import group_lock_path, main
+    from grokutils.runs import ResultStore
+
+    group = presets.chapter_runs("smoke")["p3_not_sufficient"]
+    with group_lock(group_lock_path(ResultStore(tmp_path), group)) as held:
+        assert held
+        with pytest.raises(SystemExit):
+            main(["--profile", "smoke", "--results", str(tmp_path), "--chapter", "p3_not_sufficient",
+                  "--backend", "dask", "--scheduler", "local", "--workers", "1"])
+    assert "another process is training this group; skipped" in capsys.readouterr().out
+    assert group[0] not in ResultStore(tmp_path)
+
+
+def test_profile_and_results_folder_choose_the_store(tmp_path, capsys):
+    from grokutils.regenerate import main
+
+    main(["--profile", "smoke", "--results", str(tmp_path), "--chapter", "p3_not_sufficient", "--list"])
+    out = capsys.readouterr().out
+    assert out.count("missing") == len(presets.chapter_runs("smoke")["p3_not_sufficient"])
+    assert not list(tmp_path.iterdir())
