@@ -37,9 +37,19 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP) ## create .venv with everything the book and the tests need
 
-book: $(STAMP) ## build the HTML book offline from the stored results in results/
+# What a notebook's outputs depend on besides its own cells (which jupyter-cache already keys on): the package,
+# the stored results and the book's configuration. A change to any of them empties the execution cache.
+BOOK_CACHE := _build/.jupyter_cache
+BOOK_SOURCES = find grokutils notebooks results book _config.yml _toc.yml -type f -not -path '*/.checkpoints/*' \
+	-not -name '*.pyc' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-64
+
+book: $(STAMP) ## build the HTML book offline from the stored results in results/ (cached: unchanged pages do not rerun)
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
-	GROKUTILS_STORED_ONLY=1 $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	@sources=$$($(BOOK_SOURCES)); \
+	if [ "$$(cat $(BOOK_CACHE).sources 2>/dev/null)" != "$$sources" ]; then \
+		echo "book sources changed: every notebook executes again"; rm -rf $(BOOK_CACHE) $(BOOK_CACHE).sources; fi; \
+	GROKUTILS_STORED_ONLY=1 $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going; \
+	echo "$$sources" > $(BOOK_CACHE).sources
 	@echo "The book is in _build/html/index.html"
 
 unit: $(STAMP) ## the pytest suite only
