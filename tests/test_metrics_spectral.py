@@ -6,6 +6,7 @@ import math
 import time
 from types import SimpleNamespace
 
+import mpmath
 import pytest
 import torch
 from hypothesis import given, settings
@@ -298,3 +299,81 @@ def test_feature_forms_reject_mismatched_rows():
 
     with pytest.raises(ValueError, match="same rows"):
         feature_mutual_information(torch.randn(5, 2), torch.randn(6, 2), 1.0)
+
+
+# --------------------------------------------------------------------------- cut-off and precision (α < 1 and S ≪ 1)
+
+def _mp_renyi(spectrum, alpha: float) -> float:
+    """S_α at 60 digits of mpmath eigenvalues; those within 1e-40·λ_max are the 60-digit solver's zeros."""
+    with mpmath.workdps(60):
+        ev = [e for e in spectrum if e > mpmath.mpf("1e-40") * max(spectrum)]
+        lam = [e / mpmath.fsum(ev) for e in ev]
+        if alpha == 1.0:
+            return float(-mpmath.fsum(x * mpmath.log(x) for x in lam))
+        return float(mpmath.log(mpmath.fsum(x ** alpha for x in lam)) / (1 - alpha))
+
+
+def _mp_eigenvalues(matrix: torch.Tensor) -> list:
+    with mpmath.workdps(60):
+        return list(mpmath.eigsy(mpmath.matrix(matrix.tolist()), eigvals_only=True))
+
+
+def _mp_feature_spectrum(z: torch.Tensor) -> list:
+    """Eigenvalues of Zᵀ Z (the non-zero spectrum of Z Zᵀ), the products exact at 60 digits."""
+    with mpmath.workdps(60):
+        zm = mpmath.matrix(z.tolist())
+        return list(mpmath.eigsy(zm.T * zm, eigvals_only=True))
+
+
+def _near_collapsed(n: int, d: int, shift: int, seed: int = 0) -> torch.Tensor:
+    """Rows a + 2^-shift · e_i (a, e_i small integers): all close to one vector, exactly representable."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randint(1, 4, (d,), generator=g).double()
+    return a + 2.0 ** -shift * torch.randint(-3, 4, (n, d), generator=g).double()
+
+
+@pytest.mark.parametrize("alpha", [0.1, 0.5, 1.0, 2.0])
+def test_exactly_rank_deficient_gram_drops_round_off(alpha):
+    # Z = A B with integer A (24 × 3), B (3 × 6): Z and K = Z Zᵀ are exact, of rank 3. eigvalsh returns 21
+    # round-off eigenvalues of a few ε·‖K‖, svdvals 3 round-off singular values, below the cut-offs
+    # n·ε·λ_max and max(n, d)·ε·σ_max; kept, α = 0.1 would turn each into ~(1e-16)^0.1 = 0.03.
+    from grokutils.metrics.spectral import feature_renyi_entropy
+
+    g = torch.Generator().manual_seed(11)
+    z = torch.randint(-3, 4, (24, 3), generator=g).double() @ torch.randint(-3, 4, (3, 6), generator=g).double()
+    gram = z @ z.T
+    expected = _mp_renyi(_mp_feature_spectrum(z), alpha)
+    assert matrix_renyi_entropy(gram, alpha) == pytest.approx(expected, rel=1e-12, abs=0)
+    assert feature_renyi_entropy(z, alpha) == pytest.approx(expected, rel=1e-12, abs=0)
+    raw = torch.linalg.eigvalsh(gram / torch.trace(gram))
+    assert bool((raw[:-3] != 0).any())
+    assert float(raw[:-3].abs().max()) < 24 * torch.finfo(torch.float64).eps * float(raw[-1])
+
+
+@pytest.mark.parametrize("alpha, shift", [(0.1, 11), (0.5, 11), (1.0, 11), (2.0, 11), (1.0, 17), (2.0, 17)])
+def test_near_collapsed_full_rank_gram_keeps_its_small_eigenvalues(alpha, shift):
+    # 16 × 16 Gram of rows close to one vector: 15 real eigenvalues from 9e-11 (shift 11) or 2e-14
+    # (shift 17) of λ_max, above the cut-off 16·ε·λ_max = 3.6e-15, so all are kept. For α ≥ 1, S_α ≪ 1
+    # and the former log Σ λ^α lost its digits (relative error 2.8e-6 at α = 2, shift 17; now 8e-8).
+    # For α < 1 at shift 17 eigvalsh's own error ε·‖K‖₂ (1 % of the smallest eigenvalue) leaves ~3e-6.
+    gram = linear_gram(_near_collapsed(16, 16, shift))
+    spectrum = _mp_eigenvalues(gram)
+    small = float(min(spectrum) / max(spectrum))
+    assert small > 5 * 16 * torch.finfo(torch.float64).eps
+    assert matrix_renyi_entropy(gram, alpha) == pytest.approx(_mp_renyi(spectrum, alpha), rel=1e-6, abs=0)
+
+
+@pytest.mark.parametrize("alpha", [0.1, 0.5, 1.0, 2.0])
+def test_feature_form_resolves_eigenvalues_below_the_gram_cut_off(alpha):
+    # Rows a + 2^-24 e_i: the Gram Z Zᵀ has 4 real eigenvalues of 3e-16 to 2e-15 λ_max, below n·ε·λ_max
+    # (so matrix_renyi_entropy must drop them), which carry all of S_α. The singular values of Z hold them
+    # to ~1e-8; the former feature form (eigvalsh of Zᵀ Z) returned 0, a relative error of 1.
+    from grokutils.metrics.spectral import feature_information_terms, feature_renyi_entropy
+
+    z = _near_collapsed(40, 5, 24)
+    spectrum = _mp_feature_spectrum(z)
+    assert float(sorted(spectrum)[-2] / max(spectrum)) < 40 * torch.finfo(torch.float64).eps
+    expected = _mp_renyi(spectrum, alpha)
+    assert feature_renyi_entropy(z, alpha) == pytest.approx(expected, rel=1e-8, abs=0)
+    s_a, _, _ = feature_information_terms(z, z[:, :2], alpha)
+    assert s_a == pytest.approx(expected, rel=1e-8, abs=0)
