@@ -28,3 +28,9 @@ def test_public_metrics_cite_the_book_part_that_uses_them(family):
 def test_metric_modules_name_their_paper(family):
     doc = inspect.getdoc(importlib.import_module(f"grokutils.metrics.{family}")) or ""
     assert re.search(r"\(\d{4}\)|\d{4}\)|Part (I|II|III|IV)|every chapter", doc), family
+
+
+@pytest.mark.parametrize("name", ["matrix_renyi_entropy", "feature_renyi_entropy"])
+def test_renyi_entropies_state_their_eigenvalue_cut_off(name):
+    doc = inspect.getdoc(getattr(importlib.import_module("grokutils.metrics.spectral"), name)) or ""
+    assert "Cut-off" in doc and "ε" in doc, f"{name}: the docstring must state below which eigenvalue it counts 0"
