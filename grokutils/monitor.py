@@ -41,6 +41,11 @@ from grokutils.metrics.spectral import spectral_entropy
 FORECAST_LEVEL = 0.95
 
 
+def _check_level(level) -> None:
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
+        raise ValueError(f"level must be a number in (0, 1) (the coverage of the forecast interval), got {level!r}.")
+
+
 @dataclass(frozen=True)
 class Forecast:
     """A forecast of t_grok made at evaluation ``step`` (Part III, claim 4): point and interval."""
@@ -65,6 +70,12 @@ class SpectralEntropyMonitor:
 
     def __init__(self, probe, representation_fn: Callable, every: int = 200, delta: float = ONSET_DELTA,
                  window: int = ONSET_WINDOW):
+        if probe is None:
+            raise ValueError("probe must be the fixed batch passed to representation_fn (paper: 512 training "
+                             "samples), got None.")
+        if isinstance(probe, torch.Tensor) and (probe.ndim == 0 or probe.shape[0] < 2):
+            raise ValueError(f"probe must hold at least 2 samples (a covariance needs two), got a tensor of shape "
+                             f"{tuple(probe.shape)}.")
         if not callable(representation_fn):
             raise ValueError(f"representation_fn must be callable, got {type(representation_fn).__name__}.")
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
@@ -90,7 +101,7 @@ class SpectralEntropyMonitor:
         """
         tick = time.perf_counter()
         try:
-            self._check_step(step)
+            self._check_step(step, model)
             return self._record(step, model) if step % self.every == 0 else None
         finally:
             self.overhead_seconds += time.perf_counter() - tick
@@ -108,16 +119,19 @@ class SpectralEntropyMonitor:
         """
         tick = time.perf_counter()
         try:
-            self._check_step(step)
+            self._check_step(step, model)
             return self._record(step, model)
         finally:
             self.overhead_seconds += time.perf_counter() - tick
 
-    def _check_step(self, step: int) -> None:
+    def _check_step(self, step: int, model) -> None:
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
             raise ValueError(f"step must be a non-negative integer, got {step!r}.")
         if self._steps and step <= self._steps[-1]:
             raise ValueError(f"steps must increase: step {step} after recorded step {self._steps[-1]}.")
+        if model is not None and not isinstance(model, torch.nn.Module):
+            raise ValueError(f"model must be a torch.nn.Module or None (then no weight norm is recorded), got "
+                             f"{type(model).__name__}.")
 
     def _record(self, step: int, model: torch.nn.Module | None) -> dict:
         was_training = model.training if model is not None else False
@@ -177,14 +191,14 @@ class SpectralEntropyMonitor:
             raise ValueError(f"threshold must be a spectral entropy in [0, 1], got {threshold!r}.")
         if not isinstance(power_law, PowerLaw):
             raise ValueError(f"power_law must be a grokutils.forecast.PowerLaw, got {type(power_law).__name__}.")
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level!r}.")
+        _check_level(level)
         if half_width is None:
             if not power_law.residuals:
                 raise ValueError("power_law carries no residuals (it was not made by fit_power_law); "
                                  "pass half_width in steps.")
             half_width = float(np.quantile(np.abs(power_law.residuals), level))
-        if not math.isfinite(half_width) or half_width < 0:
+        if isinstance(half_width, bool) or not isinstance(half_width, (int, float, np.floating)) \
+                or not math.isfinite(half_width) or half_width < 0:
             raise ValueError(f"half_width must be a finite non-negative number of steps, got {half_width!r}.")
         self.threshold, self.power_law, self.half_width = float(threshold), power_law, float(half_width)
         return self
@@ -193,6 +207,10 @@ class SpectralEntropyMonitor:
         """Calibrate from finished runs (Part III, claims 2 and 4): H̃* = mean H̃ at t_grok over the
         grokked runs and the power law pooled over their evaluations above it
         (:func:`grokutils.forecast.pooled_fit`). ``runs``: Runs, mappings or Results."""
+        _check_level(level)
+        if isinstance(runs, (str, bytes, dict)) or not hasattr(runs, "__len__") or not len(runs):
+            raise ValueError(f"runs must be a non-empty list of finished runs (Runs, mappings or Results), got "
+                             f"{runs!r:.80}.")
         calibration = forecast_module.pooled_fit(runs, "entropy")
         return self.calibrate(calibration.threshold, calibration.law, level)
 
@@ -215,7 +233,7 @@ class SpectralEntropyMonitor:
     def overhead_fraction(self, total_seconds: float) -> float:
         """Time spent inside the monitor over ``total_seconds`` of training (Part III, "Monitor
         API": the overhead must be measured and shown; paper: < 1 %)."""
-        if isinstance(total_seconds, bool) or not isinstance(total_seconds, (int, float)) \
+        if isinstance(total_seconds, bool) or not isinstance(total_seconds, (int, float, np.floating)) \
                 or not math.isfinite(total_seconds) or total_seconds <= 0:
             raise ValueError(f"total_seconds must be a finite positive number, got {total_seconds!r}.")
         return self.overhead_seconds / total_seconds

@@ -1,5 +1,11 @@
-"""What every notebook page does first and last, from one source: its profile and store, the
-"Profile and runtime" paragraph, the line naming what it read, and the runtime it printed.
+"""What every notebook page does first and last, from one source: the check of its papermill
+parameters, its profile and store, the "Profile and runtime" paragraph, the line naming what it read,
+and the runtime it printed.
+
+Every notebook has a ``parameters`` cell (``profile``, ``progress``) and then the setup line
+``page = gu.pages.start("<name>", profile, progress=progress, namespace=globals())``: papermill injects
+its parameters between the two, so :func:`start` sees them and refuses unknown names and wrong types
+(:func:`check_parameters`) before any work.
 
 The paragraph is computed from the configurations the page reads under each profile
 (:data:`PAGES`), so a page cannot drift from its data: change a preset and every page that reads
@@ -8,17 +14,21 @@ it says so. Only the runtimes measured on the development VM are typed, once, he
 
 from __future__ import annotations
 
+import ast
+import json
 import time
+import types
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from grokutils import plots, presets
 from grokutils.config import Config
 from grokutils.part3.load import lemmas_config, monitor_config
 from grokutils.profiles import PROFILES, check_profile
 from grokutils.report import Markdown
-from grokutils.runs import ResultStore, store_for
+from grokutils.runs import REPO_ROOT, ResultStore, store_for
 
 Groups = Callable[[str], dict[str, list[Config]]]
 
@@ -172,14 +182,81 @@ def _page(page: str) -> PageRuns:
     return PAGES[page]
 
 
+#: The papermill parameters of every page (its ``parameters`` cell) and their types.
+PARAMETERS = {"profile": str, "progress": bool}
+NOTEBOOKS = REPO_ROOT / "notebooks"
+#: Names that IPython itself defines in a notebook's namespace (names starting with ``_`` are skipped too).
+IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+
+
+def notebook_names(page: str, folder: Path = NOTEBOOKS) -> set[str]:
+    """Every name the page's own code cells bind (assignments, loops, imports, definitions), so that a
+    notebook whose later cells already ran (a live kernel) can run its setup cell again. Empty when the
+    notebook file is not there (an installed package)."""
+    path = folder / f"{page}.ipynb"
+    if not path.is_file():
+        return set()
+    names = set()
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        lines = [line for line in "".join(cell["source"]).splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def check_parameters(namespace: dict, page: str | None = None) -> None:
+    """Refuse, before any work, a notebook namespace whose parameters are wrong: a missing or mistyped
+    ``profile`` or ``progress`` (:data:`PARAMETERS`; ``profile`` one of the profiles), or any other name
+    that papermill injected (``-p NAME VALUE``) and the page never uses. Modules, names starting with ``_``,
+    IPython's own names and the names the page's notebook binds itself (:func:`notebook_names`) are not
+    parameters. ``ValueError`` names the parameter, its value and what is allowed."""
+    if not isinstance(namespace, dict):
+        raise ValueError(f"namespace must be the notebook's globals() (a dict), got {type(namespace).__name__}.")
+    where = f"notebook {page!r}" if page else "notebook"
+    allowed = "; ".join(f"{name} ({kind.__name__})" for name, kind in PARAMETERS.items())
+    for name, kind in PARAMETERS.items():
+        if name not in namespace:
+            raise ValueError(f"{where}: the parameter {name!r} is not set; the parameters cell must define {allowed}.")
+        value = namespace[name]
+        if not isinstance(value, kind):
+            expected = f"one of {PROFILES}" if name == "profile" else "True or False"
+            raise ValueError(f"{where}: parameter {name}={value!r} is a {type(value).__name__}; expected a "
+                             f"{kind.__name__}, {expected}.")
+    try:
+        check_profile(namespace["profile"])
+    except ValueError as error:
+        raise ValueError(f"{where}: parameter {error}") from None
+    own = notebook_names(page) if page else set()
+    unknown = sorted(name for name, value in namespace.items()
+                     if not name.startswith("_") and name not in PARAMETERS and name not in IPYTHON_NAMES
+                     and name not in own and not isinstance(value, types.ModuleType))
+    if unknown:
+        shown = ", ".join(f"{name}={namespace[name]!r:.40}" for name in unknown)
+        raise ValueError(f"{where}: unknown parameter(s) {shown}. A page takes only {allowed} "
+                         f"(papermill -p profile quick -p progress False); check the spelling.")
+
+
 @dataclass
 class Page:
-    """One notebook run: its name, profile, result store and start time (see :func:`start`)."""
+    """One notebook run: its name, profile, result store and start time (see :func:`start`), and whether
+    runs show a progress bar."""
 
     name: str
     profile: str
     store: ResultStore
     started: float
+    progress: bool = True
 
     def about(self) -> Markdown:
         """The "Profile and runtime" paragraph (:func:`profile_and_runtime`)."""
@@ -200,10 +277,15 @@ class Page:
         print(f"profile={self.profile!r}: this notebook ran in {time.perf_counter() - self.started:.0f} s ({kind}).")
 
 
-def start(page: str, profile: str) -> Page:
-    """Begin a notebook page: check its name and profile, set the book's figure style, pick the
-    profile's result store and start the clock."""
+def start(page: str, profile: str, progress: bool = True, namespace: dict | None = None) -> Page:
+    """Begin a notebook page: check its name, profile and ``progress``, and with ``namespace`` (the
+    notebook's ``globals()``) its papermill parameters (:func:`check_parameters`), all before any work;
+    then set the book's figure style, pick the profile's result store and start the clock."""
     _page(page)
+    if namespace is not None:
+        check_parameters(namespace, page)
     check_profile(profile)
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress={progress!r} is a {type(progress).__name__}; expected True or False.")
     plots.use_book_style()
-    return Page(page, profile, store_for(profile), time.perf_counter())
+    return Page(page, profile, store_for(profile), time.perf_counter(), progress)

@@ -33,17 +33,38 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from grokutils import data as data_module
 from grokutils import intervention, models
-from grokutils.config import eval_steps
+from grokutils.config import Config, eval_steps
 from grokutils.result import Result, environment, stop_step
-from grokutils.train import (BatchSampler, Checkpointer, EvalContext, NormTrace, check_finite, evaluate,
-                             flush_denormals, make_optimizer, objective, progress_bar, registered_callbacks,
-                             resolve_device, show_progress, warmup_factor)
+from grokutils.train import (CHECKPOINT_EVERY_S, CHECKPOINT_EVERY_STEPS, BatchSampler, Checkpointer, EvalContext,
+                             NormTrace, check_finite, check_training_arguments, evaluate, flush_denormals,
+                             make_optimizer, objective, progress_bar, registered_callbacks, resolve_device,
+                             show_progress, warmup_factor)
 
 if TYPE_CHECKING:
-    from grokutils.config import Config
     from grokutils.train import Callback
 
 SWEEPABLE = ("seed", "weight_decay", "init_scale", "mixing_alpha", "norm_matched", "stop_after_grok")
+
+
+def check_configs(configs, entry: str) -> list[Config]:
+    """``configs`` as a list, checked before any work: a non-empty list of distinct :class:`Config`\\ s
+    (``entry`` names the function in the message)."""
+    if isinstance(configs, (Config, str, bytes, dict)) or not hasattr(configs, "__iter__"):
+        raise ValueError(f"{entry} takes a list of Configs, got {type(configs).__name__}; wrap one Config in a list "
+                         "(or use grokutils.runs.run).")
+    configs = list(configs)
+    if not configs:
+        raise ValueError(f"{entry} got an empty list of configs; pass at least one Config.")
+    for index, config in enumerate(configs):
+        if not isinstance(config, Config):
+            raise ValueError(f"{entry}: configs[{index}] is a {type(config).__name__}, not a grokutils.Config.")
+    first: dict[Config, int] = {}
+    for index, config in enumerate(configs):
+        if config in first:
+            raise ValueError(f"{entry}: configs[{index}] repeats configs[{first[config]}] ({config.label()}, key "
+                             f"{config.key()}); list each configuration once.")
+        first[config] = index
+    return configs
 
 
 def check_same_shape(configs: list[Config]) -> None:
@@ -63,8 +84,8 @@ def check_same_shape(configs: list[Config]) -> None:
 def sweep_groups(configs: list[Config], max_members: int) -> list[list[Config]]:
     """Split ``configs`` into sweeps: same shape (see :func:`check_same_shape`), in the given
     order, at most ``max_members`` each, so that each group's results are stored as it ends."""
-    if max_members < 1:
-        raise ValueError(f"max_members must be at least 1, got {max_members}.")
+    if isinstance(max_members, bool) or not isinstance(max_members, int) or max_members < 1:
+        raise ValueError(f"max_members (the sweep size) must be an integer >= 1, got {max_members!r}.")
     neutral = {name: None for name in SWEEPABLE}
     by_shape: dict[str, list[Config]] = {}
     for config in configs:
@@ -146,22 +167,28 @@ def baseline_targets(configs: list[Config], traces) -> torch.Tensor | None:
 
 def train_sweep(configs: list[Config], dataset: data_module.Dataset | None = None,
                 callbacks: Iterable[Callback] = (), progress: bool = True,
-                checkpoint_path: str | Path | None = None, checkpoint_every_s: float = 60.0,
-                baseline_norm_traces: list | None = None) -> list[Result]:
+                checkpoint_path: str | Path | None = None, checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+                baseline_norm_traces: list | None = None,
+                checkpoint_every_steps: int | None = CHECKPOINT_EVERY_STEPS) -> list[Result]:
     """Train ``configs`` together; returns one :class:`Result` per config, in order.
 
     Norm-matched members (Part III, claim 3) need ``baseline_norm_traces``: one entry per config,
-    the ``norm_trace`` of that config's baseline result (``None`` for the other members).
+    the ``norm_trace`` of that config's baseline result (``None`` for the other members). Checkpoints as
+    :func:`grokutils.train.train`'s (:class:`~grokutils.train.Checkpointer`); an interrupted sweep resumes
+    to the same histories bit for bit.
     """
+    configs = check_configs(configs, "train_sweep")
     check_same_shape(configs)
+    callbacks = check_training_arguments(configs[0], dataset, callbacks, progress, checkpoint_path, "train_sweep")
+    checkpointer = Checkpointer(checkpoint_path, sweep_checkpoint_key(configs), checkpoint_every_s,
+                                checkpoint_every_steps)
     targets = baseline_targets(configs, baseline_norm_traces)
     with flush_denormals():
-        return _train_sweep(configs, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s, targets)
+        return _train_sweep(configs, dataset, callbacks, progress, checkpointer, targets)
 
 
-def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, callbacks: Iterable[Callback],
-                 progress: bool, checkpoint_path: str | Path | None, checkpoint_every_s: float,
-                 targets: torch.Tensor | None) -> list[Result]:
+def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, callbacks: list[Callback],
+                 progress: bool, checkpointer: Checkpointer, targets: torch.Tensor | None) -> list[Result]:
     base = configs[0]
     device = resolve_device(base.device)
     dataset = (dataset or data_module.load(base)).to(device)
@@ -186,7 +213,6 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_factor(base))
     decays = {name: _per_member([c.weight_decay for c in configs], p) for name, p in params.items()}
     callbacks = registered_callbacks(base) + list(callbacks)
-    checkpointer = Checkpointer(checkpoint_path, sweep_checkpoint_key(configs), checkpoint_every_s)
 
     start, steps, histories = 0, [], [{} for _ in configs]
     elapsed = {"train": 0.0, "eval": [0.0] * len(configs)}
@@ -195,6 +221,8 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
         with torch.no_grad():
             for name, tensor in params.items():
                 tensor.copy_(state["params"][name])
+            for name, tensor in buffers.items():
+                tensor.copy_(state.get("buffers", {}).get(name, tensor))
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         start, steps, histories, elapsed = state["step"], state["steps"], state["histories"], state["elapsed"]
@@ -209,6 +237,7 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
 
     def snapshot() -> dict:
         return {"params": {k: v.detach().clone() for k, v in params.items()},
+                "buffers": {k: v.detach().clone() for k, v in buffers.items()},
                 "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step,
                 "steps": steps, "histories": histories, "elapsed": elapsed,
                 **({} if trace is None else {"norm_trace": trace.state()})}
@@ -224,6 +253,7 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
         optimizer.step()
 
     label = f"sweep of {len(configs)} × {base.label()}"
+    checkpointer.start(start)
     bar = progress_bar(progress, base.num_steps, start, label)
     step = start
     pending = [s for s in eval_steps(base.eval_schedule, base.num_steps) if s >= start and s not in steps]
@@ -263,7 +293,7 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
             if member_stopped(config, steps, histories[index]):
                 train_at_stop[index] = elapsed["train"]
         show_progress(bar, step, {k: v[-1] for k, v in histories[0].items()})
-        checkpointer.maybe_save(snapshot)
+        checkpointer.maybe_save(snapshot, step=step)
         if not active():
             break  # every member has reached its early stop
     if bar is not None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,14 +28,11 @@ from torch import nn
 
 from grokutils import data as data_module
 from grokutils import intervention, models
-from grokutils.config import eval_steps
-from grokutils.files import atomic_write
+from grokutils.config import Config, eval_steps
+from grokutils.files import atomic_write, move_aside
 from grokutils.metrics import REGISTRY
 from grokutils.metrics.basic import weight_norm
 from grokutils.result import Result, environment, stop_step
-
-if TYPE_CHECKING:
-    from grokutils.config import Config
 
 EVAL_CHUNK = 8192
 Callback = Callable[["EvalContext"], dict]
@@ -174,29 +172,104 @@ def registered_callbacks(config: Config) -> list[Callback]:
 
 
 # ------------------------------------------------------------------- checkpoint
-class Checkpointer:
-    """Saves training state every ``every_s`` seconds (at evaluation steps) and
-    restores it when the same configuration is run again. Writes are atomic
-    (:func:`grokutils.files.atomic_write`): an interrupted save leaves the previous checkpoint."""
+#: Defaults of :class:`Checkpointer`: a save at the first evaluation after ``FIRST_S`` seconds, then after
+#: intervals that double up to ``EVERY_S`` seconds, and in any case every ``EVERY_STEPS`` steps.
+CHECKPOINT_FIRST_S, CHECKPOINT_EVERY_S, CHECKPOINT_EVERY_STEPS = 5.0, 60.0, 1000
 
-    def __init__(self, path: str | Path | None, key: str, every_s: float = 60.0):
+
+class CorruptCheckpointWarning(UserWarning):
+    """A checkpoint could not be read (truncated, or not a grokutils checkpoint); it was moved aside."""
+
+
+def checkpoint_safe(value, where: str = "state"):
+    """``value`` as what ``torch.load(..., weights_only=True)`` reads back: tensors, numbers, strings,
+    None, and lists, tuples and dicts of them; numpy scalars and arrays become Python numbers and lists
+    (the same values). Anything else raises ``ValueError`` naming where it is (``where``)."""
+    if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: checkpoint_safe(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [checkpoint_safe(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    raise ValueError(f"{where} is a {type(value).__name__}, which a checkpoint cannot hold (it is read back with "
+                     "torch.load(weights_only=True)); record numbers, strings, None, tensors, or lists and "
+                     "dicts of them.")
+
+
+class Checkpointer:
+    """Saves training state at evaluation steps and restores it when the same configuration is run
+    again. Writes are atomic (:func:`grokutils.files.atomic_write`): an interrupted save leaves the
+    previous checkpoint.
+
+    A save happens at the first evaluation at least ``every_steps`` steps after the last save, or once
+    the time since the last save reaches the current interval: ``first_s`` seconds at first, doubling
+    after every save up to ``every_s`` (``every_s = 0``: every evaluation). So a run interrupted in its
+    first minute resumes from a save a few seconds old, and a long run saves about once a minute.
+
+    Checkpoints are read with ``torch.load(..., weights_only=True)``: tensors, numbers, strings and
+    containers of them only (see :func:`checkpoint_safe`), so a checkpoint from elsewhere cannot run
+    code. One that cannot be read (truncated, or not such a file) is moved aside to ``<name>.corrupt``
+    with a :class:`CorruptCheckpointWarning`, and training starts from step 0.
+    """
+
+    def __init__(self, path: str | Path | None, key: str, every_s: float = CHECKPOINT_EVERY_S,
+                 every_steps: int | None = CHECKPOINT_EVERY_STEPS, first_s: float = CHECKPOINT_FIRST_S):
+        for name, value in (("checkpoint_every_s", every_s), ("first_s", first_s)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+                raise ValueError(f"{name}={value!r} is not allowed; expected a non-negative number of seconds.")
+        if every_steps is not None and (isinstance(every_steps, bool) or not isinstance(every_steps, int)
+                                        or every_steps < 1):
+            raise ValueError(f"checkpoint_every_steps={every_steps!r} is not allowed; expected a positive integer "
+                             "(steps between checkpoints), or None to save by time only.")
         self.path = Path(path) if path else None
-        self.key, self.every_s = key, every_s
-        self._last = time.perf_counter()
+        self.key, self.every_s, self.every_steps, self.first_s = key, float(every_s), every_steps, float(first_s)
+        self._last, self._last_step, self._saves = time.perf_counter(), None, 0
 
     def load(self) -> dict | None:
+        """The saved state of this key, or None (no file, another key's, or unreadable: moved aside)."""
         if self.path is None or not self.path.exists():
             return None
-        state = torch.load(self.path, map_location="cpu", weights_only=False)
-        return state if state.get("key") == self.key else None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+                raise ValueError("it is not a grokutils training checkpoint")
+        except Exception as error:  # truncated, foreign and unsafe files fail in many different ways
+            aside = move_aside(self.path)
+            warnings.warn(f"checkpoint {self.path} could not be read ({type(error).__name__}: "
+                          f"{str(error).splitlines()[0] if str(error) else ''}); moved it to {aside.name} and "
+                          "training starts from step 0.", CorruptCheckpointWarning, stacklevel=3)
+            return None
+        if state.get("key") != self.key:
+            return None
+        self._last_step = state["step"]
+        return state
 
-    def maybe_save(self, state_fn: Callable[[], dict], force: bool = False) -> None:
+    def start(self, step: int) -> None:
+        """Count steps and seconds from ``step`` (the step training starts or resumes at), now."""
+        self._last, self._last_step = time.perf_counter(), step
+
+    def interval_s(self) -> float:
+        """Seconds from the last save after which the next evaluation saves."""
+        return min(self.every_s, self.first_s * 2 ** self._saves)
+
+    def maybe_save(self, state_fn: Callable[[], dict], force: bool = False, step: int | None = None) -> bool:
+        """Save ``state_fn()`` if ``force``, or if the interval or ``every_steps`` steps (counted to
+        ``step``) have passed since the last save. Returns whether it saved."""
         if self.path is None:
-            return
-        if force or time.perf_counter() - self._last >= self.every_s:
-            state = {"key": self.key, **state_fn()}
+            return False
+        by_steps = (step is not None and self.every_steps is not None and self._last_step is not None
+                    and step - self._last_step >= self.every_steps)
+        if force or by_steps or time.perf_counter() - self._last >= self.interval_s():
+            state = checkpoint_safe({"key": self.key, **state_fn()})
             atomic_write(self.path, lambda handle: torch.save(state, handle))
-            self._last = time.perf_counter()
+            self._last, self._last_step, self._saves = time.perf_counter(), step, self._saves + 1
+            return True
+        return False
 
 
 @contextlib.contextmanager
@@ -230,23 +303,50 @@ def show_progress(bar, steps_done: int, row: dict) -> None:
 
 
 # ----------------------------------------------------------------------- train
+def check_training_arguments(config, dataset, callbacks, progress, checkpoint_path, entry: str = "train") -> list:
+    """What :func:`train` and :func:`grokutils.sweep.train_sweep` check before any work: the config type, the
+    dataset's type, callables for ``callbacks``, a boolean ``progress``, a path or None for the checkpoint.
+    Returns ``callbacks`` as a list."""
+    if not isinstance(config, Config):
+        raise ValueError(f"{entry}: config must be a grokutils.Config, got {type(config).__name__}.")
+    if dataset is not None and not isinstance(dataset, data_module.Dataset):
+        raise ValueError(f"{entry}: dataset must be a grokutils.data.Dataset or None (load it from the config), "
+                         f"got {type(dataset).__name__}.")
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise ValueError(f"{entry}: callbacks must be a list of functions of an EvalContext, got {callbacks!r}.")
+    callbacks = list(callbacks)
+    for index, callback in enumerate(callbacks):
+        if not callable(callback):
+            raise ValueError(f"{entry}: callbacks[{index}] = {callback!r} is not callable; pass functions of an "
+                             "EvalContext that return a dict.")
+    if not isinstance(progress, bool):
+        raise ValueError(f"{entry}: progress={progress!r} is not allowed; expected True or False.")
+    if checkpoint_path is not None and not isinstance(checkpoint_path, (str, Path)):
+        raise ValueError(f"{entry}: checkpoint_path must be a path or None, got {checkpoint_path!r}.")
+    return callbacks
+
+
 def train(config: Config, dataset: data_module.Dataset | None = None, callbacks: Iterable[Callback] = (),
           progress: bool = True, checkpoint_path: str | Path | None = None,
-          checkpoint_every_s: float = 60.0, baseline_norm_trace=None) -> Result:
+          checkpoint_every_s: float = CHECKPOINT_EVERY_S, baseline_norm_trace=None,
+          checkpoint_every_steps: int | None = CHECKPOINT_EVERY_STEPS) -> Result:
     """Train one configuration and return its :class:`~grokutils.result.Result`.
 
     ``callbacks`` (functions of an :class:`EvalContext` returning a dict of
     values) run at every evaluation step after the registered metrics of
-    ``config.metrics``. With ``checkpoint_path``, state is saved every
-    ``checkpoint_every_s`` seconds and an interrupted run resumes from it.
+    ``config.metrics``. With ``checkpoint_path``, state is saved at evaluations (see :class:`Checkpointer`:
+    a few seconds in, then about every ``checkpoint_every_s`` seconds, and every ``checkpoint_every_steps``
+    steps) and an interrupted run resumes from it, to the same history bit for bit.
     A norm-matched ``config`` (Part III, claim 3) needs ``baseline_norm_trace``,
     the ``norm_trace`` of :meth:`Config.baseline`'s result. With ``config.stop_after_grok``
     the run ends at its :func:`~grokutils.result.stop_step` (the first evaluation at or after
     t_grok + k), and its steps, history, timings and norm trace end there.
     """
+    callbacks = check_training_arguments(config, dataset, callbacks, progress, checkpoint_path)
+    checkpointer = Checkpointer(checkpoint_path, config.key(), checkpoint_every_s, checkpoint_every_steps)
     targets = intervention.check_norm_trace(config, baseline_norm_trace) if config.norm_matched else None
     with flush_denormals():
-        return _train(config, dataset, callbacks, progress, checkpoint_path, checkpoint_every_s, targets)
+        return _train(config, dataset, callbacks, progress, checkpointer, targets)
 
 
 class NormTrace:
@@ -271,8 +371,8 @@ class NormTrace:
         return self.values.cpu().numpy()
 
 
-def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Iterable[Callback], progress: bool,
-           checkpoint_path: str | Path | None, checkpoint_every_s: float, targets: np.ndarray | None) -> Result:
+def _train(config: Config, dataset: data_module.Dataset | None, callbacks: list[Callback], progress: bool,
+           checkpointer: Checkpointer, targets: np.ndarray | None) -> Result:
     device = resolve_device(config.device)
     dataset = (dataset or data_module.load(config)).to(device)
     model = models.build(config, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)
@@ -281,7 +381,6 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
     sampler = BatchSampler(len(dataset.y_train), config.batch_size, config.seed, device)
     callbacks = registered_callbacks(config) + list(callbacks)
     evaluation_steps = eval_steps(config.eval_schedule, config.num_steps)
-    checkpointer = Checkpointer(checkpoint_path, config.key(), checkpoint_every_s)
     parameters = list(model.parameters())
     trace = NormTrace(config.num_steps, device) if config.records_norm_trace else None
     targets = None if targets is None else torch.from_numpy(targets).to(device)
@@ -303,6 +402,7 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
                 "schedule": schedule.state_dict(), "step": step, "steps": steps, "history": history,
                 "elapsed": elapsed, **({} if trace is None else {"norm_trace": trace.state()})}
 
+    checkpointer.start(start)
     bar = progress_bar(progress, config.num_steps, start, config.label())
     pending = [s for s in evaluation_steps if s >= start and s not in steps]
     if stop_step(config, steps, history.get("test_acc", [])) is not None:
@@ -337,7 +437,7 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: Itera
         for name, value in row.items():
             history.setdefault(name, []).append(value)
         show_progress(bar, step, row)
-        checkpointer.maybe_save(snapshot)
+        checkpointer.maybe_save(snapshot, step=step)
         if stop_step(config, steps, history["test_acc"]) is not None:
             break
     if bar is not None:

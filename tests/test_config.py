@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 
 import pytest
@@ -86,7 +87,7 @@ def test_div_message_suggests_a_prime():
 
 
 @pytest.mark.parametrize("changes", [
-    dict(task="div", p=7), dict(task="div", p=113), dict(task="s5"), dict(task="s5", p=1),
+    dict(task="div", p=7), dict(task="div", p=113), dict(task="s5"), dict(task="s5", p=97),
     dict(task="mnist", model="mlp"), dict(task="mnist", model="cnn"), dict(task="mul", model="mlp"),
     dict(num_steps=0), dict(frac_train=0.999), dict(eval_schedule="every:7"), dict(grok_threshold=1.0),
     dict(metrics=("representation_norm",)), dict(num_layers=2, layer_norm=True), dict(device="cpu"),
@@ -137,7 +138,8 @@ KEY_CHANGES = [
     ("norm_matched", True), ("stop_after_grok", 2000),
 ]
 #: Fields whose non-default value needs another base configuration to be valid.
-KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp"),
+KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp"), "num_train": Config(task="mnist", model="mlp"),
+                    "widths": Config(task="mnist", model="mlp"), "momentum": Config(optimizer="sgd"),
                     "norm_matched": Config(mixing_alpha=0.1, metrics=("norm_trace",))}
 
 
@@ -161,8 +163,9 @@ def test_key_ignores_device():
 
 
 def test_list_and_tuple_inputs_hash_equally():
-    as_tuples = Config(widths=(200, 100), betas=(0.9, 0.99), metrics=("representation_norm",))
-    as_lists = Config(widths=[200, 100], betas=[0.9, 0.99], metrics=["representation_norm"])
+    as_tuples = Config(task="mnist", model="mlp", widths=(200, 100), betas=(0.9, 0.99),
+                       metrics=("representation_norm",))
+    as_lists = Config(task="mnist", model="mlp", widths=[200, 100], betas=[0.9, 0.99], metrics=["representation_norm"])
     assert as_lists == as_tuples
     assert hash(as_lists) == hash(as_tuples)
     assert as_lists.key() == as_tuples.key()
@@ -293,3 +296,316 @@ def test_metric_names_are_the_registry():
     assert set(gu.config.METRIC_NAMES) == set(gu.metrics.REGISTRY)
     assert not set(gu.config.STEP_METRICS) & set(gu.config.METRIC_NAMES)
     Config(metrics=gu.config.METRIC_NAMES + gu.config.STEP_METRICS)
+
+
+# ------------------------------------------------------ types, ignored fields, sizes
+TYPE_ERRORS = [
+    # (changes, field named, value shown, what is allowed)
+    (dict(p=97.0), "p", "97.0", "an integer"),
+    (dict(p="97"), "p", "'97'", "an integer"),
+    (dict(num_steps=1e4), "num_steps", "10000.0", "10_000, not 1e4"),
+    (dict(num_steps=True), "num_steps", "True", "non-negative integer"),
+    (dict(seed=-1), "seed", "-1", "32-bit seed"),
+    (dict(seed=2**32), "seed", str(2**32), "32-bit seed"),
+    (dict(data_seed=-3), "data_seed", "-3", "32-bit seed"),
+    (dict(d_model=0), "d_model", "0", "positive integer"),
+    (dict(num_heads=0), "num_heads", "0", "positive integer"),
+    (dict(d_mlp=-1), "d_mlp", "-1", "positive integer"),
+    (dict(batch_size=2.5), "batch_size", "2.5", "None for full batch"),
+    (dict(lr=float("nan")), "lr", "nan", "positive learning rate"),
+    (dict(lr=float("inf")), "lr", "inf", "finite"),
+    (dict(weight_decay=float("nan")), "weight_decay", "nan", "non-negative"),
+    (dict(init_scale=float("inf")), "init_scale", "inf", "positive factor"),
+    (dict(lr="1e-3"), "lr", "'1e-3'", "positive learning rate"),
+    (dict(frac_train=None), "frac_train", "None", "between 0 and 1"),
+    (dict(layer_norm=1), "layer_norm", "1", "True or False"),
+    (dict(task=3), "task", "3", "one of"),
+    (dict(device=None), "device", "None", "one of"),
+    (dict(eval_schedule=100), "eval_schedule", "100", "'every:N'"),
+    (dict(widths=5), "widths", "5", "tuple of positive integers"),
+    (dict(task="mnist", model="mlp", widths=(200.5,)), "widths", "(200.5,)", "tuple of positive integers"),
+    (dict(task="mnist", model="mlp", widths={100, 200}), "widths", "{", "tuple of positive integers"),
+    (dict(betas=0.9), "betas", "0.9", "two numbers"),
+    (dict(betas=("a", 0.9)), "betas", "'a'", "two numbers"),
+    (dict(betas=(0.9, float("nan"))), "betas", "nan", "two numbers"),
+    (dict(metrics="collapse"), "metrics", "'collapse'", "tuple of metric names"),
+    (dict(metrics=(1,)), "metrics", "(1,)", "strings"),
+    (dict(metrics=("collapse", "collapse")), "metrics", "'collapse'", "at most once"),
+    (dict(optimizer="sgd", momentum=1.0), "momentum", "1.0", "[0, 1)"),
+    (dict(optimizer="sgd", momentum=-0.5), "momentum", "-0.5", "[0, 1)"),
+    (dict(task="s5", p=1), "p", "1", ">= 2"),
+]
+
+
+@pytest.mark.parametrize("changes, name, shown, allowed", TYPE_ERRORS, ids=[str(c) for c, *_ in TYPE_ERRORS])
+def test_wrong_types_and_ranges_raise_naming_field_value_and_what_is_allowed(changes, name, shown, allowed):
+    with pytest.raises(ValueError) as info:
+        Config(**changes)
+    message = str(info.value)
+    assert f"Config.{name} = " in message and shown in message and allowed in message
+
+
+def test_numpy_numbers_are_normalised_to_the_same_key():
+    import numpy as np
+
+    plain = Config(task="mnist", model="mlp", p=113, num_train=500, widths=(64,), lr=1e-3, batch_size=100)
+    numpy = Config(task="mnist", model="mlp", p=np.int64(113), num_train=np.int32(500), widths=(np.int64(64),),
+                   lr=np.float64(1e-3), batch_size=np.int64(100))
+    assert numpy == plain and numpy.key() == plain.key()
+    assert type(numpy.num_train) is int and type(numpy.widths[0]) is int and type(numpy.batch_size) is int
+
+
+IGNORED = [
+    # (base changes, ignored field, non-default value, words of the reason)
+    (dict(task="mnist", model="mlp"), "p", 97, "task='mnist'"),
+    (dict(task="mnist", model="mlp"), "frac_train", 0.5, "num_train"),
+    (dict(task="mnist", model="mlp"), "d_model", 64, "embedding width"),
+    (dict(task="mnist", model="mlp"), "num_heads", 2, "no attention"),
+    (dict(task="mnist", model="mlp"), "layer_norm", True, "no attention"),
+    (dict(task="mnist", model="cnn"), "widths", (100,), "widths"),
+    (dict(task="mnist", model="cnn"), "d_mlp", 256, "no attention"),
+    (dict(task="mnist", model="vit"), "widths", (100,), "widths"),
+    (dict(task="cifar10", model="resnet18"), "init_scale", 8.0, "standard initialisation"),
+    (dict(task="cifar10", model="mlp"), "data_seed", 1, "first num_train images"),
+    (dict(task="sst2", model="text_transformer"), "frac_train", 0.5, "num_train"),
+    (dict(), "num_train", 2000, "frac_train"),
+    (dict(), "widths", (100,), "widths"),
+    (dict(task="s5"), "p", 97 + 1, "no modulus"),
+    (dict(model="mlp"), "num_layers", 2, "no attention"),
+    (dict(model="mlp"), "activation", "tanh", "uses ReLU"),
+    (dict(), "momentum", 0.9, "optimizer='adamw'"),
+    (dict(optimizer="sgd"), "betas", (0.5, 0.5), "optimizer='sgd'"),
+]
+
+
+@pytest.mark.parametrize("base, name, value, reason", IGNORED, ids=[f"{b}-{n}" for b, n, *_ in IGNORED])
+def test_a_field_the_run_ignores_must_keep_its_default(base, name, value, reason):
+    config = Config(**base)
+    assert name in config.ignored_fields()
+    with pytest.raises(ValueError) as info:
+        config.replace(**{name: value})
+    message = str(info.value)
+    assert f"Config.{name} = {value!r}" in message and "ignores" in message and reason in message
+    assert f"its default {getattr(Config(), name)!r}" in message
+    assert config.replace(**{name: getattr(Config(), name)}) == config  # the default is fine
+
+
+def test_the_values_stored_results_hold_are_the_only_tolerated_ones():
+    """Part III's S5 runs carry p = 97 and Part I's Theorem 4.3 runs (SGD) AdamW betas: their keys are
+    stored, so exactly those values stay accepted, and only where they were stored."""
+    assert Config(task="s5", p=97).p == 97
+    assert Config(optimizer="sgd", betas=(0.9, 0.999)).betas == (0.9, 0.999)
+    with pytest.raises(ValueError, match="Config.p = 97"):
+        Config(task="mnist", model="mlp", p=97)
+    with pytest.raises(ValueError, match=re.escape("Config.betas = (0.9, 0.99)")):
+        Config(optimizer="sgd", betas=(0.9, 0.99))
+    with pytest.raises(ValueError, match=re.escape("Config.p = 7")):
+        Config(task="s5", p=7)
+
+
+#: A value away from the default for every field that some run ignores.
+OTHER_VALUES = {"p": 11, "frac_train": 0.7, "num_train": 300, "data_seed": 3, "d_model": 4, "num_heads": 1,
+                "d_mlp": 4, "num_layers": 2, "layer_norm": True, "widths": (4,), "activation": "tanh",
+                "init_scale": 2.0, "momentum": 0.5, "betas": (0.5, 0.5)}
+
+
+def unchecked(config: Config, **changes) -> Config:
+    """``config`` with ``changes`` but without validation: to show that the changed fields are not read."""
+    copy = object.__new__(Config)
+    for f in dataclasses.fields(Config):
+        object.__setattr__(copy, f.name, changes.get(f.name, getattr(config, f.name)))
+    return copy
+
+
+@pytest.mark.parametrize("config", [
+    Config(task="add", p=7, frac_train=0.5, d_model=16, num_heads=2, d_mlp=16),
+    Config(task="s5", frac_train=0.05, d_model=16, num_heads=2, d_mlp=16, optimizer="sgd"),
+    Config(task="add", p=7, frac_train=0.5, model="mlp", d_model=8, widths=(8,)),
+    Config(task="mnist", model="cnn", num_train=100), Config(task="mnist", model="mlp", widths=(8,), num_train=100),
+    Config(task="mnist", model="vit", num_train=100, d_model=16, num_heads=2, d_mlp=16),
+], ids=["transformer", "s5-sgd", "embed-mlp", "cnn", "mlp", "vit"])
+def test_ignored_fields_change_neither_the_data_nor_the_model_nor_the_optimiser(config):
+    """:meth:`Config.ignored_fields` is exactly what the loader, the model builder and the optimiser do not read."""
+    import torch
+
+    from grokutils import data, models
+    from grokutils.train import make_optimizer
+
+    dataset = data.load(config)
+    reference = models.build(config, dataset.input_shape, dataset.num_classes, dataset.vocab_size)
+    groups = make_optimizer(config, reference.parameters()).state_dict()["param_groups"]
+    assert set(config.ignored_fields()) <= set(OTHER_VALUES)
+    for name in config.ignored_fields():
+        other = unchecked(config, **{name: OTHER_VALUES[name]})
+        loaded = data.load(other)
+        assert torch.equal(loaded.x_train, dataset.x_train) and torch.equal(loaded.y_test, dataset.y_test), name
+        model = models.build(other, dataset.input_shape, dataset.num_classes, dataset.vocab_size)
+        assert [p.shape for p in model.parameters()] == [p.shape for p in reference.parameters()], name
+        assert all(torch.equal(a, b) for a, b in zip(model.parameters(), reference.parameters())), name
+        assert make_optimizer(other, model.parameters()).state_dict()["param_groups"] == groups, name
+
+
+SIZES = [
+    (dict(task="mnist", model="mlp", num_train=5000), "num_train", "5000", "4,990"),
+    (dict(task="mnist", model="mlp", num_train=1005), "num_train", "1005", "multiple of 10"),
+    (dict(task="mnist", model="mlp", num_train=6000), "num_train", "6000", "500 images per class"),
+    (dict(task="mnist_torchvision", model="mlp", num_train=60_001), "num_train", "60001", "60,000"),
+    (dict(task="cifar10", model="cnn", num_train=50_001), "num_train", "50001", "50,000"),
+    (dict(task="add", p=2, frac_train=0.1), "frac_train", "0.1", "non-empty"),
+    (dict(task="add", p=7, frac_train=0.99), "frac_train", "0.99", "49 pairs"),
+    (dict(batch_size=3831), "batch_size", "3831", "3,831 samples"),
+    (dict(batch_size=10**6), "batch_size", "1000000", "None (full batch) or at most 3,830"),
+    (dict(task="mnist", model="mlp", num_train=100, batch_size=100), "batch_size", "100", "at most 99"),
+    (dict(task="s5", frac_train=0.5, batch_size=7200), "batch_size", "7200", "7,200 samples"),
+    (dict(task="div", p=7, frac_train=0.5, batch_size=21), "batch_size", "21", "21 samples"),
+    (dict(task="trec6", model="text_transformer", num_train=100, batch_size=100), "batch_size", "100", "99"),
+]
+
+
+@pytest.mark.parametrize("changes, name, shown, allowed", SIZES, ids=[str(c) for c, *_ in SIZES])
+def test_sizes_the_data_cannot_provide_are_refused(changes, name, shown, allowed):
+    with pytest.raises(ValueError) as info:
+        Config(**changes)
+    message = str(info.value)
+    assert f"Config.{name} = {shown}" in message and allowed in message
+
+
+def test_train_size_is_what_the_loaders_give():
+    for config in (Config(task="add", p=23, frac_train=0.5), Config(task="div", p=7, frac_train=0.3),
+                   Config(task="s5", frac_train=0.3), Config(task="mnist", model="mlp", num_train=200)):
+        assert len(gu.data.load(config).y_train) == config.train_size()
+    assert Config(task="mnist", model="mlp", num_train=4990).train_size() == 4990  # the largest offline subset
+    Config(task="mnist", model="mlp", num_train=200, batch_size=199)  # one short of full batch is a minibatch
+
+
+def test_zero_steps_is_a_valid_config_that_the_store_refuses():
+    """num_steps = 0 evaluates the initial model (grokutils.train.train); the store refuses to keep it."""
+    config = Config(num_steps=0)
+    assert config.num_steps == 0
+    with pytest.raises(ValueError, match="Config.num_steps = -1.*store refuses"):
+        Config(num_steps=-1)
+
+
+# ------------------------------------------------------------ property-based: every field
+def _garbage():
+    return st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+                     st.text(max_size=6), st.lists(st.integers(-3, 300), max_size=3),
+                     st.lists(st.floats(0, 300), min_size=1, max_size=2),
+                     st.tuples(st.floats(-1, 2), st.floats(-1, 2)), st.sets(st.integers(0, 5), max_size=2))
+
+
+FIELD_VALUES = {
+    "task": st.sampled_from(gu.config.TASKS), "p": st.integers(-1, 130), "frac_train": st.floats(-0.2, 1.2),
+    "num_train": st.integers(-1, 70_000), "data_seed": st.integers(-2, 2**33),
+    "model": st.sampled_from(gu.config.MODELS), "d_model": st.integers(-1, 64), "num_heads": st.integers(-1, 8),
+    "d_mlp": st.integers(-1, 64), "num_layers": st.integers(-1, 3), "layer_norm": st.booleans(),
+    "widths": st.lists(st.integers(-1, 64) | st.floats(0.5, 64), max_size=3),
+    "activation": st.sampled_from(gu.config.ACTIVATIONS), "init_scale": st.floats(-1, 10),
+    "loss": st.sampled_from(gu.config.LOSSES), "loss_reduction": st.sampled_from(gu.config.REDUCTIONS),
+    "optimizer": st.sampled_from(gu.config.OPTIMIZERS), "lr": st.floats(-1, 2), "weight_decay": st.floats(-1, 2),
+    "betas": st.tuples(st.floats(-0.5, 1.5), st.floats(-0.5, 1.5)), "momentum": st.floats(-1, 2),
+    "warmup_steps": st.integers(-2, 100), "batch_size": st.none() | st.integers(-1, 6000),
+    "num_steps": st.integers(-2, 100), "stop_after_grok": st.none() | st.integers(-2, 100),
+    "seed": st.integers(-2, 2**33), "mixing_alpha": st.floats(-0.5, 1.5), "norm_matched": st.booleans(),
+    "eval_schedule": st.sampled_from(["paper", "every:5", "every:0", "every:-1", "log"]),
+    "grok_threshold": st.floats(-0.5, 1.5),
+    "metrics": st.lists(st.sampled_from(gu.config.METRIC_NAMES + gu.config.STEP_METRICS + ("bogus",)), max_size=3),
+    "device": st.sampled_from(gu.config.DEVICES + ("tpu",)),
+}
+BASES = [Config(), gu.presets.nanda("smoke"), gu.presets.omnigrok_mnist("smoke"),
+         gu.presets.collapse_theory("smoke")[0], gu.presets.spectral_tasks("smoke")["s5"][0],
+         gu.presets.spectral_mlp("smoke")[0],
+         gu.presets.collapse_text("trec6", "smoke"), gu.presets.collapse_architectures("smoke")["ViT"],
+         gu.presets.collapse_cifar_resnet("smoke"), gu.presets.spectral_intervention("smoke")["norm-matched"][0]]
+
+
+def draw_value(data, base: Config, name: str):
+    """A value for field ``name``: the base's own or the default (a third of the time), a value of the field's
+    kind in and around its range (a third), or anything at all (a third)."""
+    kind = data.draw(st.sampled_from(("kept", "ranged", "garbage")), label=f"{name} kind")
+    if kind == "kept":
+        return data.draw(st.sampled_from((getattr(base, name), getattr(Config(), name))), label=name)
+    return data.draw(FIELD_VALUES[name] if kind == "ranged" else _garbage(), label=name)
+
+
+def test_the_property_strategies_cover_every_field():
+    assert set(FIELD_VALUES) == {f.name for f in dataclasses.fields(Config)}
+
+
+def assert_well_defined(config: Config) -> None:
+    """What a constructed Config guarantees: normalised types, a stable key that survives the store's JSON,
+    no ignored field away from its default (but the stored exceptions), sizes the data can provide."""
+    for name in gu.config.INT_FIELDS:
+        assert type(getattr(config, name)) is int, name
+    for name in gu.config.FLOAT_FIELDS:
+        assert type(getattr(config, name)) is float and math.isfinite(getattr(config, name)), name
+    assert all(type(w) is int and w >= 1 for w in config.widths) and config.widths
+    assert len(config.betas) == 2 and all(type(b) is float for b in config.betas)
+    assert len(set(config.metrics)) == len(config.metrics)
+    restored = Config.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert restored == config and restored.key() == config.key()
+    defaults = Config()
+    tolerated = {(n, v) for n, v, _ in gu.config.STORED_IGNORED_VALUES}
+    for name in config.ignored_fields():
+        value = getattr(config, name)
+        assert value == getattr(defaults, name) or (name, value) in tolerated, name
+    assert config.batch_size is None or 1 <= config.batch_size < config.train_size()
+    if config.is_algorithmic:
+        assert 0 < config.train_size() < gu.config.table_size(config.task, config.p)
+    assert eval_steps(config.eval_schedule, config.num_steps)[-1] == config.num_steps
+    assert config.label()
+
+
+def assert_clear_error(error: ValueError) -> None:
+    message = str(error)
+    named = re.match(r"Config\.(\w+) = ", message)
+    assert named, message
+    assert named.group(1) in {f.name for f in dataclasses.fields(Config)}, message
+    assert "is not allowed; expected " in message, message
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_VALUES))
+@settings(max_examples=40, deadline=None)
+@given(base=st.sampled_from(BASES), data=st.data())
+def test_property_one_field_clear_error_naming_it_or_well_defined(name, base, data):
+    """Any value of any one field on a valid config: a ValueError naming that field (or the field it now
+    conflicts with, e.g. a model that does not suit the new task), or a well-defined config."""
+    value = draw_value(data, base, name)
+    try:
+        config = base.replace(**{name: value})
+    except ValueError as error:
+        assert_clear_error(error)
+        return
+    assert_well_defined(config)
+    assert getattr(config, name) == (tuple(value) if isinstance(value, list) else value)  # only its type may change
+
+
+@settings(max_examples=250, deadline=None)
+@given(base=st.sampled_from(BASES),
+       changes=st.dictionaries(st.sampled_from(sorted(FIELD_VALUES)), st.just(None), min_size=2, max_size=6),
+       data=st.data())
+def test_property_many_fields_clear_error_or_well_defined(base, changes, data):
+    values = {name: draw_value(data, base, name) for name in changes}
+    try:
+        config = base.replace(**values)
+    except ValueError as error:
+        assert_clear_error(error)
+        return
+    assert_well_defined(config)
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.sampled_from(sorted(FIELD_VALUES)), value=_garbage())
+def test_property_a_wrongly_typed_value_names_its_own_field(name, value):
+    """A value of the wrong type is refused naming that very field, before any cross-field check."""
+    kinds = {**{n: int for n in gu.config.INT_FIELDS}, **{n: float for n in gu.config.FLOAT_FIELDS},
+             **{n: bool for n in gu.config.BOOL_FIELDS}, **{n: str for n in gu.config.STR_FIELDS}}
+    kind = kinds.get(name)
+    wrong = (kind is int and (isinstance(value, bool) or not isinstance(value, int))
+             or kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                   or not math.isfinite(value))
+             or kind is bool and not isinstance(value, bool) or kind is str and not isinstance(value, str))
+    if not wrong:
+        return
+    with pytest.raises(ValueError, match=re.escape(f"Config.{name} = ")):
+        Config(**{name: value})

@@ -19,7 +19,7 @@ def test_every_notebook_is_a_page_and_every_page_a_notebook():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_notebook_starts_its_own_page_shows_its_paragraph_and_prints_its_runtime(path):
     code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
-    assert f'page = gu.pages.start("{path.stem}", profile)' in code
+    assert f'page = gu.pages.start("{path.stem}", profile, progress=progress, namespace=globals())' in code
     assert "page.about()" in code and "page.finish()" in code
     assert "Profile and runtime" not in path.read_text().replace('"page.about()"', "")
 
@@ -51,3 +51,86 @@ def test_finish_says_what_the_runtime_included(capsys):
     pages.start("p3_two_phases", "paper").finish()
     out = capsys.readouterr().out.splitlines()
     assert "one run trains here" in out[0] and "reading stored results" in out[1]
+
+
+# ------------------------------------------------------------------ papermill parameters
+def parameters_namespace(path: Path) -> dict:
+    """The notebook's namespace when its setup cell runs: its parameters cell executed, then ``gu``."""
+    import grokutils as gu
+
+    cells = json.loads(path.read_text())["cells"]
+    (parameters,) = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    namespace: dict = {}
+    exec("".join(parameters["source"]), namespace)  # noqa: S102  (the notebook's own two assignments)
+    namespace.pop("__builtins__")
+    return namespace | {"gu": gu, "In": [""], "Out": {}, "_i1": "", "get_ipython": print}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_passes_its_own_parameter_check(path):
+    namespace = parameters_namespace(path)
+    assert set(namespace) >= set(pages.PARAMETERS)
+    pages.check_parameters(namespace, path.stem)
+    page = pages.start(path.stem, "smoke", progress=False, namespace=namespace | {"profile": "smoke"})
+    assert page.progress is False and page.profile == "smoke"
+
+
+BAD_PARAMETERS = [
+    ({"profil": "quick"}, "unknown parameter(s) profil='quick'"),
+    ({"progres": False}, "unknown parameter(s) progres=False"),
+    ({"profile": "fast"}, "profile='fast'"),
+    ({"profile": 1}, "parameter profile=1 is a int; expected a str"),
+    ({"progress": "no"}, "parameter progress='no' is a str; expected a bool, True or False"),
+    ({"progress": 0}, "parameter progress=0 is a int"),
+    ({"seed": 3}, "unknown parameter(s) seed=3"),
+]
+
+
+@pytest.mark.parametrize("extra, message", BAD_PARAMETERS, ids=[str(e) for e, _ in BAD_PARAMETERS])
+def test_unknown_or_mistyped_parameters_are_refused_before_any_work(extra, message, monkeypatch):
+    path = NOTEBOOKS[0]
+    monkeypatch.setattr(pages.plots, "use_book_style", lambda: pytest.fail("work started before the check"))
+    monkeypatch.setattr(pages, "store_for", lambda profile: pytest.fail("work started before the check"))
+    namespace = parameters_namespace(path) | extra
+    with pytest.raises(ValueError) as info:
+        pages.start(path.stem, namespace["profile"] if isinstance(namespace["profile"], str) else "smoke",
+                    progress=True, namespace=namespace)
+    assert message in str(info.value) and path.stem in str(info.value)
+    if "unknown" in message:
+        assert "profile (str); progress (bool)" in str(info.value)
+
+
+def test_names_the_notebook_binds_itself_are_not_parameters():
+    """A live kernel whose later cells already ran can run the setup cell again."""
+    path = next(p for p in NOTEBOOKS if p.stem == "p3_monitor")
+    own = pages.notebook_names(path.stem)
+    assert {"page", "store", "config", "calibration_runs", "gu"} <= own
+    pages.check_parameters(parameters_namespace(path) | {"page": None, "calibration_runs": []}, path.stem)
+    with pytest.raises(ValueError, match="the parameter 'progress' is not set"):
+        pages.check_parameters({"profile": "smoke"}, path.stem)
+    with pytest.raises(ValueError, match="globals"):
+        pages.check_parameters([("profile", "smoke")], path.stem)
+    with pytest.raises(ValueError, match="progress='yes'"):
+        pages.start(path.stem, "smoke", progress="yes")
+
+
+@pytest.mark.slow
+def test_papermill_refuses_a_misspelt_parameter_in_the_setup_cell(tmp_path):
+    """Through a real kernel: papermill injects ``profil`` after the parameters cell, and the setup cell
+    fails with the check's message before anything runs (papermill itself only warns)."""
+    papermill = pytest.importorskip("papermill")
+    source = json.loads(NOTEBOOKS[0].read_text())
+    setup = next(c for c in source["cells"] if c["cell_type"] == "code" and "gu.pages.start" in "".join(c["source"]))
+    parameters = next(c for c in source["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    setup_lines = [line for line in "".join(setup["source"]).splitlines() if "import" in line or "pages.start" in line]
+    check = dict(setup, source="\n".join(setup_lines + ["print('SETUP-OK', page.profile, page.progress)"]))
+    notebook = dict(source, cells=[parameters, check])
+    path = tmp_path / NOTEBOOKS[0].name
+    path.write_text(json.dumps(notebook))
+    out = papermill.execute_notebook(str(path), str(tmp_path / "ok.ipynb"), parameters={"profile": "smoke",
+                                     "progress": False}, progress_bar=False, cwd=str(NOTEBOOKS[0].parent))
+    printed = "".join(o.get("text", "") for c in out["cells"] for o in c.get("outputs", []))
+    assert "SETUP-OK smoke False" in printed
+    with pytest.raises(papermill.PapermillExecutionError, match="unknown parameter"):
+        papermill.execute_notebook(str(path), str(tmp_path / "bad.ipynb"), parameters={"profil": "quick"},
+                                   progress_bar=False, cwd=str(NOTEBOOKS[0].parent))

@@ -82,12 +82,13 @@ def test_tampered_key_is_rejected(store, config):
     data["key"] = "0" * 16
     with pytest.raises(ValueError, match="does not match"):
         Result.from_json(json.dumps(data))
-    # a config edited inside the file no longer matches its key either
+    # a config edited inside the file no longer matches its key either: the file is moved aside, recomputed
     data = json.loads(path.read_text())
     data["config"]["lr"] = 0.5
     path.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="regenerate"):
-        store.load(config)
+    with pytest.warns(gu.runs.CorruptResultWarning, match="does not match its config"):
+        assert store.load(config) is None
+    assert json.loads(path.with_name(path.name + ".corrupt").read_text()) == data
 
 
 def test_stored_only_raises_missing_result(store, config, monkeypatch):
@@ -215,3 +216,107 @@ def test_a_store_shows_its_folder_without_the_building_machines_path(tmp_path, m
     assert ResultStore(tmp_path / "cache" / "smoke").shown_root == "~/cache/smoke/"
     outside = tmp_path.parent / "elsewhere"
     assert ResultStore(outside).shown_root == f"{outside.resolve().as_posix()}/"
+
+
+# ------------------------------------------------------ unreadable stored files
+def truncate(path, keep: float = 0.5) -> bytes:
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+    return data[:int(len(data) * keep)]
+
+
+@pytest.mark.parametrize("damage, why", [
+    (lambda p: truncate(p), "not valid JSON"),
+    (lambda p: p.write_bytes(b"\xff\xfe\x00garbage"), "not valid JSON"),
+    (lambda p: p.write_text("[1, 2, 3]"), "not an object"),
+    (lambda p: p.write_text(json.dumps(json.loads(p.read_text()) | {"steps": []})), "steps"),
+    (lambda p: p.write_text(json.dumps(json.loads(p.read_text()) | {"history": {"test_acc": [1.0]}})),
+     "one value per step"),
+    (lambda p: p.write_text(json.dumps({k: v for k, v in json.loads(p.read_text()).items() if k != "env"})), "'env'"),
+], ids=["truncated", "binary", "a-list", "no-steps", "short-series", "no-env"])
+def test_an_unreadable_result_is_moved_aside_named_and_recomputed(store, config, damage, why):
+    first = run(config, store, progress=False)
+    path = store.path(config)
+    damage(path)
+    damaged = path.read_bytes()
+    with pytest.warns(gu.runs.CorruptResultWarning) as warned:
+        again = run(config, store, progress=False)
+    message = str(warned[0].message)
+    assert str(path) in message and why in message and f"{path.name}.corrupt" in message
+    assert (store.root / f"{path.name}.corrupt").read_bytes() == damaged  # kept, never deleted
+    assert again.steps == first.steps and Result.from_json(path.read_text()) == again  # recomputed, stored
+    assert {k: v for k, v in again.history.items() if k != 'wall_time'} == \
+        {k: v for k, v in first.history.items() if k != 'wall_time'}
+    truncate(path)
+    with pytest.warns(gu.runs.CorruptResultWarning, match=rf"{path.name}\.corrupt\.1"):
+        run(config, store, progress=False)  # a second corrupt file does not overwrite the first
+
+
+def test_a_corrupt_result_in_a_stored_only_build_is_named_and_not_trained(store, config, monkeypatch):
+    run(config, store, progress=False)
+    truncate(store.path(config))
+    monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")
+    forbid_training(monkeypatch)
+    with pytest.warns(gu.runs.CorruptResultWarning), pytest.raises(MissingResult) as info:
+        run(config, store, progress=False)
+    assert f"{store.path(config).name}.corrupt" in str(info.value) and "make results" in str(info.value)
+
+
+def test_a_stored_config_that_this_version_refuses_is_named_and_left_in_place(store, config):
+    run(config, store, progress=False)
+    path = store.path(config)
+    data = json.loads(path.read_text())
+    data["config"]["num_heads"] = 3
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=rf"{path.name}.*refused by this version.*Config.num_heads = 3"):
+        store.load(config)
+    assert path.exists()
+
+
+def test_a_result_of_another_config_under_this_name_is_moved_aside(store, config):
+    other = config.replace(lr=2e-3)
+    run(other, store, progress=False)
+    store.path(other).rename(store.path(config))
+    with pytest.warns(gu.runs.CorruptResultWarning, match="another configuration"):
+        assert store.load(config) is None
+
+
+# ------------------------------------------------------ what the entry points refuse
+def test_a_zero_step_run_is_refused_by_every_entry_point_before_any_work(store, config, monkeypatch):
+    zero = config.replace(num_steps=0)
+    forbid_training(monkeypatch)
+    for call in (lambda: run(zero, store), lambda: run_sweep([zero], store), lambda: gu.runs.run_groups([zero], store)):
+        with pytest.raises(ValueError, match="num_steps = 0, which trains nothing.*grokutils.train.train"):
+            call()
+    with pytest.raises(ValueError, match="num_steps = 0"):
+        store.save(Result(zero, [0], {"train_acc": [0.1], "test_acc": [0.1]}))
+    assert store_files(store) == []
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda c, s: run_sweep([], s), "empty list of configs"),
+    (lambda c, s: gu.runs.run_groups([], s), "empty list of configs"),
+    (lambda c, s: run_sweep([c, c.replace(seed=1), c], s), r"configs\[2\] repeats configs\[0\]"),
+    (lambda c, s: gu.runs.run_groups([c.replace(seed=1), c, c.replace(seed=1)], s),
+     r"configs\[2\] repeats configs\[0\]"),
+    (lambda c, s: run_sweep(c, s), "takes a list of Configs, got Config"),
+    (lambda c, s: run_sweep([c, c.to_dict()], s), r"configs\[1\] is a dict"),
+    (lambda c, s: run_sweep([c, c.replace(lr=2e-3)], s), r"may differ only in .*\['lr'\]"),
+    (lambda c, s: gu.runs.run_groups([c], s, sweep_size=0), "sweep_size=0"),
+    (lambda c, s: gu.runs.run_groups([c], s, sweep_size=2.0), "sweep_size=2.0"),
+    (lambda c, s: run([c], s), "config must be a grokutils.Config, got list"),
+    (lambda c, s: run(c.to_dict(), s), "got dict"),
+    (lambda c, s: run(c, str(s.root)), "store must be a ResultStore"),
+    (lambda c, s: run(c, s, progress="no"), "progress='no'"),
+    (lambda c, s: run_sweep([c], s, force=1), "force=1"),
+    (lambda c, s: ResultStore(None), "root must be a folder path"),
+    (lambda c, s: s.save({"config": c}), "expected a grokutils.Result"),
+    (lambda c, s: s.save(Result(c, [0, 5], {"test_acc": [0.1, 0.2]})), "not complete"),
+], ids=["sweep-empty", "groups-empty", "sweep-duplicate", "groups-duplicate", "sweep-one-config", "sweep-a-dict",
+        "sweep-two-shapes", "size-0", "size-float", "run-a-list", "run-a-dict", "store-a-str", "progress-str",
+        "force-int", "store-none", "save-a-dict", "save-incomplete"])
+def test_bad_calls_are_refused_before_any_work(store, config, monkeypatch, call, message):
+    forbid_training(monkeypatch)
+    with pytest.raises(ValueError, match=message):
+        call(config, store)
+    assert not store.root.exists() or store_files(store) == []
