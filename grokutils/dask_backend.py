@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
-from distributed import Client, LocalCluster, as_completed
 
 from grokutils.config import Config
-from grokutils.regenerate import train_group
+from grokutils.group_training import train_group
 from grokutils.runs import ResultStore
 
 
@@ -30,6 +29,9 @@ def regenerate(groups: Iterable[tuple[str, list[Config], bool]], store: ResultSt
                workers: int) -> int:
     """Submit every group that needs training to the cluster at ``scheduler`` ("local": a local cluster of
     ``workers`` single-thread processes), print each group's lines as it ends; 0 when all ended, else 1."""
+    # the optional dependency (the [cluster] extra), imported only when a Dask backend is asked for
+    from distributed import Client, LocalCluster, as_completed
+
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) \
         if scheduler == "local" else None
     with Client(cluster if cluster is not None else scheduler) as client:

@@ -10,7 +10,8 @@ Two ways to share the groups, with the same store, locks and resume:
 
 - ``--workers N`` (the default backend, ``local``): N processes on this machine, one thread each;
   a lock file per group keeps two processes from training the same one.
-- ``--backend dask``: one task per group on a Dask cluster (:mod:`grokutils.dask_backend`):
+- ``--backend dask``: one task per group on a Dask cluster (:mod:`grokutils.dask_backend`; each
+  group trains as :func:`grokutils.group_training.train_group`, as locally):
   ``--scheduler local`` starts a local cluster of ``--workers`` processes; ``--scheduler
   tcp://host:8786`` uses a running one (e.g. started by dask-jobqueue on a SLURM cluster). The
   results folder (``--results``) must then be on a file system every worker sees.
@@ -19,73 +20,18 @@ Two ways to share the groups, with the same store, locks and resume:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
-from filelock import FileLock, Timeout
 
-from grokutils import presets
+from grokutils import dask_backend, presets
 from grokutils.config import Config
+from grokutils.group_training import planned_groups, train_group
 from grokutils.profiles import PROFILES
-from grokutils.report import grokking_check
-from grokutils.runs import ResultStore, run, run_sweep, store_for
-from grokutils.sweep import sweep_checkpoint_key, sweep_groups
-
-
-@contextlib.contextmanager
-def group_lock(path: Path):
-    """Yield True if this process now holds the lock file ``path``, else False (another process is
-    training the group). The operating system releases the lock when its holder exits, so the lock
-    of a process that died never blocks a later run."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        yield False
-        return
-    try:
-        yield True
-    finally:
-        lock.release()
-
-
-def group_lock_path(store: ResultStore, group: list[Config]) -> Path:
-    """The lock file of one group of configurations in ``store``."""
-    return store.checkpoints / f"group-{sweep_checkpoint_key(group)}.lock"
-
-
-def train_group(group: list[Config], store: ResultStore, force: bool = False) -> list[str]:
-    """Train one group (loaded where stored, unless ``force``) under its lock; the lines to print.
-
-    Both backends call this, so a group trains the same way, once, wherever it runs.
-    """
-    with group_lock(group_lock_path(store, group)) as owned:
-        if not owned:
-            return ["  another process is training this group; skipped"]
-        wall, cpu = time.perf_counter(), time.process_time()
-        results = [run(group[0], store=store, force=force)] if len(group) == 1 else \
-            run_sweep(group, store=store, force=force)
-        lines = [f"  {grokking_check(result).sentence()}" for result in results]
-        lines.append(f"  {len(group)} run(s): wall {time.perf_counter() - wall:.0f} s, "
-                     f"CPU {time.process_time() - cpu:.0f} s")
-        return lines
-
-
-def planned_groups(chapters: dict[str, list[Config]], store: ResultStore, sweep_size: int | None,
-                   force: bool) -> Iterator[tuple[str, list[Config], bool]]:
-    """(chapter, group, whether it needs training) for every group, printing each configuration's state."""
-    for chapter, configs in chapters.items():
-        for group in sweep_groups(configs, sweep_size or presets.sweep_size(chapter)):
-            for config in group:
-                state = "stored" if config in store else "missing"
-                print(f"{chapter}: {config.label()} [{config.key()}] {state}", flush=True)
-            yield chapter, group, force or not all(config in store for config in group)
+from grokutils.runs import ResultStore, store_for
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,8 +73,6 @@ def main(argv: list[str] | None = None) -> None:
     chapters = _check(parser, args)
     store = ResultStore(args.results) if args.results else store_for(args.profile)
     if args.backend == "dask" and not args.list:
-        from grokutils import dask_backend  # optional dependency: dask[distributed]
-
         sys.exit(dask_backend.regenerate(planned_groups(chapters, store, args.sweep_size, args.force), store,
                                          args.force, args.scheduler, args.workers))
     if args.workers > 1 and not args.list:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from grokutils import presets
-from grokutils.regenerate import group_lock
+from grokutils.group_training import group_lock
 
 
 def test_group_lock_excludes_a_second_owner_and_is_free_again_after_release(tmp_path):
@@ -87,7 +87,8 @@ def test_the_dask_backend_trains_missing_groups_on_a_local_cluster_then_finds_th
 @pytest.mark.slow
 def test_the_dask_backend_skips_a_group_another_process_holds(tmp_path, capsys):
     pytest.importorskip("distributed")
-    from grokutils.regenerate import group_lock_path, main
+    from grokutils.group_training import group_lock_path
+    from grokutils.regenerate import main
     from grokutils.runs import ResultStore
 
     group = presets.chapter_runs("smoke")["p3_not_sufficient"]
