@@ -72,8 +72,9 @@ test: $(STAMP) lint ## everything CI checks: lint, unit tests, smoke notebooks, 
 results: $(STAMP) ## regenerate the stored paper-profile results (long; resumes if interrupted)
 	$(PY) -m grokutils.regenerate --workers 2
 
-bench: $(STAMP) ## grokutils vs a plain PyTorch loop, same configuration, same process
+bench: $(STAMP) ## grokutils vs a plain PyTorch loop, same configuration, same process; each metric callback's cost
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_callbacks.py
 
 lab: $(STAMP) ## open the notebooks in JupyterLab
 	$(PY) -m pip install --quiet jupyterlab
