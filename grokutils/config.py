@@ -501,6 +501,10 @@ def eval_steps(schedule: str, num_steps: int) -> list[int]:
     ``'paper'`` is the schedule of Sato & Sakamoto's code (Part I): every step
     below 30, every 10 below 150, then every ``num_steps // 150``.
     """
+    if not isinstance(schedule, str) or not re.fullmatch(r"paper|every:[1-9]\d*", schedule):
+        raise ValueError(f"eval_steps: schedule={schedule!r} is not allowed; expected {_choices('eval_schedule')}.")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral) or num_steps < 0:
+        raise ValueError(f"eval_steps: num_steps={num_steps!r} is not allowed; expected {ALLOWED['num_steps']}.")
     if schedule == "paper":
         stride = max(num_steps // 150, 1)
         steps = set(range(0, min(30, num_steps + 1)))

@@ -185,10 +185,10 @@ def checkpoint_safe(value, where: str = "state"):
     """``value`` as what ``torch.load(..., weights_only=True)`` reads back: tensors, numbers, strings,
     None, and lists, tuples and dicts of them; numpy scalars and arrays become Python numbers and lists
     (the same values). Anything else raises ``ValueError`` naming where it is (``where``)."""
+    if isinstance(value, np.generic):  # before float: np.float64 is a float subclass that pickles as numpy's
+        return value.item()
     if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
         return value
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, dict):

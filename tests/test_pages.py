@@ -134,3 +134,23 @@ def test_papermill_refuses_a_misspelt_parameter_in_the_setup_cell(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown parameter"):
         papermill.execute_notebook(str(path), str(tmp_path / "bad.ipynb"), parameters={"profil": "quick"},
                                    progress_bar=False, cwd=str(NOTEBOOKS[0].parent))
+
+
+def test_run_notebooks_checks_every_notebook_before_running_one(monkeypatch, capsys):
+    import importlib.util
+    import sys
+    import types
+
+    path = NOTEBOOKS[0].parents[1] / "tools" / "run_notebooks.py"
+    spec = importlib.util.spec_from_file_location("run_notebooks", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    fake = types.SimpleNamespace(execute_notebook=lambda *a, **k: pytest.fail("ran a notebook before the check"))
+    monkeypatch.setitem(sys.modules, "papermill", fake)
+    with pytest.raises(SystemExit) as info:
+        tool.main([str(NOTEBOOKS[0]), "notebooks/p9_nothing.ipynb", "README.md"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "p9_nothing.ipynb does not exist" in err and "README.md is not a notebook" in err
+    assert "Nothing was run" in err
+    assert tool.notebook_problems(NOTEBOOKS) == []

@@ -67,3 +67,54 @@ def test_appendix_architectures_deviations_name_the_shorter_run():
     assert any(d.item == "training length" and f"{presets.ARCHITECTURE_STEPS:,}" in d.here
                for d in presets.ARCHITECTURE_DEVIATIONS)
     assert all(c.num_steps == presets.ARCHITECTURE_STEPS for c in presets.collapse_architectures("paper").values())
+
+
+# --------------------------------------------------------------- every preset, every key
+#: sha256 of the sorted store keys of presets.paper_runs() when the input checks of Config were added; the
+#: committed results/ are stored under these keys, so no change to Config may move one of them.
+PAPER_KEYS_DIGEST = "992ee9b002b3740b5567163a3ed7171a36f67143ab993276b4010629d9767ae3"
+
+
+def test_the_keys_of_every_paper_run_are_those_of_the_stored_files():
+    import hashlib
+
+    from grokutils.runs import REPO_ROOT
+
+    configs = [c for configs in presets.paper_runs().values() for c in configs]
+    stored = {path.name for path in (REPO_ROOT / "results").glob("*.json")}
+    missing = [f"{c.label()}-{c.key()}.json" for c in configs if f"{c.label()}-{c.key()}.json" not in stored]
+    assert not missing, f"these paper runs no longer have the key of a stored file: {missing[:5]}"
+    digest = hashlib.sha256(" ".join(sorted(c.key() for c in configs)).encode()).hexdigest()
+    assert digest == PAPER_KEYS_DIGEST, "a paper run's key changed (or a run was added: then update the digest)"
+
+
+def preset_calls(profile: str):
+    """Every preset function of every profile, by name (``collapse_text`` for each text task)."""
+    import inspect
+
+    for name, function in vars(presets).items():
+        if not inspect.isfunction(function) or function.__module__ != presets.__name__:
+            continue
+        parameters = inspect.signature(function).parameters
+        if "profile" not in parameters:
+            continue
+        if "task" in parameters:
+            for task in gu.config.TEXT_TASKS:
+                yield f"{name}({task!r})", lambda f=function, t=task: f(t, profile)
+        else:
+            yield name, lambda f=function: f(profile)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_preset_of_every_profile_constructs(profile):
+    calls = dict(preset_calls(profile))
+    assert {"nanda", "omnigrok_mnist", "collapse_sweep", "spectral_main", "collapse_text('sst2')"} <= set(calls)
+    for name, call in calls.items():
+        made = call()
+        configs = made if isinstance(made, list) else list(made.values()) if isinstance(made, dict) else [made]
+        flat = [c for item in configs for c in (item if isinstance(item, list) else [item])]
+        assert flat and all(isinstance(c, gu.Config) for c in flat), name
+        assert len(set(flat)) == len(flat), name
+    for page in gu.pages.PAGES.values():  # what every page reads or trains, Part III's own runs included
+        for configs in (*page.reads(profile).values(), *page.trains(profile).values()):
+            assert all(isinstance(c, gu.Config) for c in configs)

@@ -112,7 +112,7 @@ def test_sweep_checkpoint_resume(tmp_path, histories_close, mnist_offline, make_
         train_sweep(configs, dataset=data, callbacks=[interrupt], progress=False, checkpoint_path=checkpoint,
                     checkpoint_every_s=0)
     assert interrupt.fired and checkpoint.exists()
-    assert torch.load(checkpoint, weights_only=False)["steps"][-1] < interrupt_at
+    assert torch.load(checkpoint, weights_only=True)["steps"][-1] < interrupt_at
     seen = []
     resumed = train_sweep(configs, dataset=data, callbacks=[lambda c: seen.append(c.step) or {}], progress=False,
                           checkpoint_path=checkpoint, checkpoint_every_s=0)
@@ -132,3 +132,33 @@ def test_sweep_ignores_checkpoint_of_another_sweep(tmp_path, histories_close):
     reference = train_sweep(configs, progress=False)
     for a, b in zip(results, reference):
         histories_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("configs, message", [
+    ([], "empty list of configs"),
+    (lambda: nanda_configs()[0], "takes a list of Configs, got Config"),
+    (lambda: nanda_configs() + [nanda_configs()[1]], r"configs\[3\] repeats configs\[1\]"),
+    (lambda: [nanda_configs()[0], "seed=1"], r"configs\[1\] is a str"),
+], ids=["empty", "one-config", "duplicate", "a-string"])
+def test_train_sweep_refuses_bad_lists_before_any_work(configs, message, monkeypatch):
+    monkeypatch.setattr(gu.data, "load", lambda *a, **k: pytest.fail("loaded data before checking the configs"))
+    with pytest.raises(ValueError, match=message):
+        train_sweep(configs() if callable(configs) else configs, progress=False)
+
+
+def test_sweep_groups_refuses_a_bad_size():
+    for size in (0, 1.5, True):
+        with pytest.raises(ValueError, match="max_members"):
+            gu.sweep.sweep_groups(nanda_configs(), size)
+
+
+def test_an_unreadable_sweep_checkpoint_is_moved_aside_and_the_sweep_starts_over(tmp_path):
+    configs = [c.replace(num_steps=10) for c in nanda_configs()]
+    checkpoint = tmp_path / "sweep.pt"
+    torch.save({"key": gu.sweep.sweep_checkpoint_key(configs), "step": 5, "bad": Interrupt}, checkpoint)
+    seen = []
+    with pytest.warns(gu.train.CorruptCheckpointWarning, match=r"sweep\.pt\.corrupt"):
+        train_sweep(configs, callbacks=[lambda c: seen.append(c.step) or {}], progress=False,
+                    checkpoint_path=checkpoint, checkpoint_every_s=0)
+    assert min(seen) == 0 and (tmp_path / "sweep.pt.corrupt").exists()
+    assert set(torch.load(checkpoint, weights_only=True)) >= {"params", "buffers", "optimizer", "histories"}

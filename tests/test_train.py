@@ -165,7 +165,7 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, config_fn, interru
     with pytest.raises(KeyboardInterrupt):
         train(config, callbacks=[interrupt], progress=False, checkpoint_path=checkpoint, checkpoint_every_s=0)
     assert interrupt.fired and checkpoint.exists()
-    state = torch.load(checkpoint, weights_only=False)
+    state = torch.load(checkpoint, weights_only=True)
     assert state["key"] == config.key()
     assert state["steps"][-1] < interrupt_at  # saved at the last completed evaluation
     assert not list(checkpoint.parent.glob("*.tmp"))
@@ -189,7 +189,7 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path, tiny_nanda):
     checkpoint = tmp_path / "run.pt"
     other = tiny_nanda.replace(lr=3e-3)
     train(other, progress=False, checkpoint_path=checkpoint, checkpoint_every_s=0)
-    assert torch.load(checkpoint, weights_only=False)["key"] == other.key()
+    assert torch.load(checkpoint, weights_only=True)["key"] == other.key()
     reference = train(tiny_nanda, progress=False)
     seen = []
     result = train(tiny_nanda, callbacks=[lambda c: seen.append(c.step) or {}], progress=False,
@@ -271,3 +271,101 @@ def test_registered_collapse_and_spectral_metrics_are_recorded_at_every_evaluati
 def test_check_finite_lets_infinite_metrics_through():
     gu.train.check_finite({"train_loss": 1.0, "test_loss": 2.0, "weight_norm": 3.0, "nc2": float("inf")}, 5,
                           gu.Config())
+
+
+# ------------------------------------------------- checkpoints: safe to read, saved early
+class Exploit:
+    """An object whose unpickling runs code (what ``weights_only=False`` would execute)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_checkpoints_hold_only_what_weights_only_reads(tmp_path, tiny_nanda):
+    import numpy as np
+
+    checkpoint = tmp_path / "run.pt"
+
+    def numpy_values(context):
+        return {"np_scalar": np.float64(context.step) / 3, "np_array": np.arange(2) * context.step}
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_nanda, callbacks=[numpy_values, conftest.Interrupt(20)], progress=False,
+              checkpoint_path=checkpoint, checkpoint_every_s=0)
+    state = torch.load(checkpoint, weights_only=True)
+    assert state["key"] == tiny_nanda.key() and state["history"]["np_scalar"][1] == 10 / 3
+    assert state["history"]["np_array"][1] == [0, 10]
+    reference = train(tiny_nanda, callbacks=[numpy_values], progress=False)
+    resumed = train(tiny_nanda, callbacks=[numpy_values], progress=False, checkpoint_path=checkpoint,
+                    checkpoint_every_s=0)
+    assert resumed.history["np_scalar"] == reference.history["np_scalar"]
+    assert [list(v) for v in resumed.history.pop("np_array")] == [list(v) for v in reference.history.pop("np_array")]
+    assert_same_history(resumed, reference, atol=0)
+
+
+def test_a_value_a_checkpoint_cannot_hold_is_named():
+    with pytest.raises(ValueError, match=r"history\['x'\]\[1\] is a object"):
+        gu.train.checkpoint_safe({"x": [1.0, object()]}, "history")
+    assert gu.train.checkpoint_safe((1, {"a": None})) == (1, {"a": None})
+
+
+@pytest.mark.parametrize("damage", ["truncated", "code", "not-a-checkpoint"])
+def test_an_unreadable_or_unsafe_checkpoint_is_moved_aside_and_training_starts_over(tmp_path, tiny_nanda, damage):
+    checkpoint, marker = tmp_path / "run.pt", tmp_path / "pwned"
+    if damage == "truncated":
+        train(tiny_nanda, progress=False, checkpoint_path=checkpoint, checkpoint_every_s=0)
+        checkpoint.write_bytes(checkpoint.read_bytes()[:200])
+    elif damage == "code":
+        torch.save({"key": tiny_nanda.key(), "step": 10, "payload": Exploit(marker)}, checkpoint)
+    else:
+        torch.save([1, 2, 3], checkpoint)
+    damaged = checkpoint.read_bytes()
+    seen = []
+    with pytest.warns(gu.train.CorruptCheckpointWarning, match=r"run\.pt could not be read.*run\.pt\.corrupt"):
+        result = train(tiny_nanda, callbacks=[lambda c: seen.append(c.step) or {}], progress=False,
+                       checkpoint_path=checkpoint, checkpoint_every_s=0)
+    assert not marker.exists()  # the pickled code never ran
+    assert (tmp_path / "run.pt.corrupt").read_bytes() == damaged
+    assert seen[0] == 0
+    assert_same_history(result, train(tiny_nanda, progress=False), atol=0)
+
+
+def test_a_checkpoint_is_saved_every_n_steps_whatever_the_clock(tmp_path, tiny_nanda):
+    config = tiny_nanda.replace(num_steps=30, eval_schedule="every:2")
+    checkpoint = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train(config, callbacks=[conftest.Interrupt(26)], progress=False, checkpoint_path=checkpoint,
+              checkpoint_every_s=3600, checkpoint_every_steps=10)
+    assert torch.load(checkpoint, weights_only=True)["step"] == 20  # saved at 10 and 20, not at 22 or 24
+
+
+def test_the_first_checkpoint_comes_after_seconds_then_intervals_double_up_to_every_s(monkeypatch, tmp_path):
+    clock = [0.0]
+    monkeypatch.setattr(gu.train.time, "perf_counter", lambda: clock[0])
+    checkpointer = gu.train.Checkpointer(tmp_path / "c.pt", "key", every_s=60, every_steps=None, first_s=5)
+    checkpointer.start(0)
+    saved = []
+    for second in range(0, 200):
+        clock[0] = float(second)
+        if checkpointer.maybe_save(lambda: {"step": second}, step=second):
+            saved.append(second)
+    assert saved == [5, 15, 35, 75, 135, 195]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda c: train(c.to_dict()), "config must be a grokutils.Config, got dict"),
+    (lambda c: train(c, dataset=[1, 2]), "dataset must be a grokutils.data.Dataset"),
+    (lambda c: train(c, callbacks=[print, "x"]), r"callbacks\[1\] = 'x' is not callable"),
+    (lambda c: train(c, callbacks=print), "callbacks must be a list"),
+    (lambda c: train(c, progress="yes"), "progress='yes'"),
+    (lambda c: train(c, checkpoint_path=3), "checkpoint_path must be a path"),
+    (lambda c: train(c, checkpoint_every_s=-1), "checkpoint_every_s=-1"),
+    (lambda c: train(c, checkpoint_every_steps=0), "checkpoint_every_steps=0"),
+])
+def test_bad_arguments_are_refused_before_training(tiny_nanda, monkeypatch, call, message):
+    monkeypatch.setattr(gu.data, "load", lambda *a, **k: pytest.fail("loaded data before checking its arguments"))
+    with pytest.raises(ValueError, match=message):
+        call(tiny_nanda)

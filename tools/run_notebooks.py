@@ -3,7 +3,9 @@
     python tools/run_notebooks.py --profile smoke            # every notebook (what CI runs)
     python tools/run_notebooks.py --profile quick notebooks/00_quickstart.ipynb
 
-Executed copies go to ``_build/papermill/<profile>/``; the sources are untouched.
+Executed copies go to ``_build/papermill/<profile>/``; the sources are untouched. Every notebook named is
+checked (it exists, it is a page of the book) before the first one runs; each page checks its parameters
+itself (``grokutils.pages.check_parameters``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def notebook_problems(notebooks: list[Path]) -> list[str]:
+    """Why some of ``notebooks`` cannot run (missing, not a notebook, not a page of the book); empty if none."""
+    pages = {path.stem for path in (ROOT / "notebooks").glob("*.ipynb")}
+    problems = []
+    for notebook in notebooks:
+        if notebook.suffix != ".ipynb":
+            problems.append(f"{notebook} is not a notebook (.ipynb)")
+        elif not notebook.is_file():
+            problems.append(f"{notebook} does not exist")
+        elif notebook.stem not in pages:
+            problems.append(f"{notebook} is not a page of the book (those are notebooks/*.ipynb: {sorted(pages)})")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     import papermill
 
@@ -26,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb")
                                          if ".ipynb_checkpoints" not in p.parts)
+    problems = notebook_problems(notebooks)
+    if problems:
+        parser.error("; ".join(problems) + ". Nothing was run.")
     out_dir = ROOT / "_build" / "papermill" / args.profile
     out_dir.mkdir(parents=True, exist_ok=True)
     total = time.perf_counter()
