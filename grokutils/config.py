@@ -464,6 +464,9 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict) -> Config:
+        """The Config of ``to_dict()``'s values (lists for tuples, as JSON stores them), validated."""
+        if not isinstance(values, dict):
+            raise ValueError(f"Config.from_dict takes a dict of field values, got {type(values).__name__}.")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:

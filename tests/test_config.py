@@ -618,3 +618,8 @@ def test_property_a_wrongly_typed_value_names_its_own_field(name, value):
 def test_eval_steps_refuses_bad_arguments(schedule, num_steps, message):
     with pytest.raises(ValueError, match=re.escape(f"eval_steps: {message} is not allowed")):
         eval_steps(schedule, num_steps)
+
+
+def test_from_dict_takes_a_dict():
+    with pytest.raises(ValueError, match="from_dict takes a dict of field values, got list"):
+        Config.from_dict([("task", "add")])

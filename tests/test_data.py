@@ -266,3 +266,8 @@ def test_loaders_refuse_bad_arguments_naming_them(call, message, monkeypatch):
 def test_offline_mnist_gives_at_most_4990_training_images(mnist_offline):
     data = gu.data.mnist_offline(4990)
     assert len(data.y_train) == 4990 and len(data.y_test) == 10
+
+
+def test_availability_refuses_an_unknown_task():
+    with pytest.raises(ValueError, match="availability: task='svhn' is not a task of the book"):
+        gu.data.availability("svhn")

@@ -112,6 +112,8 @@ def test_names_the_notebook_binds_itself_are_not_parameters():
         pages.check_parameters([("profile", "smoke")], path.stem)
     with pytest.raises(ValueError, match="progress='yes'"):
         pages.start(path.stem, "smoke", progress="yes")
+    with pytest.raises(ValueError, match=r"page=\['p3_monitor'\] is not a notebook of the book"):
+        pages.start([path.stem], "smoke")
 
 
 @pytest.mark.slow
