@@ -34,6 +34,8 @@ BOOL_FIELDS = ("layer_norm", "norm_matched")
 STR_FIELDS = ("task", "model", "activation", "loss", "loss_reduction", "optimizer", "eval_schedule", "device")
 #: Seeds (``seed``, ``data_seed``) are 32-bit: numpy's and torch's generators take them as they are.
 SEED_LIMIT = 2**32
+#: Largest modulus: the operation table (p² pairs) is built in memory, and 2,000² is already 4 million pairs.
+P_LIMIT = 2_000
 STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 
 #: Fields added after results were first stored, with their defaults. They enter
@@ -86,7 +88,7 @@ def _fail(name: str, value, allowed: str, hint: str = "") -> None:
 
 #: What each number field allows, in the words of its ``ValueError`` (wrong type or out of range alike).
 ALLOWED = {
-    "p": "an integer >= 2", "num_train": "a positive integer (training samples)",
+    "p": f"an integer from 2 to {P_LIMIT:,}", "num_train": "a positive integer (training samples)",
     "data_seed": f"an integer in 0..{SEED_LIMIT - 1} (a 32-bit seed)", "d_model": "a positive integer",
     "num_heads": "a positive integer", "d_mlp": "a positive integer", "num_layers": "a positive integer",
     "warmup_steps": "a non-negative integer (steps)", "num_steps": "a non-negative integer",
@@ -119,8 +121,12 @@ def _integer(name: str, value, optional: bool = False) -> int | None:
 
 def _real(name: str, value) -> float:
     """``value`` as a finite ``float`` (1 and 1.0 must hash to the same store key), else ``ValueError``."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            if math.isfinite(value):
+                return float(value)
+        except OverflowError:  # an int beyond the float range
+            pass
     _fail(name, value, f"{ALLOWED[name]} (finite)")
 
 
@@ -233,8 +239,8 @@ class Config:
         """Every field on its own, whatever the task and model."""
         if self.task not in TASKS:
             _fail("task", self.task, _choices("task"))
-        if self.p < 2:
-            _fail("p", self.p, ALLOWED["p"])
+        if not 2 <= self.p <= P_LIMIT:
+            _fail("p", self.p, ALLOWED["p"], "The operation table of p² pairs is built in memory.")
         if self.task == "div" and not is_prime(self.p):
             _fail("p", self.p, "a prime for task 'div'",
                   "Division mod p needs every nonzero y to be invertible; try 97 or 113.")

@@ -333,7 +333,9 @@ TYPE_ERRORS = [
     (dict(metrics=("collapse", "collapse")), "metrics", "'collapse'", "at most once"),
     (dict(optimizer="sgd", momentum=1.0), "momentum", "1.0", "[0, 1)"),
     (dict(optimizer="sgd", momentum=-0.5), "momentum", "-0.5", "[0, 1)"),
-    (dict(task="s5", p=1), "p", "1", ">= 2"),
+    (dict(task="s5", p=1), "p", "1", "from 2 to 2,000"),
+    (dict(task="div", p=10**18 + 9), "p", str(10**18 + 9), "from 2 to 2,000"),
+    (dict(lr=10**400), "lr", "1000", "finite"),
 ]
 
 
@@ -488,7 +490,8 @@ def test_zero_steps_is_a_valid_config_that_the_store_refuses():
 
 # ------------------------------------------------------------ property-based: every field
 def _garbage():
-    return st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
+    return st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.integers(10**300, 10**400),
+                     st.floats(allow_nan=True),
                      st.text(max_size=6), st.lists(st.integers(-3, 300), max_size=3),
                      st.lists(st.floats(0, 300), min_size=1, max_size=2),
                      st.tuples(st.floats(-1, 2), st.floats(-1, 2)), st.sets(st.integers(0, 5), max_size=2))
@@ -603,7 +606,7 @@ def test_property_a_wrongly_typed_value_names_its_own_field(name, value):
     kind = kinds.get(name)
     wrong = (kind is int and (isinstance(value, bool) or not isinstance(value, int))
              or kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                   or not math.isfinite(value))
+                                   or not math.isfinite(float(min(value, 1e308))))
              or kind is bool and not isinstance(value, bool) or kind is str and not isinstance(value, str))
     if not wrong:
         return
