@@ -10,13 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from grokutils.grokking import (DELAY_FACTOR, is_late, memorisation_ceiling, reaches_threshold,
+                                test_accuracy_at_fit)
 from grokutils.result import FIT_THRESHOLD
 
 if TYPE_CHECKING:
     from grokutils.config import Config
     from grokutils.result import Result
-
-DELAY_FACTOR = 2.0  # a run "groks" (delayed generalisation) if t_grok >= DELAY_FACTOR * t_fit
 
 
 class Markdown(str):
@@ -62,11 +62,13 @@ class GrokkingCheck:
     required_test_acc: float
     seconds_to_grok: float | None
     stopped_at: int | None = None  # the early stop after grokking (Config.stop_after_grok), if the run ended there
+    test_acc_at_fit: float | None = None
+    memorisation_ceiling: float = 1.0
 
     @property
     def groks(self) -> bool:
-        return (self.t_fit is not None and self.t_grok is not None
-                and self.t_grok >= DELAY_FACTOR * max(self.t_fit, 1))
+        """:func:`grokutils.grokking.generalises_late` on these numbers."""
+        return is_late(self.t_fit, self.t_grok, self.test_acc_at_fit, self.memorisation_ceiling)
 
     def sentence(self) -> str:
         if self.t_fit is None:
@@ -75,7 +77,13 @@ class GrokkingCheck:
             return (f"{self.label}: NOT reproduced — train accuracy reached {FIT_THRESHOLD} at step "
                     f"{self.t_fit}, but test accuracy never reached {self.required_test_acc} "
                     f"(final {self.final_test_acc:.3f}).")
-        verdict = "grokking reproduced" if self.groks else "generalised, but without a delay"
+        if self.groks:
+            verdict = "grokking reproduced"
+        elif self.t_grok >= DELAY_FACTOR * max(self.t_fit, 1):
+            verdict = (f"generalised, but not from memorisation (test accuracy {self.test_acc_at_fit:.3f} at t_fit, "
+                       f"above {self.memorisation_ceiling:.3f})")
+        else:
+            verdict = "generalised, but without a delay"
         final = "final" if self.stopped_at is None else f"training stopped early at step {self.stopped_at}, with"
         return (f"{self.label}: {verdict} — train accuracy ≥ {FIT_THRESHOLD} at step {self.t_fit}, test "
                 f"accuracy ≥ {self.required_test_acc} at step {self.t_grok}, a delay of "
@@ -85,11 +93,12 @@ class GrokkingCheck:
 
 
 def grokking_check(result: Result) -> GrokkingCheck:
-    """Verdict on delayed generalisation: ``t_grok`` exists and ``t_grok >= 2 t_fit``. The final test
+    """Verdict on delayed generalisation (:func:`grokutils.grokking.generalises_late`). The final test
     accuracy is that of the last evaluation: ``num_steps``, or the early stop after grokking."""
+    seconds = result.wall_time_at(result.t_grok) if reaches_threshold(result) else None
     return GrokkingCheck(result.config.label(), result.t_fit, result.t_grok, float(result["test_acc"][-1]),
-                         result.config.grok_threshold, result.wall_time_at(result.t_grok),
-                         result.steps[-1] if result.ended_early else None)
+                         result.config.grok_threshold, seconds, result.steps[-1] if result.ended_early else None,
+                         test_accuracy_at_fit(result), memorisation_ceiling(result.config))
 
 
 def timings_table(results: Iterable[Result]) -> Markdown:

@@ -54,13 +54,17 @@ def bootstrap_loglog_slope(samples: Mapping[float, Sequence[float]], level: floa
 
     ``samples`` maps each x (e.g. a weight decay) to the y of its seeds (e.g. t_grok), missing
     values (None / NaN) dropped. Each resample draws, for every x, its seeds with
-    replacement. Returns ``(slope, low, high)``.
+    replacement. Returns ``(slope, low, high)``. With one value per x (a deterministic run per
+    setting, e.g. Theorem 4.3's full-batch GD) there are no seeds to resample: the interval is the
+    least-squares slope's t-interval instead (NaN bounds with only two points), never a point.
     """
     clean = {x: [float(v) for v in ys if v is not None and not math.isnan(float(v))] for x, ys in samples.items()}
     clean = {x: ys for x, ys in clean.items() if ys}
     xs = [x for x, ys in clean.items() for _ in ys]
     ys = [v for values in clean.values() for v in values]
     slope = loglog_slope(xs, ys)
+    if all(len(values) == 1 for values in clean.values()):
+        return slope, *_ols_slope_interval(np.log(xs), np.log(ys), level)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     draws = []
     for _ in range(BOOTSTRAP_SAMPLES):
@@ -70,6 +74,15 @@ def bootstrap_loglog_slope(samples: Mapping[float, Sequence[float]], level: floa
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail])
     return slope, float(low), float(high)
+
+
+def _ols_slope_interval(x: np.ndarray, y: np.ndarray, level: float) -> tuple[float, float]:
+    """The ``level`` t-interval of the least-squares slope of ``y`` on ``x`` (NaN with < 3 points)."""
+    if len(x) < 3:
+        return math.nan, math.nan
+    fit = scipy_stats.linregress(x, y)
+    half = scipy_stats.t.ppf(0.5 + level / 2, len(x) - 2) * fit.stderr
+    return float(fit.slope - half), float(fit.slope + half)
 
 
 def fall_step(steps: Sequence[int], values: Sequence[float], fraction: float) -> int | None:
@@ -151,3 +164,15 @@ def rank_biserial(a: Sequence[float], b: Sequence[float]) -> float:
     """
     u, _ = mann_whitney_greater(a, b)
     return 2 * u / (len(a) * len(b)) - 1
+
+
+def wilcoxon_less(a: Sequence[float], b: Sequence[float]) -> float:
+    """One-sided Wilcoxon signed-rank p-value that paired values ``a`` are smaller than ``b`` (exact for
+    small samples; 1.0 when every pair is equal). Part III's Table 2: is one predictor's
+    leave-one-seed-out error lower than another's, seed by seed?"""
+    x, y = _finite_sample(a, "a", 2), _finite_sample(b, "b", 2)
+    if x.shape != y.shape:
+        raise ValueError(f"wilcoxon_less needs paired samples of one length, got {x.size} and {y.size}.")
+    if np.all(x == y):
+        return 1.0
+    return float(scipy_stats.wilcoxon(x, y, alternative="less").pvalue)

@@ -25,13 +25,13 @@ T_GROKS = [13_000 + 200 * k for k in range(10)]
 
 def synthetic(seed: int, t_grok: int | None, h_star: float = 0.625, config: gu.Config = BASE, end: int = END,
               test_offset: float = 0.005, fourier: bool = True, final_entropy: float = 0.5,
-              t_fit: int = T_FIT) -> Result:
+              t_fit: int = T_FIT, gamma: float = GAMMA, c1: float = C1) -> Result:
     s = np.arange(0, end + 1, EVERY, dtype=float)
     if t_grok is None:
         entropy = 0.95 - (0.95 - final_entropy) * s / end
         test_acc = np.full_like(s, 0.02)
     else:
-        entropy = np.where(s <= t_grok, h_star + (np.maximum(t_grok - s, 0) / C1) ** (1 / GAMMA),
+        entropy = np.where(s <= t_grok, h_star + (np.maximum(t_grok - s, 0) / c1) ** (1 / gamma),
                            h_star - 1e-5 * (s - t_grok))
         test_acc = np.where(s >= t_grok, 0.97, 0.02)
     history = {
@@ -133,7 +133,8 @@ def test_threshold_and_precedence_on_runs_that_all_reach_the_same_entropy():
     estimate = part3.threshold(runs)
     assert (estimate.value, estimate.low, estimate.high) == (0.625, 0.625, 0.625)
     assert estimate.grokked == 10 and estimate.runs == 10
-    assert part3.claim_threshold(runs).verdict == "reproduced"  # |0.625 − 0.61| ≤ 0.05
+    # 0.61 lies outside the (degenerate) interval: a stable threshold at another value, no tolerance band
+    assert part3.claim_threshold(runs).verdict == "partly reproduced"
     p = part3.precedence(runs)
     assert (p.crossed, p.crossed_strictly, p.crossed_upper, p.onset_before, p.no_onset) == (10, 0, 10, 10, 0)
     leads = [t - hand_onset(r.steps, r["spectral_entropy"]) for r, t in zip(runs, T_GROKS)]
@@ -201,7 +202,8 @@ def test_small_and_negative_delays():
     small = part3.intervention_comparisons(baseline, _mixed(baseline, 200))[0]
     assert small.u == 55 + 9 * 0.5  # a_i > b_j for i ≥ j; a_i = b_{i+1} ties
     assert small.p > 0.05
-    assert part3.claim_intervention(baseline, _mixed(baseline, 200)).verdict == "partly reproduced"
+    # a delay in the paper's direction that is not significant is a null effect: never "partly"
+    assert part3.claim_intervention(baseline, _mixed(baseline, 200)).verdict == "not reproduced"
     assert part3.claim_intervention(baseline, _mixed(baseline, -1_000)).verdict == "not reproduced"
 
 
@@ -301,8 +303,15 @@ def test_forecast_recovers_the_power_law_of_the_synthetic_runs():
     # Forecasts at every evaluation before t_grok (H̃ > H̃* there): warning (t_grok + 200)/2 per run.
     assert s.loso.mean_warning == pytest.approx(np.mean([(t + 200) / 2 for t in T_GROKS]))
     assert s.loso.not_grokked == (runs[-1].config.label(),)
-    claim = part3.claim_forecast(runs)
-    assert claim.verdict == "reproduced" and "γ = 1.65" in claim.measured
+    # noiseless runs: γ's bootstrap interval over seeds is a point, and 1.65 agrees only if it lies in it; seeds
+    # whose scale C₁ differs by ±10 % give an interval (the pooled fit then underestimates the generating γ = 1.9)
+    varied = [synthetic(seed, t, gamma=1.9, c1=C1 * (1 + 0.1 * (-1) ** seed)) for seed, t in enumerate(T_GROKS)]
+    gamma = part3.analysis.gamma_interval(varied)
+    assert gamma[1] < GAMMA < gamma[2]
+    claim = part3.claim_forecast(varied)
+    assert claim.verdict == "reproduced", claim.measured
+    steeper = [synthetic(seed, t, gamma=2.5) for seed, t in enumerate(T_GROKS)]
+    assert part3.claim_forecast(steeper).verdict == "partly reproduced"  # a perfect fit at another γ
 
 
 def test_forecast_claim_without_grokking_runs():
@@ -352,8 +361,9 @@ def test_task_thresholds_like_table_3_are_reproduced():
     groups = _task_runs({"add": 0.605, "sub": 0.589, "mul": 0.589, "s5": 0.655})
     shuffled = [r for rs in reversed(list(groups.values())) for r in rs]
     assert list(part3.group_by_task(shuffled)) == ["add", "sub", "mul", "s5"]
-    claim = part3.claim_tasks(groups)
-    assert claim.verdict == "reproduced", claim.measured
+    rows = part3.claim_tasks(groups)
+    assert [c.id for c in rows] == ["p3.tasks-sub", "p3.tasks-mul", "p3.tasks-s5", "p3.tasks"]
+    assert all(c.verdict == "reproduced" for c in rows), [c.measured for c in rows]
     table = part3.task_table(groups)
     leads = [r.t_grok - hand_onset(r.steps, r["spectral_entropy"]) for r in groups["s5"]]
     assert (f"| s5 | non-abelian | 10/10 | 10/10 | 13,900 ± 606 | 4,380 | 0.655 [0.655, 0.655] | 0.655 | "
@@ -361,12 +371,20 @@ def test_task_thresholds_like_table_3_are_reproduced():
 
 
 def test_task_thresholds_with_the_pattern_at_other_values_and_with_failures():
-    shifted = _task_runs({"add": 0.705, "sub": 0.689, "mul": 0.689, "s5": 0.755})
-    assert part3.claim_tasks(shifted).verdict == "partly reproduced"
-    inverted = _task_runs({"add": 0.705, "sub": 0.589, "s5": 0.5})
-    assert part3.claim_tasks(inverted).verdict == "not reproduced"
+    def verdicts(groups):
+        return {c.id: c.verdict for c in part3.claim_tasks(groups)}
+
+    # every task at a stable threshold 0.1 above the paper's: each row partly, the modular ones still agree
+    assert verdicts(_task_runs({"add": 0.705, "sub": 0.689, "mul": 0.689, "s5": 0.755})) == {
+        "p3.tasks-sub": "partly reproduced", "p3.tasks-mul": "partly reproduced", "p3.tasks-s5": "partly reproduced",
+        "p3.tasks": "reproduced"}
+    assert verdicts(_task_runs({"add": 0.705, "sub": 0.589, "s5": 0.5})) == {
+        "p3.tasks-sub": "reproduced", "p3.tasks-s5": "partly reproduced", "p3.tasks": "not reproduced"}
+    # a task in which nothing groks is its own row, "not reproduced", never folded into the pattern
     failing = {"add": [synthetic(0, 14_000), synthetic(1, None)], "sub": [synthetic(k, None) for k in range(2)]}
-    assert part3.claim_tasks(failing).verdict == "not testable here"
+    rows = {c.id: c for c in part3.claim_tasks(failing)}
+    assert rows["p3.tasks-sub"].verdict == "not reproduced" and "0/2 grokked" in rows["p3.tasks-sub"].measured
+    assert rows["p3.tasks"].verdict == "not testable here"
     assert "| — (no run grokked) | 0.589 | 0/0 |" in part3.task_table(failing)
 
 
@@ -426,9 +444,12 @@ def test_claims_table_with_every_input_and_with_runs_missing():
     main = main_runs()
     full = part3.claims(main, mixed=_mixed(main, 5_000), control=_mixed(main, 5_000, norm_matched=True, fail=(3,)),
                         tasks=_task_runs({"add": 0.605, "sub": 0.589, "mul": 0.589, "s5": 0.655}), mlp=_mlp_runs())
-    assert len(full) == 11
+    assert len(full) == 14
     verdicts = {c.id: c.verdict for c in full}
-    assert verdicts["p3.threshold"] == "reproduced"
+    # H̃ at t_grok is 0.625 in every run: a stable threshold, but not the paper's 0.61 (no tolerance band)
+    assert verdicts.pop("p3.threshold") == "partly reproduced"
+    # noiseless runs: γ's interval over seeds is a point, next to but not at 1.65
+    assert verdicts.pop("p3.forecast") == "partly reproduced"
     assert all(v in set(gu.verdicts.Verdict) for v in verdicts.values())
     # H̃ at t_grok is 0.625 in every run: r over seeds is undefined, the probes agree on the difference only
     assert verdicts.pop("p3.probes") == "partly reproduced"

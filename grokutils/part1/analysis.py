@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grokutils.part1.paper import RNC1_FALL_FRACTION, SLOPE_PREDICTIONS, SLOPE_TOLERANCE
-from grokutils.report import DELAY_FACTOR
+from grokutils.part1.paper import RNC1_FALL_FRACTION, SLOPE_PREDICTIONS
+from grokutils.grokking import is_late, memorisation_ceiling, test_accuracy_at_fit
 from grokutils.result import Result
+from grokutils.verdicts import contains
 from grokutils.stats import bootstrap_loglog_slope, fall_step, spearman
 
 
@@ -23,19 +24,24 @@ class Events:
     t_rnc1: int | None
     test_acc_at_fit: float | None
     final_test_acc: float
+    memorisation_ceiling: float = 1.0
 
     @property
     def groks(self) -> bool:
-        return self.t_fit is not None and self.t_grok is not None and self.t_grok >= DELAY_FACTOR * max(self.t_fit, 1)
+        """The run generalises late (:func:`grokutils.grokking.generalises_late`)."""
+        return is_late(self.t_fit, self.t_grok, self.test_acc_at_fit, self.memorisation_ceiling)
+
+    @property
+    def rnc1_after_grok(self) -> bool:
+        """RNC1 falls only after test accuracy has reached the threshold."""
+        return self.t_rnc1 is not None and self.t_grok is not None and self.t_rnc1 > self.t_grok
 
 
 def events(result: Result) -> Events:
     """t_fit (train acc ≥ 0.99), t_grok (test acc ≥ the config's threshold), t_RNC1 (see
     :data:`RNC1_FALL_FRACTION`), the test accuracy at t_fit and at the end."""
-    t_fit = result.t_fit
-    at_fit = None if t_fit is None else float(result["test_acc"][result.steps.index(t_fit)])
-    return Events(t_fit, result.t_grok, fall_step(result.steps, result["rnc1"], RNC1_FALL_FRACTION), at_fit,
-                  float(result["test_acc"][-1]))
+    return Events(result.t_fit, result.t_grok, fall_step(result.steps, result["rnc1"], RNC1_FALL_FRACTION),
+                  test_accuracy_at_fit(result), float(result["test_acc"][-1]), memorisation_ceiling(result.config))
 
 
 def _after_fit(result: Result) -> np.ndarray:
@@ -78,7 +84,8 @@ def ib_check(result: Result) -> dict:
 
 def time_scale_slopes(groups: dict[float, list[Result]]) -> dict[str, tuple[float, float, float] | None]:
     """Theorem 4.3: slope of log t vs log λ for t_fit, t_RNC1 and t_grok with a 95 % bootstrap
-    interval over seeds (``None`` where fewer than 2 weight decays have the event)."""
+    interval over seeds, or the least-squares interval with one run per λ
+    (:func:`grokutils.stats.bootstrap_loglog_slope`; ``None`` where fewer than 2 λ have the event)."""
     out = {}
     for name in SLOPE_PREDICTIONS:
         samples = {wd: [getattr(events(r), name) for r in rs] for wd, rs in groups.items()}
@@ -89,11 +96,8 @@ def time_scale_slopes(groups: dict[float, list[Result]]) -> dict[str, tuple[floa
 
 
 def slope_matches(name: str, slope: tuple[float, float, float] | None) -> bool:
-    if slope is None:
-        return False
-    target = SLOPE_PREDICTIONS[name]
-    estimate, low, high = slope
-    return low <= target <= high or abs(estimate - target) <= SLOPE_TOLERANCE
+    """Theorem 4.3's prediction for ``name`` lies in the measured slope's interval."""
+    return contains(slope, SLOPE_PREDICTIONS[name])
 
 
 def event_samples(groups: dict[float, list[Result]], name: str) -> dict[float, list[int]]:

@@ -54,7 +54,7 @@ def ib_table(groups: dict[float, list[Result]]) -> Markdown:
 
 def slopes_table(groups: dict[float, list[Result]]) -> Markdown:
     """Theorem 4.3: measured slope of log t vs log λ with its 95 % bootstrap interval, the
-    theorem's prediction, and whether they agree (see :data:`SLOPE_TOLERANCE`)."""
+    theorem's prediction, and whether they agree (the interval contains the prediction)."""
     rows = []
     for name, slope in time_scale_slopes(groups).items():
         measured = "—" if slope is None else f"{slope[0]:.2f} [{slope[1]:.2f}, {slope[2]:.2f}]"

@@ -2,8 +2,11 @@
 
 Definitions (the book's Part III specification): t_grok is :attr:`Result.t_grok`, the first
 evaluation with test accuracy ≥ :data:`~grokutils.part3.paper.GROK_THRESHOLD` = 0.95 (every
-result's ``config.grok_threshold`` must be that); a run *groks* if t_grok exists. Runs that do
-not grok are counted in every claim and table and left out of every t_grok statistic. The
+result's ``config.grok_threshold`` must be that). The paper calls a run that reaches it "grokked";
+the book's two predicates (:mod:`grokutils.grokking`) agree on every stored Part III run (each that
+reaches 0.95 also generalises late, a stored-result test checks it), so the counts below say
+"grokked". Runs that do not reach it are counted in every claim and table and left out of every
+t_grok statistic. The
 collapse onset, the threshold with its bootstrap interval, the power law and the
 leave-one-seed-out forecast come from :mod:`grokutils.forecast`. The intervention's arms
 (claim 3) are in :mod:`grokutils.part3.arms`.
@@ -19,9 +22,11 @@ import numpy as np
 
 from grokutils import forecast, stats
 from grokutils.forecast import ONSET_DELTA, ONSET_WINDOW, PREDICTORS
-from grokutils.part3.paper import (GROK_THRESHOLD, PAPER_THRESHOLD_ADD, PHASE_II_SPEARMAN, RESAMPLES, TASK_GROUPS,
-                                   THRESHOLD_TOLERANCE)
+from grokutils.grokking import generalises_late, reaches_threshold
+from grokutils.part3.paper import (GAMMA_RESAMPLES, GROK_THRESHOLD, PAPER_THRESHOLD_ADD, PHASE_II_SPEARMAN, RESAMPLES,
+                                   TASK_GROUPS, THRESHOLD_TOLERANCE)
 from grokutils.result import Result
+from grokutils.verdicts import contains, stable_across_seeds
 
 
 def check_grok_threshold(results: Iterable[Result]) -> list[Result]:
@@ -36,9 +41,10 @@ def check_grok_threshold(results: Iterable[Result]) -> list[Result]:
 
 
 def split_grokked(results: Iterable[Result]) -> tuple[list[Result], list[Result]]:
-    """(runs that grokked, runs that did not), each in the given order."""
+    """(runs that reached the threshold, runs that did not; :func:`grokutils.grokking.reaches_threshold`),
+    each in the given order."""
     results = check_grok_threshold(results)
-    return [r for r in results if r.t_grok is not None], [r for r in results if r.t_grok is None]
+    return [r for r in results if reaches_threshold(r)], [r for r in results if not reaches_threshold(r)]
 
 
 def mean_ci(values: Sequence[float]) -> tuple[float, float, float] | None:
@@ -66,10 +72,7 @@ class RunEvents:
     entropy_at_grok: float | None
     final_entropy: float
     final_test_acc: float
-
-    @property
-    def groks(self) -> bool:
-        return self.t_grok is not None
+    groks: bool = False  # generalises late (:func:`grokutils.grokking.generalises_late`)
 
     @property
     def onset_lead(self) -> int | None:
@@ -87,7 +90,7 @@ def run_events(result: Result, delta: float = ONSET_DELTA, window: int = ONSET_W
     return RunEvents(result.config.label(), result.t_fit, t_grok,
                      forecast.collapse_onset(result.step_array, entropy, delta, window),
                      None if t_grok is None else value_at(result, "spectral_entropy", t_grok),
-                     float(entropy[-1]), float(result["test_acc"][-1]))
+                     float(entropy[-1]), float(result["test_acc"][-1]), generalises_late(result))
 
 
 def crossing_step(result: Result, threshold_value: float) -> int | None:
@@ -183,11 +186,13 @@ def threshold(results: Iterable[Result]) -> ThresholdEstimate | None:
 
 
 def matches_paper(estimate: ThresholdEstimate, paper: float) -> bool:
-    return estimate.low <= paper <= estimate.high or abs(estimate.value - paper) <= THRESHOLD_TOLERANCE
+    """The paper's H̃* lies in the measured 95 % interval (:func:`grokutils.verdicts.contains`)."""
+    return contains(estimate.as_tuple(), paper)
 
 
 def stable(estimate: ThresholdEstimate) -> bool:
-    return (estimate.high - estimate.low) / 2 <= THRESHOLD_TOLERANCE
+    """H̃ at t_grok agrees over seeds (:func:`grokutils.verdicts.stable_across_seeds`)."""
+    return stable_across_seeds(estimate.values, THRESHOLD_TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -407,3 +412,41 @@ def probe_agreement(results: Iterable[Result]) -> ProbeAgreement:
     r_all = stats.pearson(np.concatenate([r["spectral_entropy"] for r in results]),
                           np.concatenate([r["spectral_entropy_test"] for r in results]))
     return ProbeAgreement(train, test, difference, r_grok, r_all, len(results))
+
+
+def gamma_interval(results: Iterable[Result], resamples: int = GAMMA_RESAMPLES,
+                   seed: int = 0) -> tuple[float, float, float] | None:
+    """Claim 4's exponent γ of the pooled power law with a 95 % percentile interval from resampling the
+    grokked runs (seeds) with replacement; None when no law can be fitted. Resamples whose fit fails
+    (too few distinct runs) are skipped."""
+    grokked, _ = split_grokked(results)
+    try:
+        gamma = forecast.pooled_fit(grokked).law.gamma
+    except ValueError:
+        return None
+    rng = np.random.default_rng(seed)
+    gammas = []
+    for _ in range(resamples):
+        sample = [grokked[i] for i in rng.integers(len(grokked), size=len(grokked))]
+        try:
+            gammas.append(forecast.pooled_fit(sample).law.gamma)
+        except ValueError:
+            continue
+    if len(gammas) < 2:
+        return None
+    low, high = np.percentile(gammas, [2.5, 97.5])
+    return gamma, float(low), float(high)
+
+
+def loso_separation(comparison: dict[str, ForecastSummary], predictor: str,
+                    reference: str = "entropy") -> float | None:
+    """One-sided Wilcoxon p that ``reference``'s leave-one-seed-out error is lower than ``predictor``'s,
+    paired by held-out seed (claim 5: out-of-sample errors must separate the predictors); None when
+    either has no forecast or fewer than 2 seeds forecast by both."""
+    a, b = comparison[reference].loso, comparison[predictor].loso
+    if a is None or b is None:
+        return None
+    mine = {r.name: r.ape for r in a.runs if r.ape is not None}
+    theirs = {r.name: r.ape for r in b.runs if r.ape is not None}
+    shared = sorted(set(mine) & set(theirs))
+    return stats.wilcoxon_less([mine[s] for s in shared], [theirs[s] for s in shared]) if len(shared) >= 2 else None
