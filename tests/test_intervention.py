@@ -28,6 +28,8 @@ def tiny(**changes) -> Config:
     """a + b mod 7, 1-layer transformer of width 16, full batch, 8 steps evaluated at every step."""
     base = gu.presets.nanda("smoke", p=7, d_model=16, num_heads=2, d_mlp=32, num_steps=8,
                             eval_schedule="every:1", warmup_steps=2, metrics=("norm_trace",), device="cpu")
+    if changes.get("model") == "mlp":  # the MLP reads neither attention heads nor the transformer's MLP width
+        changes = {"num_heads": Config.num_heads, "d_mlp": Config.d_mlp, **changes}
     return base.replace(**changes)
 
 
