@@ -246,10 +246,7 @@ class Checkpointer:
                           f"{str(error).splitlines()[0] if str(error) else ''}); moved it to {aside.name} and "
                           "training starts from step 0.", CorruptCheckpointWarning, stacklevel=3)
             return None
-        if state.get("key") != self.key:
-            return None
-        self._last_step = state["step"]
-        return state
+        return state if state.get("key") == self.key else None
 
     def start(self, step: int) -> None:
         """Count steps and seconds from ``step`` (the step training starts or resumes at), now."""
@@ -257,7 +254,7 @@ class Checkpointer:
 
     def interval_s(self) -> float:
         """Seconds from the last save after which the next evaluation saves."""
-        return min(self.every_s, self.first_s * 2 ** self._saves)
+        return min(self.every_s, self.first_s * 2.0 ** min(self._saves, 60))
 
     def maybe_save(self, state_fn: Callable[[], dict], force: bool = False, step: int | None = None) -> bool:
         """Save ``state_fn()`` if ``force``, or if the interval or ``every_steps`` steps (counted to
