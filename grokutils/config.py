@@ -36,6 +36,9 @@ STR_FIELDS = ("task", "model", "activation", "loss", "loss_reduction", "optimize
 SEED_LIMIT = 2**32
 #: Largest modulus: the operation table (p² pairs) is built in memory, and 2,000² is already 4 million pairs.
 P_LIMIT = 2_000
+#: Longest run (the per-step norm trace and the schedule are held in memory; the book's longest is 100,000 steps)
+#: and most evaluations of one run (each evaluates the whole training and test sets).
+STEP_LIMIT, EVALUATION_LIMIT = 100_000_000, 100_000
 STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 
 #: Fields added after results were first stored, with their defaults. They enter
@@ -91,7 +94,7 @@ ALLOWED = {
     "p": f"an integer from 2 to {P_LIMIT:,}", "num_train": "a positive integer (training samples)",
     "data_seed": f"an integer in 0..{SEED_LIMIT - 1} (a 32-bit seed)", "d_model": "a positive integer",
     "num_heads": "a positive integer", "d_mlp": "a positive integer", "num_layers": "a positive integer",
-    "warmup_steps": "a non-negative integer (steps)", "num_steps": "a non-negative integer",
+    "warmup_steps": "a non-negative integer (steps)", "num_steps": f"an integer from 0 to {STEP_LIMIT:,}",
     "seed": f"an integer in 0..{SEED_LIMIT - 1} (a 32-bit seed)",
     "batch_size": "a positive integer, or None for full batch", "stop_after_grok": "None or an integer >= 0",
     "frac_train": "a fraction strictly between 0 and 1", "init_scale": "a positive factor",
@@ -280,12 +283,16 @@ class Config:
             _fail("warmup_steps", self.warmup_steps, ALLOWED["warmup_steps"])
         if self.batch_size is not None and self.batch_size < 1:
             _fail("batch_size", self.batch_size, ALLOWED["batch_size"])
-        if self.num_steps < 0:
+        if not 0 <= self.num_steps <= STEP_LIMIT:
             _fail("num_steps", self.num_steps, ALLOWED["num_steps"],
                   "num_steps = 0 only evaluates the initial model (grokutils.train.train); the result store "
                   "refuses to store such a run.")
         if not re.fullmatch(r"paper|every:[1-9]\d*", self.eval_schedule):
             _fail("eval_schedule", self.eval_schedule, _choices("eval_schedule"))
+        if self.eval_schedule != "paper" and self.num_steps // int(self.eval_schedule[6:]) >= EVALUATION_LIMIT:
+            _fail("eval_schedule", self.eval_schedule, f"at most {EVALUATION_LIMIT:,} evaluations in "
+                                                       f"num_steps = {self.num_steps:,}",
+                  "Each evaluation runs the whole training and test sets; evaluate less often.")
         if not 0 < self.grok_threshold <= 1:
             _fail("grok_threshold", self.grok_threshold, ALLOWED["grok_threshold"])
         if self.device not in DEVICES:

@@ -312,9 +312,9 @@ def check_training_arguments(config, dataset, callbacks, progress, checkpoint_pa
         raise ValueError(f"{entry}: dataset must be a grokutils.data.Dataset or None (load it from the config), "
                          f"got {type(dataset).__name__}.")
     if dataset is not None and config.batch_size is not None and config.batch_size >= len(dataset.y_train):
-        raise ValueError(f"{entry}: Config.batch_size = {config.batch_size} is not allowed with this dataset; expected "
-                         f"None (full batch) or at most {len(dataset.y_train) - 1}: the dataset given has "
-                         f"{len(dataset.y_train)} training samples.")
+        warnings.warn(f"{entry}: Config.batch_size = {config.batch_size} is at least the {len(dataset.y_train)} "
+                      "training samples of the dataset given, so training is full batch (batch_size=None says so).",
+                      stacklevel=3)
     if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
         raise ValueError(f"{entry}: callbacks must be a list of functions of an EvalContext, got {callbacks!r}.")
     callbacks = list(callbacks)

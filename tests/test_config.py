@@ -304,7 +304,7 @@ TYPE_ERRORS = [
     (dict(p=97.0), "p", "97.0", "an integer"),
     (dict(p="97"), "p", "'97'", "an integer"),
     (dict(num_steps=1e4), "num_steps", "10000.0", "10_000, not 1e4"),
-    (dict(num_steps=True), "num_steps", "True", "non-negative integer"),
+    (dict(num_steps=True), "num_steps", "True", "an integer from 0 to"),
     (dict(seed=-1), "seed", "-1", "32-bit seed"),
     (dict(seed=2**32), "seed", str(2**32), "32-bit seed"),
     (dict(data_seed=-3), "data_seed", "-3", "32-bit seed"),
@@ -336,6 +336,8 @@ TYPE_ERRORS = [
     (dict(task="s5", p=1), "p", "1", "from 2 to 2,000"),
     (dict(task="div", p=10**18 + 9), "p", str(10**18 + 9), "from 2 to 2,000"),
     (dict(lr=10**400), "lr", "1000", "finite"),
+    (dict(num_steps=10**12), "num_steps", str(10**12), "from 0 to 100,000,000"),
+    (dict(num_steps=10**6, eval_schedule="every:1"), "eval_schedule", "'every:1'", "at most 100,000 evaluations"),
 ]
 
 

@@ -371,8 +371,8 @@ def test_bad_arguments_are_refused_before_training(tiny_nanda, monkeypatch, call
         call(tiny_nanda)
 
 
-def test_a_batch_as_large_as_the_given_dataset_is_refused(tiny_nanda):
+def test_a_batch_as_large_as_the_given_dataset_is_full_batch_and_says_so(tiny_nanda):
+    """An explicit dataset (nothing is stored) smaller than the config's: a warning, not an error."""
     data = gu.data.algorithmic("add", 7, 0.5)  # 24 training pairs, fewer than the config's own 264
-    with pytest.raises(ValueError, match="batch_size = 24 is not allowed with this dataset.*24 training samples"):
-        train(tiny_nanda.replace(batch_size=24), dataset=data, progress=False)
-    assert train(tiny_nanda.replace(batch_size=23, num_steps=2), dataset=data, progress=False).steps[-1] == 2
+    with pytest.warns(UserWarning, match="batch_size = 24 is at least the 24 training samples.*full batch"):
+        train(tiny_nanda.replace(batch_size=24, num_steps=2), dataset=data, progress=False)
