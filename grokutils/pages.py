@@ -100,7 +100,7 @@ PAGES: dict[str, PageRuns] = {
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),
-    "p3_two_phases": PageRuns(_groups(**_MAIN), measured=(
+    "p3_two_phases": PageRuns(_groups(**_MAIN, S5_controls=_task("s5")), measured=(
         f"quick: 176 s on the development VM with nothing cached ({_SHARED_CORES}).")),
     "p3_forecast": PageRuns(_groups(**_MAIN), measured=(
         f"quick: 176 s on the development VM when the main runs are not cached yet, 1 s once they are "

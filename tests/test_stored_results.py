@@ -201,3 +201,13 @@ def test_part3_the_collapse_onset_fires_in_every_s5_run_that_never_groks(part3_t
     """p3_00_chapter: the onset does not tell grokking apart (claim 2 counts it as uninformative)."""
     s5 = part3_tasks["s5"]
     assert not any(r.t_grok for r in s5) and all(gu.part3.run_events(r).onset is not None for r in s5)
+
+
+@needs_part3
+def test_part3_pages_show_the_chapters_verdicts(part3_arms, part3_tasks):
+    """p3_two_phases and p3_threshold judge claims 1 and 2 with the same controls as the chapter page."""
+    main = part3_arms["baseline"]
+    chapter = {c.id: c for c in gu.part3.claims(main, tasks=part3_tasks)}
+    controls = gu.part3.load_controls("paper", STORE, progress=False)
+    assert gu.part3.claim_two_phases(main, controls) == chapter["p3.two-phases"]
+    assert gu.part3.claim_precedence(main, controls) == chapter["p3.precedence"]

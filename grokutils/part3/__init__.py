@@ -24,8 +24,8 @@ from grokutils.part3.arms import compare_t_grok, entropy_shift, intervention_com
 from grokutils.part3.claim_checks import (claim_forecast, claim_intervention, claim_norm_matched,
                                           claim_not_sufficient, claim_precedence, claim_predictors, claim_probe,
                                           claim_proposition6, claim_tasks, claim_threshold, claim_two_phases, claims)
-from grokutils.part3.load import (load_intervention, load_main, load_mixing_strong, load_mlp, load_s5_larger_split,
-                                  load_tasks, probe_representations)
+from grokutils.part3.load import (load_controls, load_intervention, load_main, load_mixing_strong, load_mlp,
+                                  load_s5_larger_split, load_tasks, probe_representations)
 from grokutils.part3.tables import (architecture_table, entropy_shift_sentence, events_table, exploratory_sentence,
                                     intervention_table, predictor_table, proposition6_table, task_table)
 
@@ -38,7 +38,8 @@ __all__ = [
     "claim_forecast", "claim_intervention", "claim_norm_matched", "claim_not_sufficient", "claim_precedence",
     "claim_predictors", "claim_probe", "claim_proposition6", "claim_tasks", "claim_threshold", "claim_two_phases",
     "claims",
-    "load_intervention", "load_main", "load_mixing_strong", "load_mlp", "load_s5_larger_split", "load_tasks",
+    "load_controls", "load_intervention", "load_main", "load_mixing_strong", "load_mlp", "load_s5_larger_split",
+    "load_tasks",
     "probe_representations",
     "architecture_table", "entropy_shift_sentence", "events_table", "exploratory_sentence", "intervention_table",
     "predictor_table", "proposition6_table", "task_table",

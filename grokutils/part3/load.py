@@ -55,6 +55,13 @@ def load_tasks(profile: str, store: ResultStore | None = None, progress: bool = 
     return results
 
 
+def load_controls(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """Runs that never grok, the controls of claims 1 and 2 (does a signal fire without grokking?): the S5
+    runs of Table 3 (:func:`grokutils.presets.spectral_tasks`) that do not reach the threshold. The chapter
+    page takes the same runs from its tasks, so every page shows the same verdicts."""
+    return [r for r in _load(presets.spectral_tasks(profile)["s5"], profile, store, progress) if r.t_grok is None]
+
+
 def load_mlp(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
     """Claim 7: the MLP on x + y mod 97 (:func:`grokutils.presets.spectral_mlp`)."""
     return _load(presets.spectral_mlp(profile), profile, store, progress)
