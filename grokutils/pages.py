@@ -113,7 +113,8 @@ PAGES: dict[str, PageRuns] = {
                                        f"S5 split was added; its quick seed adds 94 s ({_SHARED_CORES}).")),
     "p3_not_sufficient": PageRuns(_groups(the_MLP=presets.spectral_mlp, **_MAIN), measured=(
         f"quick: 96 s on the development VM with nothing cached ({_SHARED_CORES}).")),
-    "p3_lemmas": PageRuns(trains=_groups(**{"one_run_of_x_+_y": lambda p: [lemmas_config(p)]}), measured=(
+    "p3_lemmas": PageRuns(_groups(**_MAIN), trains=_groups(**{"one_run_of_x_+_y": lambda p: [lemmas_config(p)]}),
+                          measured=(
         f"quick: 36 s on the development VM; paper: 55 s ({_SHARED_CORES}).")),
     "p3_monitor": PageRuns(_groups(calibration=lambda p: [] if p == "smoke" else presets.spectral_main(p)),
                            trains=_groups(**{"a_new_seed_in_its_own_loop": lambda p: [monitor_config(p)]}), measured=(

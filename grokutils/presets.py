@@ -440,3 +440,31 @@ def spectral_mlp(profile: str = "paper") -> list[Config]:
     if profile == "quick":
         base = base.replace(num_steps=10_000)
     return [base.replace(model="mlp", widths=SPECTRAL_MLP_WIDTHS, metrics=("spectral", "fourier"))]
+
+
+# Exploratory arms of the verdict review (Part III, claims 3 and 6), added after the results: they are
+# reported beside the verdicts, never in them.
+#: Mixing strengths of the dose–response (α = 0.1 and 0.3 are the runs of the two arms above).
+MIXING_DOSES = (0.05, 0.1, 0.2, 0.3, 0.5)
+#: S5 train fractions at which the paper's S5 may have grokked (the chosen 0.3 never did, 0.5 in 2 of 5 seeds).
+S5_FRACTIONS = (0.6, 0.7, 0.8)
+S5_FRACTION_SEEDS = 5
+
+
+def spectral_mixing_doses(profile: str = "paper") -> dict[float, list[Config]]:
+    """Part III, claim 3, exploratory: the mixing arm at every α of :data:`MIXING_DOSES` on the seeds of
+    :func:`spectral_main` (quick and smoke: one seed), stopped after grokking like the mixing arm. The
+    α = 0.1 and 0.3 entries are the configurations of :func:`spectral_intervention` and
+    :func:`spectral_mixing_strong` (the same stored runs)."""
+    seeds = len(spectral_main(profile)) if check_profile(profile) == "paper" else 1
+    mixing = spectral_intervention(profile)["mixing"][:seeds]
+    return {alpha: [c.replace(mixing_alpha=alpha) for c in mixing] for alpha in MIXING_DOSES}
+
+
+def spectral_s5_fractions(profile: str = "paper") -> dict[float, list[Config]]:
+    """Part III, claim 6, exploratory: S5 at each train fraction of :data:`S5_FRACTIONS` on the first
+    :data:`S5_FRACTION_SEEDS` seeds (quick and smoke: one), with the budget and early stop of
+    :func:`spectral_s5_larger_split`."""
+    seeds = S5_FRACTION_SEEDS if check_profile(profile) == "paper" else 1
+    base = spectral_s5_larger_split(profile)[0]
+    return {frac: [base.replace(frac_train=frac, seed=seed) for seed in range(seeds)] for frac in S5_FRACTIONS}

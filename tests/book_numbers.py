@@ -60,6 +60,9 @@ def _part3(gu) -> dict[str, str]:
         "part3 proposition 6": part3.proposition6_table(main),
         "part3 tasks": part3.task_table(tasks),
         "part3 architectures": part3.architecture_table(mlp, main),
+        "part3 lemma 4": part3.tables.rank_decay_table(main),
+        "part3 early stop": part3.tables.budget_sentence(main, main[0].config.num_steps),
+        "part3 table 5": part3.tables.diagnosis_table(tasks, part3.threshold(main).value),
     }
 
 

@@ -407,7 +407,9 @@ def test_mlp_collapses_without_grokking_while_the_transformer_groks():
     assert (t.fourier_initial, t.fourier_at_fit, t.fourier_final) == pytest.approx((0.3, 0.3, 0.9))
     claim = part3.claim_not_sufficient(mlp, transformer)
     assert claim.verdict == "reproduced", claim.measured
-    row = "| MLP | 3 | 3/3, 400 ± 0 | 0/3 | 0.020 (chance 0.010) | 0.150 | 0.150 | 3/3 | 0.30 → 0.30 → 0.30 |"
+    rank = 128 ** 0.15  # effective rank d^H̃ of the MLP's last hidden layer (width 128) at H̃ = 0.15
+    row = (f"| MLP | 3 | 3/3, 400 ± 0 | 0/3 | 0.020 (chance 0.010) | 0.150 | 0.150 | {rank:.1f} (lowest {rank:.1f}) "
+           f"of d = 128 | 3/3 | 0.30 → 0.30 → 0.30 |")
     assert row in part3.architecture_table(mlp, transformer)
 
 
@@ -495,3 +497,36 @@ def test_part3_plots_draw_runs_of_different_lengths():
     figure = gu.plots.architecture_panels(_mlp_runs(fourier=False), main_runs()[:3], threshold=0.625)
     assert len(figure.axes) >= 3
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- appendix and practical sections
+
+
+def test_lemma4_rank_decay_is_a_clean_exponential_when_the_entropy_falls_linearly():
+    run = synthetic(0, 14_000)
+    steps = run.step_array
+    entropy = np.where(steps <= 14_000, 0.9 - 0.4 * steps / 14_000, 0.5)  # H̃ linear: log d^H̃ linear too
+    run.history["spectral_entropy"] = entropy.tolist()
+    decay = part3.theory.rank_decay(run)
+    assert decay is not None and decay.r2 == pytest.approx(1.0)
+    assert decay.rate == pytest.approx(1000 * 0.4 / 14_000 * math.log(128), rel=1e-6)
+
+
+def test_early_stop_uses_the_other_seeds_threshold_and_counts_the_saving():
+    runs = main_runs()
+    stops = part3.theory.early_stops(runs)
+    assert len(stops) == 10 and all(s.threshold == pytest.approx(0.625) for s in stops)
+    first = stops[0]
+    assert first.stop == first.crossing + part3.theory.STOP_AFTER_CROSSING
+    assert first.saving(50_000) == pytest.approx(1 - first.stop / 50_000)
+    assert "0.000" in part3.tables.budget_sentence(runs, END)  # stopping after grokking loses no accuracy
+
+
+def test_table5_reads_collapse_without_generalisation_and_no_collapse():
+    flat = synthetic(0, None, final_entropy=0.95)  # H̃ stays at 0.95: no collapse
+    collapsed = synthetic(1, None, final_entropy=0.2)
+    for run in (flat, collapsed):
+        run.history["weight_norm"] = list(np.linspace(20, 10, len(run.steps)))  # not phase I: the norm falls
+    assert part3.theory.diagnose(flat, 0.6) == "no collapse"
+    assert part3.theory.diagnose(collapsed, 0.6) == "collapse without generalisation"
+    assert part3.theory.diagnose(main_runs()[0], 0.6) == "grokked after its collapse"

@@ -211,3 +211,11 @@ def test_part3_pages_show_the_chapters_verdicts(part3_arms, part3_tasks):
     controls = gu.part3.load_controls("paper", STORE, progress=False)
     assert gu.part3.claim_two_phases(main, controls) == chapter["p3.two-phases"]
     assert gu.part3.claim_precedence(main, controls) == chapter["p3.precedence"]
+
+
+@needs_part3
+def test_part3_every_s5_run_ends_in_phase_one_or_collapse_without_generalisation(part3_arms, part3_tasks):
+    """p3_threshold, Table 5: every S5 run reads "phase I" or "collapse without generalisation" at its end."""
+    threshold = gu.part3.threshold(part3_arms["baseline"]).value
+    counts = gu.part3.theory.diagnoses({"s5": part3_tasks["s5"]}, threshold)["s5"]
+    assert counts[gu.part3.theory.DIAGNOSES[0]] + counts[gu.part3.theory.DIAGNOSES[1]] == len(part3_tasks["s5"])

@@ -9,13 +9,15 @@ The package reads in the order the work flows:
 - :mod:`~grokutils.part3.analysis` and :mod:`~grokutils.part3.arms`: runs in, small dataclasses
   of numbers out (claim 3's intervention arms in ``arms``);
 - :mod:`~grokutils.part3.tables`: those numbers as tables and computed sentences;
+- :mod:`~grokutils.part3.theory`: the appendix and practical sections (Lemma 4, §10's early stop,
+  Table 5's diagnostics, the effective rank), measured beside the claims table;
 - :mod:`~grokutils.part3.claim_checks`: one function per claim, the chapter's claims table.
 
 The functions the pages call are importable from ``grokutils.part3`` itself; the paper's
 numbers and criteria are read as ``grokutils.part3.paper.NAME``.
 """
 
-from grokutils.part3 import analysis, arms, claim_checks, load, paper, tables
+from grokutils.part3 import analysis, arms, claim_checks, load, paper, tables, theory
 from grokutils.part3.analysis import (architecture_summary, check_grok_threshold, crossing_step, forecast_summary,
                                       group_by_task, norm_entropy_correlation, phases, precedence,
                                       predictor_comparison, probe_agreement, proposition6, run_events, split_grokked,
@@ -30,7 +32,7 @@ from grokutils.part3.tables import (architecture_table, entropy_shift_sentence, 
                                     intervention_table, predictor_table, proposition6_table, task_table)
 
 __all__ = [
-    "analysis", "arms", "claim_checks", "load", "paper", "tables",
+    "analysis", "arms", "claim_checks", "load", "paper", "tables", "theory",
     "architecture_summary", "check_grok_threshold", "crossing_step", "forecast_summary", "group_by_task",
     "norm_entropy_correlation", "phases", "precedence", "predictor_comparison", "probe_agreement", "proposition6",
     "run_events", "split_grokked", "threshold",

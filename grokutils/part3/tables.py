@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from grokutils import cells, forecast, stats
+from grokutils.part3 import theory
 from grokutils.part3.analysis import (PREDICTOR_NAMES, architecture_summary, check_grok_threshold, crossing_step,
                                       predictor_comparison,
                                       proposition6, reference_threshold, run_events, split_grokked, threshold)
@@ -179,7 +180,9 @@ def task_table(groups: Mapping[str, Sequence[Result]]) -> Markdown:
 
 
 def architecture_table(mlp: Iterable[Result], transformer: Iterable[Result]) -> Markdown:
-    """Claim 7 side by side: MLP and transformer runs on the same task (see :class:`ArchitectureSummary`)."""
+    """Claim 7 side by side: MLP and transformer runs on the same task (see :class:`ArchitectureSummary`), with
+    the effective rank d^H̃ beside H̃: their H̃ are normalised by different d (512 and 128), so only the rank
+    compares like with like."""
     mlp, transformer = check_grok_threshold(mlp), check_grok_threshold(transformer)
     reference, source = reference_threshold(transformer)
     rows = []
@@ -188,8 +191,63 @@ def architecture_table(mlp: Iterable[Result], transformer: Iterable[Result]) -> 
         fourier = ("not recorded" if s.fourier_final is None else
                    f"{s.fourier_initial:.2f} → {'—' if s.fourier_at_fit is None else f'{s.fourier_at_fit:.2f}'} → "
                    f"{s.fourier_final:.2f}")
+        ranks = [theory.effective_rank(r) for r in runs]
+        rank_text = (f"{np.mean([r[-1] for r in ranks]):.1f} (lowest {np.mean([r.min() for r in ranks]):.1f}) "
+                     f"of d = {theory.representation_dim(runs[0].config)}")
         rows.append((name, s.runs, f"{s.fitted}/{s.runs}, {cells.mean_sd(list(s.t_fit))}", f"{s.grokked}/{s.runs}",
                      f"{s.final_test_acc:.3f} (chance {s.chance:.3f})", f"{s.final_entropy:.3f}",
-                     f"{s.min_entropy:.3f}", f"{s.below_threshold}/{s.runs}", fourier))
+                     f"{s.min_entropy:.3f}", rank_text, f"{s.below_threshold}/{s.runs}", fourier))
     return markdown_table(("model", "runs", "fitted, t_fit", "grokked", "final test acc", "final H̃", "lowest H̃",
-                           f"H̃ ≤ {reference:.3f} ({source})", "Fourier alignment: step 0 → t_fit → end"), rows)
+                           "final effective rank", f"H̃ ≤ {reference:.3f} ({source})",
+                           "Fourier alignment: step 0 → t_fit → end"), rows)
+
+
+def rank_decay_table(results: Iterable[Result]) -> Markdown:
+    """Lemma 4 per run: the collapse window (onset → t_grok), the exponential rate of the effective rank
+    per 1,000 steps, the R² of a line through log effective rank, and how many halvings it makes."""
+    rows = []
+    for result in check_grok_threshold(results):
+        decay = theory.rank_decay(result)
+        if decay is None:
+            rows.append((result.config.label(), "no collapse window before t_grok", "—", "—", "—"))
+            continue
+        rows.append((decay.label, f"{decay.start:,} → {decay.end:,} ({decay.points} evaluations)",
+                     f"{decay.rate:.2f}", f"{decay.r2:.3f}", f"{decay.halvings:.1f}"))
+    return markdown_table(("run", "collapse window", "rate per 1,000 steps", "R² of log rank vs step", "halvings"),
+                          rows)
+
+
+def budget_table(results: Iterable[Result], budget: int) -> Markdown:
+    """§10 per grokked run: stop :data:`~grokutils.part3.theory.STOP_AFTER_CROSSING` steps after H̃ first
+    reaches the H̃* of the other seeds; test accuracy there and at the end, and the budget saved (of
+    ``budget`` steps and of the paper's 50,000)."""
+    rows = []
+    for s in theory.early_stops(results):
+        rows.append((s.label, f"{s.threshold:.3f}", cells.steps(s.crossing), cells.steps(s.t_grok), cells.steps(s.stop),
+                     "—" if s.test_acc_at_stop is None else f"{s.test_acc_at_stop:.3f}", f"{s.final_test_acc:.3f}",
+                     cells.percent(s.saving(budget)), cells.percent(s.saving(theory.PAPER_BUDGET))))
+    return markdown_table(("run", "H̃* of the other seeds", "first H̃ ≤ H̃*", "t_grok", "stop",
+                           "test acc at stop", "final test acc", f"saved of {budget:,}",
+                           f"saved of {theory.PAPER_BUDGET:,}"), rows)
+
+
+def budget_sentence(results: Iterable[Result], budget: int) -> Markdown:
+    """§10's "saving 86 % of the budget", recomputed: mean saving and the accuracy it costs."""
+    stops = [s for s in theory.early_stops(results) if s.stop is not None]
+    if not stops:
+        return Markdown("No grokked run crossed the other seeds' H̃*: no early stop to evaluate.")
+    lost = max(s.final_test_acc - s.test_acc_at_stop for s in stops)
+    after = sum(s.crossing >= s.t_grok for s in stops)
+    return Markdown(
+        f"Stopping {theory.STOP_AFTER_CROSSING:,} steps after H̃ first reaches the other seeds' H̃* saves "
+        f"{cells.percent(float(np.mean([s.saving(theory.PAPER_BUDGET) for s in stops])))} of the paper's "
+        f"{theory.PAPER_BUDGET:,}-step budget on average (the paper: {theory.PAPER_BUDGET_SAVING:.0%}) and "
+        f"{cells.percent(float(np.mean([s.saving(budget) for s in stops])))} of this book's {budget:,}; "
+        f"the largest loss of test accuracy against training on is {lost:.3f}. In {after} of {len(stops)} "
+        f"runs H̃ reached H̃* only at or after t_grok, so the stop came after grokking.")
+
+
+def diagnosis_table(groups: Mapping[str, Sequence[Result]], threshold_value: float) -> Markdown:
+    """Table 5's signals at the end of each run, counted per task (:func:`grokutils.part3.theory.diagnose`)."""
+    counts = theory.diagnoses(dict(groups), threshold_value)
+    return markdown_table(("task", *theory.DIAGNOSES), ((task, *row.values()) for task, row in counts.items()))
