@@ -530,3 +530,14 @@ def test_table5_reads_collapse_without_generalisation_and_no_collapse():
     assert part3.theory.diagnose(flat, 0.6) == "no collapse"
     assert part3.theory.diagnose(collapsed, 0.6) == "collapse without generalisation"
     assert part3.theory.diagnose(main_runs()[0], 0.6) == "grokked after its collapse"
+
+
+def test_dose_response_and_fraction_tables_on_synthetic_runs():
+    baseline = main_runs()
+    doses = {0.1: _mixed(baseline, 0), 0.3: _mixed(baseline, 2_000)}
+    table = part3.tables.dose_response_table(baseline, doses)
+    assert "| 0.3 |" in table and "+2,000" in table and "10/10" in table
+    fractions = {0.6: [synthetic(k, T_GROKS[k], config=BASE.replace(task="s5")) for k in range(3)],
+                 0.8: [synthetic(k, None, config=BASE.replace(task="s5")) for k in range(2)]}
+    table = part3.tables.fraction_table(fractions)
+    assert "| 0.6 | 3/3 |" in table and "| 0.8 | 0/2 | — | 0/0 | — |" in table

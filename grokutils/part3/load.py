@@ -110,3 +110,17 @@ def monitor_config(profile: str) -> Config:
     """The run the monitor page trains in its own loop (every profile): seed 100, unseen by the
     calibration, with the main task's quick configuration (smoke's in smoke)."""
     return presets.spectral_main("smoke" if check_profile(profile) == "smoke" else "quick")[0].replace(seed=100)
+
+
+def load_mixing_doses(profile: str, store: ResultStore | None = None,
+                      progress: bool = True) -> dict[float, list[Result]]:
+    """Claim 3, exploratory: the mixing arm at every α of :func:`grokutils.presets.spectral_mixing_doses`."""
+    return {alpha: _load(configs, profile, store, progress)
+            for alpha, configs in presets.spectral_mixing_doses(profile).items()}
+
+
+def load_s5_fractions(profile: str, store: ResultStore | None = None,
+                      progress: bool = True) -> dict[float, list[Result]]:
+    """Claim 6, exploratory: S5 at the train fractions of :func:`grokutils.presets.spectral_s5_fractions`."""
+    return {frac: _load(configs, profile, store, progress)
+            for frac, configs in presets.spectral_s5_fractions(profile).items()}

@@ -251,3 +251,39 @@ def diagnosis_table(groups: Mapping[str, Sequence[Result]], threshold_value: flo
     """Table 5's signals at the end of each run, counted per task (:func:`grokutils.part3.theory.diagnose`)."""
     counts = theory.diagnoses(dict(groups), threshold_value)
     return markdown_table(("task", *theory.DIAGNOSES), ((task, *row.values()) for task, row in counts.items()))
+
+
+def dose_response_table(baseline: Iterable[Result], doses: Mapping[float, Iterable[Result]]) -> Markdown:
+    """Exploratory (added after the results): per mixing strength α, against the baseline runs of the same
+    seeds, the H̃ shift before grokking (:func:`~grokutils.part3.arms.entropy_shift`), the grokked runs,
+    the delay of the mean t_grok and the one-sided Mann–Whitney p for a delay and for an advance."""
+    baseline = check_grok_threshold(baseline)
+    rows = []
+    for alpha, runs in sorted(doses.items()):
+        runs = check_grok_threshold(runs)
+        own = same_seeds(baseline, runs)
+        c = compare_t_grok(own, runs, f"α = {alpha:g}")
+        shift = entropy_shift(own, runs, c.condition)
+        earlier = (stats.mann_whitney_greater(list(c.baseline_t_grok), list(c.treated_t_grok))[1]
+                   if c.baseline_t_grok and c.treated_t_grok else None)
+        rows.append((f"{alpha:g}", cells.signed_interval(shift.estimate), f"{len(c.treated_t_grok)}/{c.treated_runs}",
+                     cells.mean_sd(list(c.treated_t_grok)), cells.signed_steps(c.delay), cells.p_value(c.p),
+                     cells.p_value(earlier)))
+    return markdown_table(("α", "H̃ shift before grokking (95 % CI)", "grokked", "t_grok", "delay",
+                           "p (later)", "p (earlier)"), rows)
+
+
+def fraction_table(groups: Mapping[float, Iterable[Result]]) -> Markdown:
+    """Exploratory: S5 per train fraction: grokked runs, t_grok, collapse onset before t_grok, and H̃ at
+    t_grok (an interval only with ≥ 2 grokked runs)."""
+    rows = []
+    for frac, runs in sorted(groups.items()):
+        runs = check_grok_threshold(runs)
+        grokked, _ = split_grokked(runs)
+        leads = [e.onset_lead for e in map(run_events, grokked) if e.onset_lead is not None]
+        estimate = threshold(runs)
+        level = cells.interval(estimate.as_tuple()) if estimate else (
+            f"{forecast.entropy_at_grok(grokked)[0]:.3f} (1 run)" if grokked else "—")
+        rows.append((f"{frac:g}", f"{len(grokked)}/{len(runs)}", cells.mean_sd([r.t_grok for r in grokked]),
+                     f"{len(leads)}/{len(grokked)}", level))
+    return markdown_table(("train fraction", "grokked", "t_grok", "onset before t_grok", "H̃ at t_grok"), rows)
