@@ -7,7 +7,8 @@ A claim of a paper gets one :class:`Verdict`, computed by code from stored runs.
    "reproduced" or "partly" only when it is significant in the paper's direction
    (:func:`effect_verdict`): a null effect, whatever its sign, is "not reproduced", never "partly".
 2. **Agreement with a predicted value** means the measured interval contains it
-   (:func:`contains`), never that a tolerance band around the estimate does.
+   (:func:`contains`), never that a tolerance band around the estimate does; an interval that also
+   contains the value the claim argues against decides nothing (:func:`interval_agreement`).
 3. **Stability is seed spread** (:func:`stable_across_seeds`): the sample standard deviation over
    seeds, which does not shrink with more seeds as a bootstrap interval of the mean does.
 4. **A check that holds by construction, or that cannot fail on these data, is "uninformative"**
@@ -87,6 +88,16 @@ def effect_verdict(p_value: float | None, in_full: bool = True, alpha: float = S
 def contains(interval: tuple[float, float, float] | None, value: float) -> bool:
     """Rule 2: the measured (estimate, low, high) interval contains the predicted ``value``."""
     return interval is not None and interval[1] <= value <= interval[2]
+
+
+def interval_agreement(interval: tuple[float, float, float] | None, predicted: float,
+                       alternative: float) -> bool | None:
+    """Rule 2 with its limit: True when the interval contains ``predicted`` and excludes ``alternative``
+    (the value the claim argues against), False when it excludes ``predicted``, None (uninformative)
+    when it contains both: an interval that wide agrees with anything."""
+    if not contains(interval, predicted):
+        return False
+    return None if contains(interval, alternative) else True
 
 
 def excludes_zero(interval: tuple[float, float, float] | None) -> bool:

@@ -41,3 +41,11 @@ def test_a_signal_that_fires_without_grokking_is_uninformative():
 def test_interval_excludes_zero_and_significance_edges():
     assert excludes_zero((0.018, 0.004, 0.032)) and not excludes_zero((-0.006, -0.017, 0.008))
     assert significant(0.049) and not significant(0.05) and MAJORITY == 0.8
+
+
+def test_an_interval_that_holds_the_prediction_and_its_alternative_decides_nothing():
+    from grokutils.verdicts import interval_agreement
+
+    assert interval_agreement((-0.98, -1.05, -0.9), -1.0, 0.0) is True
+    assert interval_agreement((-0.3, -0.32, -0.28), -1.0, 0.0) is False
+    assert interval_agreement((0.70, -3.69, 5.10), -1.0, 0.0) is None  # Theorem 4.3's own setting, t_grok

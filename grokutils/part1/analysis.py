@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grokutils.part1.paper import RNC1_FALL_FRACTION, SLOPE_PREDICTIONS
+from grokutils.part1.paper import RNC1_FALL_FRACTION, SLOPE_ALTERNATIVES, SLOPE_PREDICTIONS
 from grokutils.grokking import is_late, memorisation_ceiling, test_accuracy_at_fit
 from grokutils.result import Result
-from grokutils.verdicts import contains
+from grokutils.verdicts import interval_agreement
 from grokutils.stats import bootstrap_loglog_slope, fall_step, spearman
 
 
@@ -95,9 +95,10 @@ def time_scale_slopes(groups: dict[float, list[Result]]) -> dict[str, tuple[floa
     return out
 
 
-def slope_matches(name: str, slope: tuple[float, float, float] | None) -> bool:
-    """Theorem 4.3's prediction for ``name`` lies in the measured slope's interval."""
-    return contains(slope, SLOPE_PREDICTIONS[name])
+def slope_matches(name: str, slope: tuple[float, float, float] | None) -> bool | None:
+    """Theorem 4.3's prediction for ``name`` lies in the measured slope's interval and its alternative does
+    not (:func:`grokutils.verdicts.interval_agreement`); None when the interval contains both."""
+    return interval_agreement(slope, SLOPE_PREDICTIONS[name], SLOPE_ALTERNATIVES[name])
 
 
 def event_samples(groups: dict[float, list[Result]], name: str) -> dict[float, list[int]]:

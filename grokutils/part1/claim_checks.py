@@ -12,10 +12,10 @@ from grokutils.claims import Claim, PaperClaim
 from grokutils.part1 import paper
 from grokutils.part1.analysis import (bound_check, concentration_samples, events, ib_check,
                                       slope_matches, spearman_over_time, time_scale_slopes, tracking)
-from grokutils.part1.paper import CONCENTRATION_SLOPE, TRACKING_CORRELATION
+from grokutils.part1.paper import CONCENTRATION_ALTERNATIVE, CONCENTRATION_SLOPE, TRACKING_CORRELATION
 from grokutils.result import Result
 from grokutils.stats import bootstrap_loglog_slope, spearman
-from grokutils.verdicts import Verdict, contains, majority_verdict, share, verdict
+from grokutils.verdicts import Verdict, interval_agreement, majority_verdict, share, verdict
 
 
 def claims(groups: dict[float, list[Result]], reference_decay: float = 0.01) -> list[Claim]:
@@ -129,12 +129,20 @@ def _claim_prop33(grokking) -> Claim:
 
 
 def _claim_time_scales(groups, claim: PaperClaim = paper.TIME_SCALES) -> Claim:
+    """Theorem 4.3's three slopes: reproduced when each interval holds its prediction and not the
+    alternative; partly when some do; uninformative when no interval decides."""
     slopes = time_scale_slopes(groups)
     parts = [f"{event}: {s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]" if s else f"{event}: —" for event, s in slopes.items()]
-    matches = [slope_matches(event, s) for event, s in slopes.items()]
     if all(s is None for s in slopes.values()):
         return claim.untestable("; ".join(parts))
-    return claim.judged("; ".join(parts), verdict(all(matches), any(matches)))
+    matches = [slope_matches(event, s) for event, s in slopes.items() if s is not None]
+    decided = [m for m in matches if m is not None]
+    undecided = len(matches) - len(decided)
+    measured = "; ".join(parts) + (f"; {undecided} interval(s) hold both the prediction and its alternative"
+                                   if undecided else "")
+    if not decided:
+        return claim.judged(measured, Verdict.UNINFORMATIVE)
+    return claim.judged(measured, verdict(len(decided) == len(slopes) and all(decided), any(decided)))
 
 
 def theory_claim(groups: dict[float, list[Result]]) -> Claim:
@@ -156,7 +164,10 @@ def concentration_claim(groups: dict[int, list[Result]]) -> Claim:
     corr = spearman(bound_values, gap_values)[0] if len(gap_values) >= 3 else math.nan
     measured = (f"slope {slope:.2f} [{low:.2f}, {high:.2f}] over n = {sorted(usable)}; "
                 f"Spearman(gap, C(h)/(s√n)) = {corr:.2f}")
-    holds = contains((slope, low, high), CONCENTRATION_SLOPE)
+    agreement = interval_agreement((slope, low, high), CONCENTRATION_SLOPE, CONCENTRATION_ALTERNATIVE)
+    if agreement is None:
+        return paper.CONCENTRATION.judged(measured + "; the interval holds both −1/2 and 0", Verdict.UNINFORMATIVE)
+    holds = agreement
     return paper.CONCENTRATION.judged(measured, verdict(holds, high < 0))
 
 

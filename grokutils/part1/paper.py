@@ -14,11 +14,15 @@ RNC1_FALL_FRACTION = 0.5
 #: Theorem 4.3's predicted slopes of log t against log λ; a slope agrees when its 95 % bootstrap
 #: interval contains the prediction (until the verdict review, within 0.25 of it also counted).
 SLOPE_PREDICTIONS = {"t_fit": 0.0, "t_rnc1": -1.0, "t_grok": -1.0}
+#: The slope each prediction argues against (λ-independent vs ∝ 1/λ): an interval containing both decides nothing.
+SLOPE_ALTERNATIVES = {"t_fit": -1.0, "t_rnc1": 0.0, "t_grok": 0.0}
 #: A series "falls with" another when their Spearman correlation over the evaluation steps after
 #: t_fit is at least this.
 TRACKING_CORRELATION = 0.5
 #: Theorem 4.1's predicted slope of log gap against log n (agreement: the interval contains it).
 CONCENTRATION_SLOPE = -0.5
+#: The slope of a gap that does not shrink with n.
+CONCENTRATION_ALTERNATIVE = 0.0
 #: Checks that cannot fail as the book computes them, and why: their rows read "uninformative" whatever
 #: the numbers (book/conventions.md, rule 4).
 BY_CONSTRUCTION = {

@@ -58,7 +58,9 @@ def slopes_table(groups: dict[float, list[Result]]) -> Markdown:
     rows = []
     for name, slope in time_scale_slopes(groups).items():
         measured = "—" if slope is None else f"{slope[0]:.2f} [{slope[1]:.2f}, {slope[2]:.2f}]"
-        agrees = "—" if slope is None else ("yes" if slope_matches(name, slope) else "no")
+        agreement = slope_matches(name, slope)
+        agrees = "—" if slope is None else {True: "yes", False: "no", None: "cannot tell (the interval holds both)"}[
+            agreement]
         rows.append((name, measured, f"{SLOPE_PREDICTIONS[name]:g}", agrees))
     return markdown_table(("time", "slope of log t vs log λ [95 % CI]", "Theorem 4.3", "agrees"), rows)
 

@@ -83,6 +83,8 @@ WEAK_CORRELATION = 0.5
 #: (2.5 × the paper's). Revised by the verdict review: γ within 0.5 of 1.65 and R² within 0.15 of 0.54
 #: counted before.
 GAMMA_RESAMPLES = 200
+#: The exponent the paper's super-linear law argues against: an interval holding it decides nothing.
+LINEAR_GAMMA = 1.0
 MAPE_TOLERANCE = 0.10
 #: Proposition 6: the logarithmic law describes the approach as well as the power law when its
 #: R² is within this of the power law's.
