@@ -46,6 +46,10 @@ def _arm(name: str) -> Callable[[str], list[Config]]:
     return lambda profile: presets.spectral_intervention(profile)[name]
 
 
+def _s5_fractions(profile: str) -> list[Config]:
+    return [c for configs in presets.spectral_s5_fractions(profile).values() for c in configs]
+
+
 def _task(name: str) -> Callable[[str], list[Config]]:
     return lambda profile: presets.spectral_tasks(profile)[name]
 
@@ -108,7 +112,8 @@ PAGES: dict[str, PageRuns] = {
     "p3_intervention": PageRuns(_groups(**_MAIN, **_ARMS), measured=(
         f"quick: 376 s on the development VM with nothing cached, before the stronger mixing was added; its quick "
         f"seed adds 75 s ({_SHARED_CORES}).")),
-    "p3_threshold": PageRuns(_groups(**_MAIN, **_TASKS, S5_with_a_larger_split=presets.spectral_s5_larger_split),
+    "p3_threshold": PageRuns(_groups(**_MAIN, **_TASKS, S5_with_a_larger_split=presets.spectral_s5_larger_split,
+                                     S5_at_larger_fractions=_s5_fractions),
                              measured=(f"quick: 266 s on the development VM with nothing cached, before the larger "
                                        f"S5 split was added; its quick seed adds 94 s ({_SHARED_CORES}).")),
     "p3_not_sufficient": PageRuns(_groups(the_MLP=presets.spectral_mlp, **_MAIN), measured=(

@@ -219,3 +219,15 @@ def test_part3_every_s5_run_ends_in_phase_one_or_collapse_without_generalisation
     threshold = gu.part3.threshold(part3_arms["baseline"]).value
     counts = gu.part3.theory.diagnoses({"s5": part3_tasks["s5"]}, threshold)["s5"]
     assert counts[gu.part3.theory.DIAGNOSES[0]] + counts[gu.part3.theory.DIAGNOSES[1]] == len(part3_tasks["s5"])
+
+
+@needs_part3
+def test_part3_s5_groks_from_a_train_fraction_of_06_near_the_papers_threshold_at_06_and_07():
+    """p3_threshold, exploratory: most seeds grok from 0.6 on; at 0.6 and 0.7 the interval holds 0.655, at 0.8 not."""
+    fractions = gu.part3.load.load_s5_fractions("paper", STORE, progress=False)
+    paper = gu.part3.paper.PAPER_TASK_THRESHOLDS["s5"]
+    for frac, runs in fractions.items():
+        assert sum(r.t_grok is not None for r in runs) >= gu.verdicts.MAJORITY * len(runs), frac
+        assert all(r.t_grok < 10_000 for r in runs if r.t_grok is not None), frac
+    assert all(gu.verdicts.contains(gu.part3.threshold(fractions[f]).as_tuple(), paper) for f in (0.6, 0.7))
+    assert gu.part3.threshold(fractions[0.8]).high < paper
