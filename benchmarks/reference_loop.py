@@ -1,4 +1,4 @@
-"""A plain PyTorch implementation of the Nanda et al. (2023) modular-addition run.
+"""Plain PyTorch implementations of the Nanda et al. (2023) modular-addition run and of Part I's MLP.
 
 This is the baseline of ``benchmarks/bench_train.py``: the model and training
 loop written the way a reader of the paper would write them, with no tricks.
@@ -7,9 +7,12 @@ loop written the way a reader of the paper would write them, with no tricks.
   the layer (``nn.MultiheadAttention`` with a causal mask, then the ReLU MLP on
   every position, both with residuals), unembeds every position and keeps the
   logits of the last one.
-- :func:`reference_train` is a plain full-batch loop: AdamW, cross-entropy,
+- :func:`reference_train` is a plain full-batch loop: AdamW, cross-entropy (on
+  float64 logits when ``config.loss_dtype`` says so, as the authors' code does),
   linear warm-up, and an evaluation (train and test accuracy and loss on the
   full splits) at the same steps as :func:`grokutils.train.train`.
+- :func:`reference_train_mlp` is the same for Part I's MNIST MLP (minibatches,
+  MSE on one-hot targets), the baseline of ``benchmarks/bench_mlp.py``.
 
 ``ReferenceTransformer.load_from`` copies the weights of a 1-layer,
 no-LayerNorm :class:`grokutils.models.Transformer`, so that both compute the
@@ -127,6 +130,9 @@ def reference_train(config: gu.Config, num_steps: int | None = None, eval_every:
         optimizer, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0)
     evaluate_at = set(reference_evaluation_steps(config, num_steps, eval_every))
 
+    def cast(logits: torch.Tensor) -> torch.Tensor:  # Nanda et al. compute the loss in float64
+        return logits.double() if config.loss_dtype == "float64" else logits
+
     history = {"train_acc": [], "test_acc": [], "train_loss": [], "test_loss": []}
     steps, train_s, eval_s = [], 0.0, 0.0
     for step in range(num_steps + 1):
@@ -137,18 +143,92 @@ def reference_train(config: gu.Config, num_steps: int | None = None, eval_every:
                 for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
                     logits = model(x)
                     history[f"{split}_acc"].append((logits.argmax(-1) == y).float().mean().item())
-                    history[f"{split}_loss"].append(F.cross_entropy(logits, y).item())
+                    history[f"{split}_loss"].append(F.cross_entropy(cast(logits), y).item())
             model.train()
             steps.append(step)
             eval_s += time.perf_counter() - tick
         if step == num_steps:
             break
         tick = time.perf_counter()
-        loss = F.cross_entropy(model(x_train), y_train)
+        loss = F.cross_entropy(cast(model(x_train)), y_train)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         scheduler.step()
+        train_s += time.perf_counter() - tick
+    timings = {"train_s": train_s, "eval_s": eval_s, "ms_per_step": 1000 * train_s / max(num_steps, 1)}
+    return {"steps": steps, "history": history, "timings": timings, "model": model}
+
+
+# ------------------------------------------------------------------ Part I's MLP on MNIST
+def build_reference_mlp(config: gu.Config, dataset: gu.data.Dataset) -> nn.Sequential:
+    """Omnigrok / Part I's MLP as a reader writes it: ``nn.Sequential`` of Linear + ReLU layers, PyTorch's
+    default init (seeded with ``config.seed``), every parameter then multiplied by ``config.init_scale``.
+    Built in the same order as :class:`grokutils.models.MLP`, so it starts from the same weights."""
+    if config.model != "mlp" or config.is_algorithmic or config.activation != "relu":
+        raise ValueError("build_reference_mlp builds Part I's ReLU MLP on images only.")
+    torch.manual_seed(config.seed)
+    layers: list[nn.Module] = [nn.Flatten()]
+    widths = config.widths
+    for width_in, width_out in zip((math.prod(dataset.input_shape), *widths[:-1]), widths):
+        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(widths[-1], dataset.num_classes))
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(config.init_scale)
+    return model
+
+
+def reference_train_mlp(config: gu.Config, num_steps: int | None = None, model: nn.Module | None = None,
+                        dataset: gu.data.Dataset | None = None) -> dict:
+    """Plain minibatch training of Part I's MNIST MLP (``presets.collapse_mnist`` / ``omnigrok_mnist``).
+
+    AdamW with PyTorch's defaults for everything the config does not set (on the CPU that is the
+    per-parameter implementation), MSE against one-hot targets with the config's reduction, a new
+    random order of the training set every epoch (drawn as grokutils' ``BatchSampler`` draws it, so both
+    loops see the same batches), no warm-up scheduler (``warmup_steps`` must be 0), and an evaluation
+    (train and test accuracy and mean loss) at grokutils' evaluation steps. Returns ``{"steps",
+    "history", "timings", "model"}`` as :func:`reference_train`.
+    """
+    num_steps = config.num_steps if num_steps is None else num_steps
+    if config.batch_size is None or config.loss != "mse" or config.optimizer != "adamw" or config.warmup_steps:
+        raise ValueError("reference_train_mlp implements Part I's setup only: minibatches, MSE, AdamW, no warm-up.")
+    dataset = dataset or gu.data.load(config)
+    x_train, y_train, x_test, y_test = dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
+    model = model or build_reference_mlp(config, dataset)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas,
+                                  weight_decay=config.weight_decay)
+    evaluate_at = set(reference_evaluation_steps(config, num_steps))
+    num_classes, batch_size, n = dataset.num_classes, config.batch_size, len(y_train)
+    per_epoch = n // batch_size
+
+    history = {"train_acc": [], "test_acc": [], "train_loss": [], "test_loss": []}
+    steps, train_s, eval_s, order = [], 0.0, 0.0, None
+    for step in range(num_steps + 1):
+        if step in evaluate_at:
+            tick = time.perf_counter()
+            model.eval()
+            with torch.no_grad():
+                for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+                    outputs = model(x)
+                    history[f"{split}_acc"].append((outputs.argmax(-1) == y).float().mean().item())
+                    targets = F.one_hot(y, num_classes).float()
+                    history[f"{split}_loss"].append(F.mse_loss(outputs, targets).item())
+            model.train()
+            steps.append(step)
+            eval_s += time.perf_counter() - tick
+        if step == num_steps:
+            break
+        tick = time.perf_counter()
+        epoch, position = divmod(step, per_epoch)
+        if position == 0:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
+        batch = order[position * batch_size:(position + 1) * batch_size]
+        outputs = model(x_train[batch])
+        loss = F.mse_loss(outputs, F.one_hot(y_train[batch], num_classes).float(), reduction=config.loss_reduction)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
         train_s += time.perf_counter() - tick
     timings = {"train_s": train_s, "eval_s": eval_s, "ms_per_step": 1000 * train_s / max(num_steps, 1)}
     return {"steps": steps, "history": history, "timings": timings, "model": model}

@@ -23,6 +23,9 @@ TEXT_TASKS = ("sst2", "trec6", "ag_news")
 TASKS = ALGORITHMIC_TASKS + IMAGE_TASKS + TEXT_TASKS
 MODELS = ("transformer", "mlp", "cnn", "vit", "resnet18", "text_transformer")
 LOSSES = ("cross_entropy", "mse")
+#: Precision of the loss: the logits are cast to it before the log-softmax (cross-entropy) or the squared error.
+#: Nanda et al. (2023) compute the loss in float64; float32 saturates the softmax of a memorised training set.
+LOSS_DTYPES = ("float32", "float64")
 REDUCTIONS = ("mean", "sum")
 OPTIMIZERS = ("adamw", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -31,7 +34,8 @@ INT_FIELDS = ("p", "num_train", "data_seed", "d_model", "num_heads", "d_mlp", "n
               "num_steps", "seed")
 OPTIONAL_INT_FIELDS = ("batch_size", "stop_after_grok")  # None or an integer
 BOOL_FIELDS = ("layer_norm", "norm_matched")
-STR_FIELDS = ("task", "model", "activation", "loss", "loss_reduction", "optimizer", "eval_schedule", "device")
+STR_FIELDS = ("task", "model", "activation", "loss", "loss_reduction", "loss_dtype", "optimizer", "eval_schedule",
+              "device")
 #: Seeds (``seed``, ``data_seed``) are 32-bit: numpy's and torch's generators take them as they are.
 SEED_LIMIT = 2**32
 #: Largest modulus: the operation table (p² pairs) is built in memory, and 2,000² is already 4 million pairs.
@@ -44,7 +48,8 @@ STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 #: Fields added after results were first stored, with their defaults. They enter
 #: :meth:`Config.key` only when set to something else, so every key stored before they
 #: existed stays valid (their runs used exactly these defaults).
-LATER_FIELDS = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None}
+LATER_FIELDS = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None,
+                "loss_dtype": "float32"}
 ACTIVATIONS = ("relu", "tanh", "softplus")
 #: The evaluation metrics that ``metrics`` may list: the keys of :data:`grokutils.metrics.REGISTRY`,
 #: which maps each to its callback (a test keeps the two equal; names here keep this module a leaf).
@@ -104,7 +109,7 @@ ALLOWED = {
 }
 #: The allowed values of each string field but ``eval_schedule`` (see :func:`_choices`).
 CHOICES = {"task": TASKS, "model": MODELS, "activation": ACTIVATIONS, "loss": LOSSES, "loss_reduction": REDUCTIONS,
-           "optimizer": OPTIMIZERS, "device": DEVICES}
+           "loss_dtype": LOSS_DTYPES, "optimizer": OPTIMIZERS, "device": DEVICES}
 
 
 def _choices(name: str) -> str:
@@ -168,6 +173,7 @@ class Config:
     # optimisation
     loss: str = "cross_entropy"
     loss_reduction: str = "mean"
+    loss_dtype: str = "float32"  # precision of the loss (logits cast before the softmax); Nanda et al.: float64
     optimizer: str = "adamw"
     lr: float = 1e-3
     weight_decay: float = 1.0
@@ -269,6 +275,9 @@ class Config:
             _fail("loss", self.loss, _choices("loss"))
         if self.loss_reduction not in REDUCTIONS:
             _fail("loss_reduction", self.loss_reduction, _choices("loss_reduction"))
+        if self.loss_dtype not in LOSS_DTYPES:
+            _fail("loss_dtype", self.loss_dtype, _choices("loss_dtype"),
+                  "float64 computes the loss as Nanda et al. (2023) do; the model itself stays float32.")
         if self.optimizer not in OPTIMIZERS:
             _fail("optimizer", self.optimizer, _choices("optimizer"))
         if not self.lr > 0:
@@ -508,7 +517,8 @@ class Config:
             data += f"{self.num_train}"
         intervention = f"-mix{self.mixing_alpha:g}" if self.mixing_alpha else ""
         intervention += "-normmatched" if self.norm_matched else ""
-        return f"{data}-{self.model}-wd{self.weight_decay:g}{intervention}-s{self.seed}"
+        precision = "-lossf64" if self.loss_dtype == "float64" else ""
+        return f"{data}-{self.model}-wd{self.weight_decay:g}{intervention}{precision}-s{self.seed}"
 
 
 def eval_steps(schedule: str, num_steps: int) -> list[int]:

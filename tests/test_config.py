@@ -120,8 +120,11 @@ def test_key_matches_across_processes_known_value():
     config = gu.presets.nanda("smoke")
     values = dataclasses.asdict(config)
     values.pop("device")
-    for name in ("activation", "mixing_alpha", "norm_matched", "stop_after_grok"):
-        values.pop(name)  # a later field at its default does not enter the key
+    later = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None,
+             "loss_dtype": "float32"}
+    for name, default in later.items():
+        if values[name] == default:
+            values.pop(name)  # a later field at its default does not enter the key
     values["store_format"] = gu.config.STORE_FORMAT
     text = json.dumps(values, sort_keys=True, default=list)
     assert config.key() == hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -135,7 +138,7 @@ KEY_CHANGES = [
     ("betas", (0.9, 0.999)), ("momentum", 0.9), ("warmup_steps", 0), ("batch_size", 64),
     ("num_steps", 100), ("seed", 1), ("eval_schedule", "every:5"), ("grok_threshold", 0.9),
     ("metrics", ("representation_norm",)), ("activation", "tanh"), ("mixing_alpha", 0.1),
-    ("norm_matched", True), ("stop_after_grok", 2000),
+    ("norm_matched", True), ("stop_after_grok", 2000), ("loss_dtype", "float64"),
 ]
 #: Fields whose non-default value needs another base configuration to be valid.
 KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp"), "num_train": Config(task="mnist", model="mlp"),
@@ -269,10 +272,22 @@ def test_later_fields_enter_the_key_only_away_from_their_default():
 
     base = Config(task="mnist", model="mlp")
     assert LATER_FIELDS == {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False,
-                            "stop_after_grok": None}
+                            "stop_after_grok": None, "loss_dtype": "float32"}
     assert base.replace(activation="relu").key() == base.key()
     assert base.replace(activation="tanh").key() != base.key()
     assert base.replace(activation="tanh").key() != base.replace(activation="softplus").key()
+
+
+def test_loss_dtype_enters_key_and_label_only_when_set():
+    base = Config()
+    assert base.loss_dtype == "float32" and base.replace(loss_dtype="float32").key() == base.key()
+    double = base.replace(loss_dtype="float64")
+    assert double.key() != base.key() and "lossf64" in double.label() and "lossf64" not in base.label()
+    assert Config.from_dict(double.to_dict()) == double
+    with pytest.raises(ValueError, match=r"Config\.loss_dtype = 'float16' is not allowed; expected one of"):
+        Config(loss_dtype="float16")
+    with pytest.raises(ValueError, match=r"Config\.loss_dtype = 64 is not allowed"):
+        Config(loss_dtype=64)
 
 
 def test_activation_is_validated():
@@ -507,6 +522,7 @@ FIELD_VALUES = {
     "widths": st.lists(st.integers(-1, 64) | st.floats(0.5, 64), max_size=3),
     "activation": st.sampled_from(gu.config.ACTIVATIONS), "init_scale": st.floats(-1, 10),
     "loss": st.sampled_from(gu.config.LOSSES), "loss_reduction": st.sampled_from(gu.config.REDUCTIONS),
+    "loss_dtype": st.sampled_from(gu.config.LOSS_DTYPES + ("float16",)),
     "optimizer": st.sampled_from(gu.config.OPTIMIZERS), "lr": st.floats(-1, 2), "weight_decay": st.floats(-1, 2),
     "betas": st.tuples(st.floats(-0.5, 1.5), st.floats(-0.5, 1.5)), "momentum": st.floats(-1, 2),
     "warmup_steps": st.integers(-2, 100), "batch_size": st.none() | st.integers(-1, 6000),

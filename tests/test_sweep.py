@@ -1,7 +1,9 @@
-"""The sweep engine equals training the configurations one by one."""
+"""The sweep engine equals training the configurations one by one, with either strategy ('vmap' to float
+tolerance, 'loop' exactly), and picks the faster strategy for a shape from a measurement."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -23,10 +25,15 @@ def mnist_configs():
     return [base.replace(seed=0), base.replace(seed=1, weight_decay=0.5), base.replace(seed=2, init_scale=2.0)]
 
 
-def test_sweep_equals_one_by_one_full_batch(histories_close):
+STRATEGIES = pytest.mark.parametrize("strategy", gu.sweep.STRATEGIES)
+
+
+@STRATEGIES
+def test_sweep_equals_one_by_one_full_batch(histories_close, strategy):
     configs = nanda_configs()
     data = gu.data.load(configs[0])
-    together = train_sweep(configs, dataset=data, progress=False)
+    together = train_sweep(configs, dataset=data, progress=False, strategy=strategy)
+    assert all(r.env["sweep_strategy"] == strategy for r in together)
     assert [r.config for r in together] == configs
     for config, result in zip(configs, together):
         alone = train(config, dataset=data, progress=False)
@@ -35,29 +42,32 @@ def test_sweep_equals_one_by_one_full_batch(histories_close):
     assert together[0].history["weight_norm"][-1] != together[1].history["weight_norm"][-1]
 
 
-def test_sweep_equals_one_by_one_minibatch_mnist(histories_close, mnist_offline):
+@STRATEGIES
+def test_sweep_equals_one_by_one_minibatch_mnist(histories_close, mnist_offline, strategy):
     configs = mnist_configs()
-    together = train_sweep(configs, dataset=mnist_offline, progress=False)
+    together = train_sweep(configs, dataset=mnist_offline, progress=False, strategy=strategy)
     assert together[0].steps == [0, 5, 10, 15, 20]
     for config, result in zip(configs, together):
         alone = train(config, dataset=mnist_offline, progress=False)
         histories_close(result, alone, rtol=1e-4, atol=1e-5)
 
 
-def test_sweep_equals_one_by_one_sgd_with_momentum(histories_close):
+@STRATEGIES
+def test_sweep_equals_one_by_one_sgd_with_momentum(histories_close, strategy):
     base = gu.presets.nanda("smoke", model="mlp", d_model=16, widths=(32,), optimizer="sgd", lr=0.5,
                             momentum=0.9, num_steps=15, eval_schedule="every:5", device="cpu")
     configs = [base.replace(seed=0, weight_decay=1e-2), base.replace(seed=1, weight_decay=0.0)]
     data = gu.data.load(base)
-    for config, result in zip(configs, train_sweep(configs, dataset=data, progress=False)):
+    for config, result in zip(configs, train_sweep(configs, dataset=data, progress=False, strategy=strategy)):
         histories_close(result, train(config, dataset=data, progress=False), rtol=1e-4, atol=1e-5)
 
 
-def test_sweep_callbacks_and_metrics_per_member():
+@STRATEGIES
+def test_sweep_callbacks_and_metrics_per_member(strategy):
     configs = [c.replace(metrics=("representation_norm",), num_steps=10) for c in nanda_configs()[:2]]
     seen = []
     results = train_sweep(configs, callbacks=[lambda ctx: seen.append((ctx.config.seed, ctx.step)) or
-                                              {"seed": float(ctx.config.seed)}], progress=False)
+                                              {"seed": float(ctx.config.seed)}], progress=False, strategy=strategy)
     for config, result in zip(configs, results):
         assert result.history["seed"] == [float(config.seed)] * len(result.steps)
         assert len(result.history["representation_norm"]) == len(result.steps)
@@ -99,24 +109,27 @@ def warmup_configs():
     return [c.replace(num_steps=12, eval_schedule="every:2", d_model=16, d_mlp=32) for c in nanda_configs()]
 
 
+@STRATEGIES
 @pytest.mark.parametrize("make_configs, interrupt_at",
                          [(nanda_configs, 20), (mnist_configs, 10), (warmup_configs, 6)],
                          ids=["full-batch", "minibatch", "during-warmup"])
-def test_sweep_checkpoint_resume(tmp_path, histories_close, mnist_offline, make_configs, interrupt_at):
+def test_sweep_checkpoint_resume(tmp_path, histories_close, mnist_offline, make_configs, interrupt_at, strategy):
     configs = make_configs()
     data = gu.data.load(configs[0]) if configs[0].is_algorithmic else mnist_offline
     checkpoint = tmp_path / "sweep.pt"
-    reference = train_sweep(configs, dataset=data, progress=False)
+    reference = train_sweep(configs, dataset=data, progress=False, strategy=strategy)
     interrupt = Interrupt(interrupt_at)
     with pytest.raises(KeyboardInterrupt):
         train_sweep(configs, dataset=data, callbacks=[interrupt], progress=False, checkpoint_path=checkpoint,
-                    checkpoint_every_s=0)
+                    checkpoint_every_s=0, strategy=strategy)
     assert interrupt.fired and checkpoint.exists()
-    assert torch.load(checkpoint, weights_only=True)["steps"][-1] < interrupt_at
+    saved = torch.load(checkpoint, weights_only=True)
+    assert saved["steps"][-1] < interrupt_at and saved["strategy"] == strategy
     seen = []
+    other = next(s for s in gu.sweep.STRATEGIES if s != strategy)  # the checkpoint's strategy wins
     resumed = train_sweep(configs, dataset=data, callbacks=[lambda c: seen.append(c.step) or {}], progress=False,
-                          checkpoint_path=checkpoint, checkpoint_every_s=0)
-    assert min(seen) == interrupt_at
+                          checkpoint_path=checkpoint, checkpoint_every_s=0, strategy=other)
+    assert min(seen) == interrupt_at and all(r.env["sweep_strategy"] == strategy for r in resumed)
     for a, b in zip(resumed, reference):
         histories_close(a, b, rtol=1e-6, atol=1e-6)
 
@@ -161,4 +174,77 @@ def test_an_unreadable_sweep_checkpoint_is_moved_aside_and_the_sweep_starts_over
         train_sweep(configs, callbacks=[lambda c: seen.append(c.step) or {}], progress=False,
                     checkpoint_path=checkpoint, checkpoint_every_s=0)
     assert min(seen) == 0 and (tmp_path / "sweep.pt.corrupt").exists()
-    assert set(torch.load(checkpoint, weights_only=True)) >= {"params", "buffers", "optimizer", "histories"}
+    saved = torch.load(checkpoint, weights_only=True)
+    own = {"vmap": {"params", "buffers", "optimizer"}, "loop": {"members", "optimizers", "schedules"}}
+    assert set(saved) >= {"histories", "strategy"} | own[saved["strategy"]]
+
+
+# ------------------------------------------------------------------ strategies
+def test_the_loop_strategy_equals_one_by_one_training_exactly(mnist_offline):
+    configs = mnist_configs()
+    together = train_sweep(configs, dataset=mnist_offline, progress=False, strategy="loop")
+    for config, result in zip(configs, together):
+        assert result.history | {"wall_time": None} == \
+            train(config, dataset=mnist_offline, progress=False).history | {"wall_time": None}
+
+
+@STRATEGIES
+def test_mixing_and_norm_matched_members_with_either_strategy(strategy):
+    base = gu.presets.nanda("smoke", d_model=16, d_mlp=32, num_steps=12, eval_schedule="every:4", device="cpu",
+                            metrics=("norm_trace",))
+    baseline = train(base, progress=False)
+    configs = [base, base.replace(mixing_alpha=0.1, seed=1), base.replace(mixing_alpha=0.3, norm_matched=True)]
+    traces = [None, None, baseline.norm_trace]
+    together = train_sweep(configs, progress=False, baseline_norm_traces=traces, strategy=strategy)
+    for config, trace, result in zip(configs, traces, together):
+        alone = train(config, progress=False, baseline_norm_trace=trace)
+        for name in ("train_loss", "test_loss", "weight_norm"):
+            np.testing.assert_allclose(result.history[name], alone.history[name], rtol=1e-4, err_msg=name)
+    np.testing.assert_allclose(together[0].norm_trace, baseline.norm_trace, rtol=1e-5)
+    np.testing.assert_allclose(together[2].history["weight_norm"], baseline.norm_trace[together[2].steps], rtol=1e-5)
+
+
+def test_the_strategy_is_measured_once_per_shape(monkeypatch):
+    monkeypatch.delenv(gu.sweep.STRATEGY_ENV, raising=False)
+    monkeypatch.setattr(gu.sweep, "_CHOSEN", {})
+    configs = [c.replace(num_steps=4) for c in nanda_configs()]
+    data = gu.data.load(configs[0])
+    device = torch.device("cpu")
+    first = gu.sweep.choose_strategy(configs, data, device)
+    assert first["strategy"] in gu.sweep.STRATEGIES and first["why"] == "measured"
+    assert set(first["ms_per_step"]) == set(gu.sweep.STRATEGIES) and min(first["ms_per_step"].values()) > 0
+    assert first["strategy"] == min(first["ms_per_step"], key=lambda s: (first["ms_per_step"][s], s != "loop"))
+    built = []
+    for name, members in dict(gu.sweep.MEMBERS).items():
+        monkeypatch.setitem(gu.sweep.MEMBERS, name, lambda *a, members=members: built.append(a) or members(*a))
+    again = [c.replace(seed=c.seed + 10, weight_decay=0.3) for c in configs]  # same shape
+    assert gu.sweep.choose_strategy(again, data, device) is first
+    result = train_sweep(again, dataset=data, progress=False)
+    assert result[0].env["sweep_strategy"] == first["strategy"] and len(built) == 1  # the sweep's own members
+    assert gu.sweep.choose_strategy(configs[:1], data, device)["strategy"] == "loop"  # one member: nothing to vmap
+
+
+def test_the_strategy_can_be_fixed_by_the_environment_and_is_checked(monkeypatch):
+    configs = [c.replace(num_steps=2) for c in nanda_configs()]
+    for strategy in gu.sweep.STRATEGIES:
+        monkeypatch.setenv(gu.sweep.STRATEGY_ENV, strategy)
+        assert train_sweep(configs, progress=False)[0].env["sweep_strategy"] == strategy
+    with pytest.raises(ValueError, match="strategy='fast' is not allowed"):
+        train_sweep(configs, progress=False, strategy="fast")
+
+
+def test_a_loop_member_that_stopped_early_is_no_longer_trained():
+    base = gu.presets.nanda("smoke", d_model=16, d_mlp=32, num_steps=30, eval_schedule="every:5", device="cpu",
+                            grok_threshold=0.01, stop_after_grok=0)  # groks (test acc >= 1 %) at step 0
+    configs = [base, base.replace(seed=1, stop_after_grok=None)]
+    trained = []
+    original = gu.sweep.LoopMembers.train_step
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(gu.sweep.LoopMembers, "train_step",
+                        lambda self, x, y, active: trained.append(list(active)) or original(self, x, y, active))
+    try:
+        results = train_sweep(configs, progress=False, strategy="loop")
+    finally:
+        monkeypatch.undo()
+    assert results[0].steps == [0] and results[1].steps[-1] == 30
+    assert trained and all(active == [1] for active in trained)

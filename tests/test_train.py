@@ -376,3 +376,85 @@ def test_a_batch_as_large_as_the_given_dataset_is_full_batch_and_says_so(tiny_na
     data = gu.data.algorithmic("add", 7, 0.5)  # 24 training pairs, fewer than the config's own 264
     with pytest.warns(UserWarning, match="batch_size = 24 is at least the 24 training samples.*full batch"):
         train(tiny_nanda.replace(batch_size=24, num_steps=2), dataset=data, progress=False)
+
+
+# ------------------------------------------------------------ loss precision
+def test_the_float64_loss_is_computed_in_double_precision():
+    config = gu.presets.nanda("smoke", device="cpu", loss_dtype="float64")
+    logits = torch.tensor([[30.0, 0.0, -5.0]])  # a softmax that float32 saturates: p = 1 - 9.4e-14
+    labels = torch.tensor([0])
+    double = gu.train.objective(config, logits, labels)
+    single = gu.train.objective(config.replace(loss_dtype="float32"), logits, labels)
+    assert double.dtype == torch.float64 and single.dtype == torch.float32
+    assert float(single) == 0.0  # float32 rounds log(1 + 9.4e-14) to 0
+    assert float(double) == pytest.approx(math.log1p(math.exp(-30) + math.exp(-35)), rel=1e-9)
+    mse = config.replace(loss="mse")
+    assert gu.train.objective(mse, logits, labels).dtype == torch.float64
+
+
+def test_a_float64_loss_trains_a_float32_model_and_records_float64_losses():
+    config = gu.presets.nanda("smoke", d_model=16, d_mlp=32, num_steps=20, device="cpu", loss_dtype="float64")
+    result = train(config, progress=False)
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())
+    single = train(config.replace(loss_dtype="float32"), progress=False)
+    # early in training the two precisions train the same run to float32 rounding
+    assert result.history["train_loss"] == pytest.approx(single.history["train_loss"], rel=1e-4)
+    assert result.config.key() != single.config.key()
+
+
+# ------------------------------------------------------------ compiled step
+def test_compile_is_wanted_for_long_transformer_runs_only(monkeypatch):
+    monkeypatch.delenv(gu.train.COMPILE_ENV, raising=False)
+    cpu = torch.device("cpu")
+    paper = gu.presets.nanda("paper")
+    has_compiler = gu.train.compile_wanted(paper, 3831, cpu)  # 14,000 steps x 3,831 samples = 54 M
+    assert not gu.train.compile_wanted(gu.presets.nanda("quick"), 1740, cpu)  # 5 M
+    assert not gu.train.compile_wanted(gu.presets.nanda("smoke"), 264, cpu)
+    assert not gu.train.compile_wanted(gu.presets.collapse_mnist("paper"), 1000, cpu)  # the MLP: no faster
+    assert not gu.train.compile_wanted(paper, 3831, torch.device("mps"))
+    assert not gu.train.compile_wanted(paper.replace(mixing_alpha=0.1), 3831, cpu)
+    monkeypatch.setenv(gu.train.COMPILE_ENV, "0")
+    assert not gu.train.compile_wanted(paper, 3831, cpu)
+    monkeypatch.setenv(gu.train.COMPILE_ENV, "1")
+    assert gu.train.compile_wanted(gu.presets.collapse_mnist("smoke"), 1000, cpu) == has_compiler
+
+
+def test_a_failing_compiled_step_warns_and_trains_eagerly(monkeypatch, tiny_nanda):
+    def broken():
+        def fail(*args):
+            raise RuntimeError("no compiler here\nsecond line")
+        return fail
+
+    monkeypatch.setattr(gu.steps, "_compiled_forward", broken)
+    monkeypatch.setattr(gu.train, "compile_wanted", lambda *args: True)
+    with pytest.warns(RuntimeWarning, match="torch.compile of the training step failed .RuntimeError: no compiler"):
+        result = train(tiny_nanda, progress=False)
+    monkeypatch.undo()
+    assert result.env["compiled"] is False
+    eager = train(tiny_nanda, progress=False)
+    assert result.history | {"wall_time": None} == eager.history | {"wall_time": None}
+
+
+@pytest.mark.slow
+def test_the_compiled_step_trains_the_same_run_to_float_tolerance(monkeypatch):
+    """``torch.compile`` of the transformer's step (first compilation: tens of seconds)."""
+    config = gu.presets.nanda("smoke", d_model=32, d_mlp=64, num_steps=20, eval_schedule="every:5", device="cpu")
+    monkeypatch.setenv(gu.train.COMPILE_ENV, "0")
+    eager = train(config, progress=False)
+    monkeypatch.setenv(gu.train.COMPILE_ENV, "1")
+    if not gu.train.compile_wanted(config, 264, torch.device("cpu")):
+        pytest.skip("no C++ compiler for TorchInductor here")
+    compiled = train(config, progress=False)
+    assert compiled.env["compiled"] is True and eager.env["compiled"] is False
+    for name in ("train_loss", "test_loss", "weight_norm", "train_acc"):
+        assert compiled.history[name] == pytest.approx(eager.history[name], rel=1e-4, abs=1e-6), name
+
+
+def test_a_float64_loss_is_refused_on_mps_before_any_work(monkeypatch, tiny_nanda):
+    tiny_nanda = tiny_nanda.replace(loss_dtype="float64")
+    monkeypatch.setattr(gu.train, "resolve_device", lambda name: torch.device("mps"))
+    monkeypatch.setattr(gu.data, "load", lambda *a, **k: pytest.fail("loaded data before checking the device"))
+    with pytest.raises(ValueError, match="loss_dtype = 'float64' cannot run on Apple's MPS"):
+        train(tiny_nanda, progress=False)
+    with pytest.raises(ValueError, match="loss_dtype = 'float64' cannot run on Apple's MPS"):
+        gu.sweep.train_sweep([tiny_nanda, tiny_nanda.replace(seed=1)], progress=False)
