@@ -161,3 +161,46 @@ class Result:
             raise ValueError(f"stored key {data.get('key')} does not match its config ({config.key()}): "
                              "the file was written by another store format; regenerate it.")
         return cls(config, data["steps"], data["history"], data["timings"], data["env"])
+
+
+# ------------------------------------------------------------------ loss spikes
+#: A loss spike: a training loss more than ``SPIKE_FACTOR`` times the median of the ``SPIKE_WINDOW``
+#: evaluations before it (the quick-start's test of the float32 and float64 Nanda runs).
+SPIKE_FACTOR, SPIKE_WINDOW = 10.0, 5
+#: The smallest non-zero cross-entropy float32 can give a sample, ln(1 + 2⁻²³) ≈ 1.19e-7: below a logit gap of
+#: ln 2²⁴ ≈ 16.6 the softmax sum 1 + Σ e^(−gap) rounds to 1 and the sample's loss to exactly 0.
+FLOAT32_LOSS_QUANTUM = float(np.log1p(2.0 ** -23))
+
+
+def loss_spikes(result: Result, factor: float = SPIKE_FACTOR, window: int = SPIKE_WINDOW,
+                after: int | None = None) -> list[int]:
+    """Evaluation steps at which a loss spike begins, after ``after`` (default: t_fit, or none if the run
+    never fits): the training loss exceeds ``factor`` × the median of the ``window`` evaluations before it.
+    Consecutive spiking evaluations are one spike, reported at its first."""
+    start = result.t_fit if after is None else after
+    if start is None:
+        return []
+    steps, loss = result.step_array, result["train_loss"]
+    spikes, previous = [], False
+    for i in range(window, len(steps)):
+        spiking = steps[i] > start and loss[i] > factor * np.median(loss[i - window:i])
+        if spiking and not previous:
+            spikes.append(int(steps[i]))
+        previous = spiking
+    return spikes
+
+
+def norm_back_and_forth(result: Result, after: int | None = None) -> float:
+    """How far the weight norm travels back and forth after ``after`` (default t_fit): the summed absolute
+    changes between evaluations minus the net change, 0 for a norm that only falls (or only rises)."""
+    start = result.t_fit if after is None else after
+    if start is None:
+        return 0.0
+    norm = result["weight_norm"][result.step_array >= start]
+    return float(np.abs(np.diff(norm)).sum() - abs(norm[-1] - norm[0])) if len(norm) > 1 else 0.0
+
+
+def losses_before_spikes(result: Result, spikes: list[int] | None = None) -> list[float]:
+    """The training loss at the evaluation just before each spike of :func:`loss_spikes`."""
+    spikes = loss_spikes(result) if spikes is None else spikes
+    return [float(result["train_loss"][result.steps.index(step) - 1]) for step in spikes]

@@ -239,6 +239,7 @@ class VmapMembers:
         self.optimizer = make_optimizer(base, self.params.values(), weight_decay=0.0)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_factor(base))
         self.decays = {name: _per_member([c.weight_decay for c in configs], p) for name, p in self.params.items()}
+        self._factors, self._factors_lr = {}, None  # 1 - lr × decay per member, for the current lr
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, active: list[int]) -> None:
         """One step of every member (``x``, ``y``: shared full batch, or stacked per-member batches)."""
@@ -246,10 +247,13 @@ class VmapMembers:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         lr = self.optimizer.param_groups[0]["lr"]
+        if self.base.optimizer == "adamw" and lr != self._factors_lr:  # constant after the warm-up: kept
+            self._factors = {name: 1 - lr * decay for name, decay in self.decays.items()}
+            self._factors_lr = lr
         with torch.no_grad():
             for name, tensor in self.params.items():
                 if self.base.optimizer == "adamw":
-                    tensor.mul_(1 - lr * self.decays[name])  # AdamW's decoupled decay, per member
+                    tensor.mul_(self._factors[name])  # AdamW's decoupled decay, per member
                 else:
                     tensor.grad.add_(self.decays[name] * tensor)  # SGD's L2 term, per member
         optimizer_step(self.optimizer)
@@ -342,7 +346,9 @@ def _batches(configs: list[Config], samplers: list[BatchSampler], dataset: data_
     if samplers[0].full:
         return dataset.x_train, dataset.y_train
     batch = torch.stack([sampler(step) for sampler in samplers])
-    return dataset.x_train[batch], dataset.y_train[batch]
+    rows = batch.flatten()  # index_select, then the member axis: the same tensors as x_train[batch], sooner
+    return (dataset.x_train.index_select(0, rows).unflatten(0, batch.shape),
+            dataset.y_train.index_select(0, rows).unflatten(0, batch.shape))
 
 
 def probe_key(configs: list[Config], device: torch.device) -> str:

@@ -75,9 +75,11 @@ def test_the_default_leaves_every_stored_key_and_label_unchanged():
     assert Config().stop_after_grok is None and LATER_FIELDS["stop_after_grok"] is None
     assert Config(stop_after_grok=None).key() == Config().key()
     store = gu.store_for("paper")
-    for config in (gu.presets.nanda("paper"), gu.presets.omnigrok_mnist("paper")):
-        assert store.path(config).exists(), store.path(config).name  # the quick-start results, keyed as before
-    assert gu.presets.nanda("paper").key() == "b067d4aba3566786"
+    for config in (gu.presets.nanda("paper"), gu.presets.nanda("paper", loss_dtype="float32"),
+                   gu.presets.omnigrok_mnist("paper")):
+        assert store.path(config).exists(), store.path(config).name  # the quick-start results
+    assert gu.presets.nanda("paper", loss_dtype="float32").key() == "b067d4aba3566786"  # keyed as before
+    assert gu.presets.nanda("paper").key() == "612331a3a3a7b2e3"  # its float64 loss, stored since
     assert gu.presets.nanda("paper").replace(stop_after_grok=2000).label() == gu.presets.nanda("paper").label()
 
 

@@ -152,6 +152,24 @@ def test_presets_validate_profile():
     assert gu.presets.nanda("smoke", seed=3).seed == 3
 
 
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_the_nanda_setup_computes_its_loss_in_float64_and_the_quickstart_keeps_the_float32_run(profile):
+    double = gu.presets.nanda(profile)
+    assert double.loss_dtype == "float64"
+    single = gu.presets.nanda(profile, loss_dtype="float32")
+    assert gu.presets.chapter_runs(profile)["00_quickstart"] == [double, single, gu.presets.omnigrok_mnist(profile)]
+    assert double.replace(loss_dtype="float32") == single and double.key() != single.key()
+
+
+def test_the_stored_quickstart_runs_are_the_two_precisions_of_one_run():
+    store = store_for("paper")
+    double, single = (store.load(gu.presets.nanda("paper", loss_dtype=d)) for d in ("float64", "float32"))
+    assert double is not None and single is not None
+    assert double.config.replace(loss_dtype="float32") == single.config
+    assert double.steps == single.steps == list(range(0, 14_001, 100))
+    assert double.t_grok is not None and single.t_grok is not None
+
+
 def test_run_sweep_stores_each_member_in_input_order(store, config, monkeypatch):
     configs = [config.replace(seed=2, weight_decay=0.1), config.replace(seed=0), config.replace(seed=1)]
     stored_first = run(configs[1], store, progress=False)  # one member already stored

@@ -317,7 +317,7 @@ def test_existing_keys_are_unchanged():
     """Text support adds no Config field: keys of stored results stay as they were."""
     from grokutils.runs import REPO_ROOT
 
-    assert gu.presets.nanda("paper").key() == "b067d4aba3566786"
+    assert gu.presets.nanda("paper", loss_dtype="float32").key() == "b067d4aba3566786"
     stored = sorted((REPO_ROOT / "results").glob("*.json"))
     assert stored
     for path in stored:
