@@ -311,7 +311,9 @@ def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
         "p1_thm43_time_scales": collapse_theory(p),
         "p1_appendix_architectures": list(collapse_architectures(p).values()),
         "p3_two_phases": spectral_main(p),
-        "p3_intervention": [c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p),
+        "p3_intervention": ([c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p)
+                            + [c for alpha, arm in spectral_mixing_doses(p).items()
+                               if alpha not in (MIXING_ALPHA, MIXING_ALPHA_STRONG) for c in arm]),
         "p3_not_sufficient": spectral_mlp(p),
         "p3_threshold": ([c for arm in spectral_tasks(p).values() for c in arm] + spectral_s5_larger_split(p)
                          + [c for arm in spectral_s5_fractions(p).values() for c in arm]),
