@@ -26,6 +26,9 @@ LOSSES = ("cross_entropy", "mse")
 #: Precision of the loss: the logits are cast to it before the log-softmax (cross-entropy) or the squared error.
 #: Nanda et al. (2023) compute the loss in float64; float32 saturates the softmax of a memorised training set.
 LOSS_DTYPES = ("float32", "float64")
+#: How the transformer's parameters are initialised: ``book`` (Nanda et al. 2023, :class:`grokutils.models.Transformer`)
+#: or ``pytorch`` (each layer's PyTorch default; the position embedding N(0, 1) like ``nn.Embedding``).
+INITS = ("book", "pytorch")
 REDUCTIONS = ("mean", "sum")
 OPTIMIZERS = ("adamw", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -34,7 +37,7 @@ INT_FIELDS = ("p", "num_train", "data_seed", "d_model", "num_heads", "d_mlp", "n
               "num_steps", "seed")
 OPTIONAL_INT_FIELDS = ("batch_size", "stop_after_grok")  # None or an integer
 BOOL_FIELDS = ("layer_norm", "norm_matched")
-STR_FIELDS = ("task", "model", "activation", "loss", "loss_reduction", "loss_dtype", "optimizer", "eval_schedule",
+STR_FIELDS = ("task", "model", "activation", "init", "loss", "loss_reduction", "loss_dtype", "optimizer", "eval_schedule",
               "device")
 #: Seeds (``seed``, ``data_seed``) are 32-bit: numpy's and torch's generators take them as they are.
 SEED_LIMIT = 2**32
@@ -49,7 +52,7 @@ STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 #: :meth:`Config.key` only when set to something else, so every key stored before they
 #: existed stays valid (their runs used exactly these defaults).
 LATER_FIELDS = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None,
-                "loss_dtype": "float32"}
+                "loss_dtype": "float32", "init": "book"}
 ACTIVATIONS = ("relu", "tanh", "softplus")
 #: The evaluation metrics that ``metrics`` may list: the keys of :data:`grokutils.metrics.REGISTRY`,
 #: which maps each to its callback (a test keeps the two equal; names here keep this module a leaf).
@@ -108,7 +111,7 @@ ALLOWED = {
     "mixing_alpha": "a number in [0, 1)", "betas": "two numbers in [0, 1) (AdamW's betas)",
 }
 #: The allowed values of each string field but ``eval_schedule`` (see :func:`_choices`).
-CHOICES = {"task": TASKS, "model": MODELS, "activation": ACTIVATIONS, "loss": LOSSES, "loss_reduction": REDUCTIONS,
+CHOICES = {"task": TASKS, "model": MODELS, "activation": ACTIVATIONS, "init": INITS, "loss": LOSSES, "loss_reduction": REDUCTIONS,
            "loss_dtype": LOSS_DTYPES, "optimizer": OPTIMIZERS, "device": DEVICES}
 
 
@@ -170,6 +173,7 @@ class Config:
     widths: tuple[int, ...] = (200, 200, 200)
     activation: str = "relu"  # MLP hidden activation; smooth ones for Part I, Theorem 4.3
     init_scale: float = 1.0
+    init: str = "book"  # the transformer's initialisation: the book's (Nanda et al.) or PyTorch's defaults
     # optimisation
     loss: str = "cross_entropy"
     loss_reduction: str = "mean"
@@ -269,6 +273,8 @@ class Config:
             _fail("widths", self.widths, "a non-empty tuple of positive widths")
         if self.activation not in ACTIVATIONS:
             _fail("activation", self.activation, _choices("activation"))
+        if self.init not in INITS:
+            _fail("init", self.init, _choices("init"))
         if self.init_scale <= 0:
             _fail("init_scale", self.init_scale, ALLOWED["init_scale"])
         if self.loss not in LOSSES:
@@ -357,6 +363,8 @@ class Config:
             ignore(("num_heads", "d_mlp", "num_layers", "layer_norm"), f"{model} has no attention blocks")
             if not (self.model == "mlp" and self.is_algorithmic):
                 ignore(("d_model",), f"{model} on {task} has no embedding width")
+        if self.model != "transformer":
+            ignore(("init",), f"{model} has one initialisation (only model='transformer' reads init)")
         if self.model == "resnet18":
             ignore(("init_scale",), f"{model} keeps PyTorch's standard initialisation")
         ignore(("momentum",) if self.optimizer == "adamw" else ("betas",), f"optimizer={self.optimizer!r}")
@@ -518,7 +526,8 @@ class Config:
         intervention = f"-mix{self.mixing_alpha:g}" if self.mixing_alpha else ""
         intervention += "-normmatched" if self.norm_matched else ""
         precision = "-lossf64" if self.loss_dtype == "float64" else ""
-        return f"{data}-{self.model}-wd{self.weight_decay:g}{intervention}{precision}-s{self.seed}"
+        init = "-torchinit" if self.init == "pytorch" else ""
+        return f"{data}-{self.model}-wd{self.weight_decay:g}{intervention}{precision}{init}-s{self.seed}"
 
 
 def eval_steps(schedule: str, num_steps: int) -> list[int]:

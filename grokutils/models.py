@@ -171,19 +171,26 @@ class Transformer(nn.Module):
 
     Init follows Nanda et al.: N(0, 1/d_model) for embeddings and square
     matrices, N(0, 1/d_model) for the MLP, N(0, 1/vocab) for the unembedding,
-    zero biases; then every parameter is multiplied by ``init_scale``.
+    zero biases; then every parameter is multiplied by ``init_scale``. ``init='pytorch'`` keeps each
+    layer's PyTorch default instead (``nn.Linear``'s uniform ±1/√fan_in, ``nn.Embedding``'s N(0, 1), and
+    N(0, 1) for the position embedding, as an ``nn.Embedding`` would have it): Part III's calibration.
     """
 
     def __init__(self, vocab_size: int, num_classes: int, n_ctx: int = 3, d_model: int = 128,
                  num_heads: int = 4, d_mlp: int = 512, num_layers: int = 1, layer_norm: bool = False,
-                 init_scale: float = 1.0):
+                 init_scale: float = 1.0, init: str = "book"):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, d_model)
         self.pos = nn.Parameter(torch.empty(n_ctx, d_model))
         self.blocks = nn.ModuleList(Block(d_model, num_heads, d_mlp, layer_norm) for _ in range(num_layers))
         self.norm_final = nn.LayerNorm(d_model) if layer_norm else nn.Identity()
         self.head = nn.Linear(d_model, num_classes, bias=False)
-        self._init(d_model, vocab_size)
+        if init == "book":
+            self._init(d_model, vocab_size)
+        elif init == "pytorch":
+            nn.init.normal_(self.pos)
+        else:
+            raise ValueError(f"Transformer: init={init!r} is not allowed; expected 'book' or 'pytorch'.")
         scale_parameters([self], init_scale)
 
     def _init(self, d_model: int, vocab_size: int) -> None:
@@ -408,7 +415,7 @@ def build(config: Config, input_shape: tuple[int, ...], num_classes: int,
     torch.manual_seed(config.seed)
     if config.model == "transformer":
         return Transformer(vocab_size, num_classes, input_shape[0], config.d_model, config.num_heads,
-                           config.d_mlp, config.num_layers, config.layer_norm, config.init_scale)
+                           config.d_mlp, config.num_layers, config.layer_norm, config.init_scale, config.init)
     if config.model == "mlp" and config.is_algorithmic:
         return EmbedMLP(vocab_size, config.d_model, config.widths, num_classes, config.init_scale)
     if config.model == "resnet18":

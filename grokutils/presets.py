@@ -314,6 +314,8 @@ def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
         "p3_intervention": ([c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p)
                             + [c for alpha, arm in spectral_mixing_doses(p).items()
                                if alpha not in (MIXING_ALPHA, MIXING_ALPHA_STRONG) for c in arm]),
+        "p3_calibration": [c for cell, arm in spectral_calibration(p).items() for c in arm
+                           if cell != (SPECTRAL_PAPER.frac_train, SPECTRAL_PAPER.betas[1], "book")],
         "p3_not_sufficient": spectral_mlp(p),
         "p3_threshold": ([c for arm in spectral_tasks(p).values() for c in arm] + spectral_s5_larger_split(p)
                          + [c for arm in spectral_s5_fractions(p).values() for c in arm]),
@@ -475,3 +477,40 @@ def spectral_s5_fractions(profile: str = "paper") -> dict[float, list[Config]]:
     seeds = S5_FRACTION_SEEDS if check_profile(profile) == "paper" else 1
     base = spectral_s5_larger_split(profile)[0]
     return {frac: [base.replace(frac_train=frac, seed=seed) for seed in range(seeds)] for frac in S5_FRACTIONS}
+
+
+# Part III's calibration (the verdict review): which procedure groks x + y near the paper's t_grok? Its
+# cells differ from the main runs only where named, are judged by no verdict, and are reported beside them.
+#: The paper's t_grok on x + y mod 97 (≈ 14,000 steps; :mod:`grokutils.part3.paper` holds the claim).
+CALIBRATION_FRACTIONS = (0.2, 0.25, 0.3)
+CALIBRATION_BETA2 = (0.98, 0.999)
+CALIBRATION_INITS = ("book", "pytorch")
+CALIBRATION_SEEDS = 3
+#: Budget of a calibration run: twice the paper's t_grok, so a cell that groks later is "> 30,000", far from it.
+CALIBRATION_STEPS = 30_000
+
+
+def spectral_calibration(profile: str = "paper") -> dict[tuple[float, float, str], list[Config]]:
+    """Part III, exploratory calibration: x + y mod 97 at every train fraction of :data:`CALIBRATION_FRACTIONS`
+    × AdamW β₂ of :data:`CALIBRATION_BETA2` × initialisation of :data:`CALIBRATION_INITS` (the book's, Nanda
+    et al.'s, or PyTorch's defaults), :data:`CALIBRATION_SEEDS` seeds, at most :data:`CALIBRATION_STEPS` steps,
+    stopped :data:`SPECTRAL_STOP_AFTER_GROK` steps after t_grok, H̃ recorded. The cell of the main runs
+    (0.3, 0.999, book) is their first seeds (the same trajectory: constant learning rate, no warm-up). Quick
+    and smoke: train fraction 0.3 only, one seed, their profile's budget. Keyed ``(frac, β₂, init)``."""
+    p = check_profile(profile)
+    seeds = CALIBRATION_SEEDS if p == "paper" else 1
+    fractions = CALIBRATION_FRACTIONS if p == "paper" else CALIBRATION_FRACTIONS[-1:]
+    main = spectral_main(p)[:seeds]
+    base = _spectral_profile(p, paper_steps=CALIBRATION_STEPS).replace(
+        metrics=("spectral",), stop_after_grok=SPECTRAL_STOP_AFTER_GROK if p != "smoke" else 0)
+    cells = {}
+    for frac in reversed(fractions):  # the main runs' fraction first: its cells train first
+        for beta2 in CALIBRATION_BETA2:
+            for init in CALIBRATION_INITS:
+                if (frac, beta2, init) == (SPECTRAL_PAPER.frac_train, SPECTRAL_PAPER.betas[1], "book"):
+                    cells[frac, beta2, init] = main
+                else:
+                    cells[frac, beta2, init] = [base.replace(frac_train=frac, betas=(0.9, beta2), init=init,
+                                                             seed=seed) for seed in range(seeds)]
+    return cells
+
