@@ -202,27 +202,31 @@ def collapse_architectures(profile: str = "paper") -> dict[str, Config]:
             "ViT": base.replace(model="vit", d_model=128, num_heads=4, d_mlp=512)}
 
 
-#: Part I, Theorem 4.3's own setting: the λ of MSE + λ‖θ‖² (torch SGD's weight_decay is 2λ).
-THEORY_LAMBDAS = (3e-4, 1e-3, 3e-3, 1e-2)
+#: Part I, Theorem 4.3's own setting: the λ of MSE + λ‖θ‖² (torch SGD's weight_decay is 2λ), in the range
+#: where the network fits the training set within the budget (the verdict review: a first version's λ of
+#: 1e-3, 3e-3 and 1e-2 never fitted in 20,000 steps, so no time scale could be read from them), and its seeds.
+THEORY_LAMBDAS = (3e-5, 1e-4, 3e-4)
+THEORY_SEEDS = (42, 43, 44)
 
 
 def collapse_theory(profile: str = "paper") -> list[Config]:
     """Part I, Theorem 4.3 in the theorem's own setting, at small scale: a pyramidal MLP
     784-200-100-10 with the smooth softplus activation, default init (scale 1), full-batch
     gradient descent (SGD, no momentum, lr 0.5) on the mean squared error plus λ‖θ‖², for
-    λ in :data:`THEORY_LAMBDAS`. ``weight_decay`` = 2λ, because torch's SGD adds
-    weight_decay·θ to the gradient, the gradient of (weight_decay/2)‖θ‖²."""
-    lambdas, steps = {
-        "paper": (THEORY_LAMBDAS, 20_000),
-        "quick": (THEORY_LAMBDAS[1::2], 4_000),
-        "smoke": (THEORY_LAMBDAS[-2:], 40),
+    λ in :data:`THEORY_LAMBDAS` and the seeds of :data:`THEORY_SEEDS` (seed-major), recording the
+    collapse metrics and the weight balancedness of Appendix A.4. ``weight_decay`` = 2λ, because
+    torch's SGD adds weight_decay·θ to the gradient, the gradient of (weight_decay/2)‖θ‖²."""
+    lambdas, seeds, steps = {
+        "paper": (THEORY_LAMBDAS, THEORY_SEEDS, 20_000),
+        "quick": (THEORY_LAMBDAS[1:], THEORY_SEEDS[:1], 4_000),
+        "smoke": (THEORY_LAMBDAS[1:], THEORY_SEEDS[:1], 40),
     }[check_profile(profile)]
     base = COLLAPSE_PAPER.replace(widths=(200, 100), activation="softplus", init_scale=1.0, loss="mse",
                                   loss_reduction="mean", optimizer="sgd", lr=0.5, momentum=0.0, batch_size=None,
-                                  num_steps=steps, metrics=("collapse",))
+                                  num_steps=steps, metrics=("collapse", "balancedness"))
     if profile == "smoke":
         base = base.replace(eval_schedule="every:20")
-    return [base.replace(weight_decay=2 * lam) for lam in lambdas]
+    return [base.replace(weight_decay=2 * lam, seed=seed) for seed in seeds for lam in lambdas]
 
 
 def collapse_cifar_resnet(profile: str = "paper") -> Config:

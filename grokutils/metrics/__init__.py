@@ -10,6 +10,7 @@ Submodules by family:
 - ``fourier`` (Part III): Fourier alignment and key frequencies of embeddings;
 - ``information`` (Part I): Kozachenko–Leonenko entropy, compression MI, nHSIC, IB bounds
   (with ``autoencoder``, the cached compressor of X);
+- ``balance`` (Part I, Appendix A.4): weight balancedness of consecutive layers;
 - ``snapshots`` (Part I, Figure 2): 2-D projections of train/test features at a few steps;
 - ``robustness`` (Part II): perturbation error, PMI / PE / MID / ED, abelian test, logit distance.
 
@@ -20,7 +21,7 @@ returning a dict of values recorded at every evaluation step. Its names are also
 (``tests/test_config.py`` keeps the two equal).
 """
 
-from grokutils.metrics import (collapse, flatness, fourier, information, robustness, snapshots, spectral,
+from grokutils.metrics import (balance, collapse, flatness, fourier, information, robustness, snapshots, spectral,
                                spectral_lemmas)
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
@@ -34,7 +35,8 @@ REGISTRY = {
     "population": collapse.population_metrics,
     "concentration": collapse.concentration_metrics,
     "snapshots": snapshots.representation_snapshots,
+    "balancedness": balance.balancedness_metrics,
 }
 
-__all__ = ["REGISTRY", "accuracy", "collapse", "flatness", "fourier", "information", "representation_norm",
+__all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "fourier", "information", "representation_norm",
            "robustness", "snapshots", "spectral", "spectral_lemmas", "weight_norm"]
