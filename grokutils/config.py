@@ -37,8 +37,8 @@ INT_FIELDS = ("p", "num_train", "data_seed", "d_model", "num_heads", "d_mlp", "n
               "num_steps", "seed")
 OPTIONAL_INT_FIELDS = ("batch_size", "stop_after_grok")  # None or an integer
 BOOL_FIELDS = ("layer_norm", "norm_matched")
-STR_FIELDS = ("task", "model", "activation", "init", "loss", "loss_reduction", "loss_dtype", "optimizer", "eval_schedule",
-              "device")
+STR_FIELDS = ("task", "model", "activation", "init", "loss", "loss_reduction", "loss_dtype", "optimizer",
+              "eval_schedule", "device")
 #: Seeds (``seed``, ``data_seed``) are 32-bit: numpy's and torch's generators take them as they are.
 SEED_LIMIT = 2**32
 #: Largest modulus: the operation table (p² pairs) is built in memory, and 2,000² is already 4 million pairs.
@@ -111,8 +111,8 @@ ALLOWED = {
     "mixing_alpha": "a number in [0, 1)", "betas": "two numbers in [0, 1) (AdamW's betas)",
 }
 #: The allowed values of each string field but ``eval_schedule`` (see :func:`_choices`).
-CHOICES = {"task": TASKS, "model": MODELS, "activation": ACTIVATIONS, "init": INITS, "loss": LOSSES, "loss_reduction": REDUCTIONS,
-           "loss_dtype": LOSS_DTYPES, "optimizer": OPTIMIZERS, "device": DEVICES}
+CHOICES = {"task": TASKS, "model": MODELS, "activation": ACTIVATIONS, "init": INITS, "loss": LOSSES,
+           "loss_reduction": REDUCTIONS, "loss_dtype": LOSS_DTYPES, "optimizer": OPTIMIZERS, "device": DEVICES}
 
 
 def _choices(name: str) -> str:

@@ -24,9 +24,13 @@ GLOSSARY: dict[str, str] = {
     "widths": "hidden widths of the MLP, e.g. (200, 200, 200)",
     "activation": "hidden activation of the MLP: 'relu' (default), 'tanh' or 'softplus' (smooth, Part I Thm 4.3)",
     "init_scale": "factor multiplying parameters after PyTorch's default init (Omnigrok's alpha)",
+    "init": "the transformer's initialisation: 'book' (Nanda et al. 2023: N(0, 1/d_model), head N(0, 1/vocab), zero "
+            "biases) or 'pytorch' (each layer's PyTorch default; Part III's calibration)",
     # optimisation
     "loss": "'cross_entropy' or 'mse' (against one-hot targets)",
     "loss_reduction": "'mean' or 'sum' over batch (and classes, for MSE)",
+    "loss_dtype": "precision in which the loss is computed from the logits: 'float32' or 'float64' (Nanda et al. "
+                  "2023; the model stays float32)",
     "optimizer": "'adamw' or 'sgd'",
     "lr": "learning rate",
     "weight_decay": "decoupled weight decay (AdamW) or L2 coefficient (SGD)",
@@ -90,6 +94,13 @@ GLOSSARY: dict[str, str] = {
     "logit_distance_train": "mean ||f(a, b) − f(b, a)|| over training pairs (Part II, Figure 7)",
     "fourier_alignment": "mean alignment of the token embedding with its key Fourier frequencies (Part III, claim 7)",
     "fourier_top_power": "share of the embedding's Fourier power in its top 5 frequencies (Part III, claim 7)",
+    "imbalance_l": "‖W_(l+1)ᵀW_(l+1) − W_l W_lᵀ‖_F of the l-th pair of consecutive linear layers (Part I, App. A.4, "
+                   "weight balancedness; metrics.balance)",
+    "imbalance_relative_l": "imbalance_l / (‖W_(l+1)ᵀW_(l+1)‖_F + ‖W_l W_lᵀ‖_F), in [0, 1] (0: balanced)",
+    "neuron_imbalance_l": "max over hidden neurons i of |‖W_(l+1)[:, i]‖² − ‖W_l[i, :]‖² − b_l[i]²|: what gradient "
+                          "flow conserves through ReLU (Du et al. 2018)",
+    "imbalance": "imbalance_l of the head's pair (the last l): Proposition A.6's balancedness",
+    "imbalance_relative": "imbalance_relative_l of the head's pair",
     "t_fit": "first evaluation step with train_acc >= 0.99",
     "t_grok": "first evaluation step with test_acc >= the task's threshold (0.95 algorithmic)",
     "grok_delay": "t_grok - t_fit",
