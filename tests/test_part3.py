@@ -541,3 +541,38 @@ def test_dose_response_and_fraction_tables_on_synthetic_runs():
                  0.8: [synthetic(k, None, config=BASE.replace(task="s5")) for k in range(2)]}
     table = part3.tables.fraction_table(fractions)
     assert "| 0.6 | 3/3 |" in table and "| 0.8 | 0/2 | — | 0/0 | — |" in table
+
+
+def test_dose_response_sentence_reads_the_trend_over_alpha():
+    baseline = main_runs()
+    doses = {0.1: _mixed(baseline, 1_000), 0.3: _mixed(baseline, 2_000), 0.5: _mixed(baseline, 3_000)}
+    sentence = part3.dose_response_sentence(baseline, doses)
+    assert "t_grok rises with α" in sentence and "40 runs" in sentence and "0 run(s) did not grok" in sentence
+    flat = {0.1: _mixed(baseline, 0), 0.3: _mixed(baseline, 0)}
+    assert "t_grok shows no monotone trend" in part3.dose_response_sentence(baseline, flat)
+    table = part3.dose_response_table(baseline, doses)
+    assert table.splitlines()[2].startswith("| 0 (baseline) | — | 10/10 |")
+
+
+def _cell(frac, beta2, init, t_groks, h_star=0.625):
+    config = BASE.replace(frac_train=frac, betas=(0.9, beta2), init=init)
+    return [synthetic(seed, t, h_star=h_star, config=config) for seed, t in enumerate(t_groks)]
+
+
+def test_calibration_picks_the_cell_nearest_the_paper_on_a_log_scale_among_those_that_mostly_grok():
+    groups = {(0.3, 0.999, "book"): _cell(0.3, 0.999, "book", [6_000, 6_200, 6_400]),
+              (0.3, 0.98, "pytorch"): _cell(0.3, 0.98, "pytorch", [12_000, 12_400, 12_800], h_star=0.61),
+              (0.2, 0.98, "pytorch"): _cell(0.2, 0.98, "pytorch", [14_000, None, None]),  # nearer, but 1/3 groks
+              (0.25, 0.98, "pytorch"): _cell(0.25, 0.98, "pytorch", [18_000, 18_400, 18_800])}
+    cells_ = part3.calibration.calibration_cells(groups)
+    chosen = part3.calibration.nearest_cell(cells_)
+    # |log(12,400 / 14,360)| = 0.147 < |log(18,400 / 14,360)| = 0.248; the 14,000 cell has 1 of 3 grokked
+    assert (chosen.frac, chosen.beta2, chosen.init) == (0.3, 0.98, "pytorch")
+    assert chosen.distance == pytest.approx(abs(math.log(12_400 / 14_360)))
+    sentence = part3.calibration_sentence(groups)
+    assert "train fraction 0.3, β₂ 0.98, PyTorch initialisation" in sentence and "12,400 ± 400" in sentence
+    assert "contains the paper's H̃* = 0.61" in sentence
+    table = part3.calibration_table(groups)
+    assert "| 0.2 | 0.98 | pytorch | 1/3 |" in table and "0.86" in table  # 12,400 / 14,360
+    none_grok = {(0.2, 0.98, "book"): _cell(0.2, 0.98, "book", [None, None, None])}
+    assert "No procedure had most of its seeds grok" in part3.calibration_sentence(none_grok)

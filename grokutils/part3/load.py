@@ -124,3 +124,11 @@ def load_s5_fractions(profile: str, store: ResultStore | None = None,
     """Claim 6, exploratory: S5 at the train fractions of :func:`grokutils.presets.spectral_s5_fractions`."""
     return {frac: _load(configs, profile, store, progress)
             for frac, configs in presets.spectral_s5_fractions(profile).items()}
+
+
+def load_calibration(profile: str, store: ResultStore | None = None,
+                     progress: bool = True) -> dict[tuple[float, float, str], list[Result]]:
+    """Exploratory calibration: every procedure of :func:`grokutils.presets.spectral_calibration`,
+    keyed ``(train fraction, β₂, init)``."""
+    return {cell: _load(configs, profile, store, progress)
+            for cell, configs in presets.spectral_calibration(profile).items()}

@@ -19,6 +19,7 @@ from grokutils.part3.paper import (PAPER_BASELINE_T_GROK, PAPER_CONTROL_DELAY, P
                                    PAPER_TASK_T_GROK, PAPER_TASK_THRESHOLDS, TASK_GROUPS)
 from grokutils.report import Markdown, markdown_table
 from grokutils.result import Result
+from grokutils.verdicts import SIGNIFICANCE
 
 
 def events_table(results: Iterable[Result], threshold_value: float | None = None) -> Markdown:
@@ -256,9 +257,13 @@ def diagnosis_table(groups: Mapping[str, Sequence[Result]], threshold_value: flo
 def dose_response_table(baseline: Iterable[Result], doses: Mapping[float, Iterable[Result]]) -> Markdown:
     """Exploratory (added after the results): per mixing strength α, against the baseline runs of the same
     seeds, the H̃ shift before grokking (:func:`~grokutils.part3.arms.entropy_shift`), the grokked runs,
-    the delay of the mean t_grok and the one-sided Mann–Whitney p for a delay and for an advance."""
+    the delay of the mean t_grok, the one-sided Mann–Whitney p for a delay and for an advance, and the H̃ at
+    which the arm groks (:func:`~grokutils.part3.analysis.threshold`); the first row is the baseline."""
     baseline = check_grok_threshold(baseline)
-    rows = []
+    level = threshold(baseline)
+    rows = [("0 (baseline)", "—", f"{len(split_grokked(baseline)[0])}/{len(baseline)}",
+             cells.mean_sd([r.t_grok for r in split_grokked(baseline)[0]]), "—", "—", "—",
+             cells.interval(level.as_tuple()) if level else "—")]
     for alpha, runs in sorted(doses.items()):
         runs = check_grok_threshold(runs)
         own = same_seeds(baseline, runs)
@@ -266,11 +271,36 @@ def dose_response_table(baseline: Iterable[Result], doses: Mapping[float, Iterab
         shift = entropy_shift(own, runs, c.condition)
         earlier = (stats.mann_whitney_greater(list(c.baseline_t_grok), list(c.treated_t_grok))[1]
                    if c.baseline_t_grok and c.treated_t_grok else None)
+        level = threshold(runs)
         rows.append((f"{alpha:g}", cells.signed_interval(shift.estimate), f"{len(c.treated_t_grok)}/{c.treated_runs}",
                      cells.mean_sd(list(c.treated_t_grok)), cells.signed_steps(c.delay), cells.p_value(c.p),
-                     cells.p_value(earlier)))
+                     cells.p_value(earlier), cells.interval(level.as_tuple()) if level else "—"))
     return markdown_table(("α", "H̃ shift before grokking (95 % CI)", "grokked", "t_grok", "delay",
-                           "p (later)", "p (earlier)"), rows)
+                           "p (later)", "p (earlier)", "H̃ at t_grok (95 % CI)"), rows)
+
+
+def _trend(name: str, alphas: Sequence[float], values: Sequence[float]) -> str:
+    if len(set(alphas)) < 2 or len(values) < 3:
+        return f"{name}: too few runs for a trend"
+    if len(set(values)) == 1:
+        return f"{name} is the same in every run"
+    rho, p = stats.spearman(alphas, values)
+    direction = ("rises with α" if rho > 0 else "falls with α") if p < SIGNIFICANCE else \
+        "shows no monotone trend in α that these runs can detect"
+    return f"{name} {direction} (Spearman ρ = {rho:+.2f}, p = {cells.p_value(p)}, {len(values)} runs)"
+
+
+def dose_response_sentence(baseline: Iterable[Result], doses: Mapping[float, Iterable[Result]]) -> Markdown:
+    """Exploratory: the dose–response in two computed trends over every grokked run, the baseline at α = 0:
+    t_grok against α, and H̃ at t_grok against α (two-sided Spearman tests at the book's significance level)."""
+    groups = {0.0: check_grok_threshold(baseline)} | {a: check_grok_threshold(r) for a, r in doses.items()}
+    grokked = [(alpha, r) for alpha, runs in sorted(groups.items()) for r in runs if r.t_grok is not None]
+    alphas = [alpha for alpha, _ in grokked]
+    t_grok = [float(r.t_grok) for _, r in grokked]
+    levels = [forecast.entropy_at_grok([r])[0] for _, r in grokked]
+    never = sum(r.t_grok is None for runs in groups.values() for r in runs)
+    return Markdown(f"Over the grokked runs of every α (the baseline at α = 0): {_trend('t_grok', alphas, t_grok)}; "
+                    f"{_trend('H̃ at t_grok', alphas, levels)}. {never} run(s) did not grok within their budget.")
 
 
 def fraction_table(groups: Mapping[float, Iterable[Result]]) -> Markdown:
