@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import time
 import types
 from collections import Counter
@@ -48,6 +49,15 @@ def _arm(name: str) -> Callable[[str], list[Config]]:
 
 def _s5_fractions(profile: str) -> list[Config]:
     return [c for configs in presets.spectral_s5_fractions(profile).values() for c in configs]
+
+
+def _calibration(profile: str) -> list[Config]:
+    return [c for configs in presets.spectral_calibration(profile).values() for c in configs]
+
+
+def _doses(profile: str) -> list[Config]:
+    return [c for alpha, configs in presets.spectral_mixing_doses(profile).items()
+            if alpha not in (presets.MIXING_ALPHA, presets.MIXING_ALPHA_STRONG) for c in configs]
 
 
 def _task(name: str) -> Callable[[str], list[Config]]:
@@ -108,7 +118,9 @@ PAGES: dict[str, PageRuns] = {
     "p3_forecast": PageRuns(_groups(**_MAIN), measured=(
         f"quick: 176 s on the development VM when the main runs are not cached yet, 1 s once they are "
         f"({_SHARED_CORES}).")),
-    "p3_intervention": PageRuns(_groups(**_MAIN, **_ARMS), measured=(
+    "p3_calibration": PageRuns(_groups(the_procedures=_calibration), measured=(
+        f"quick: QUICK_CAL s on the development VM with nothing cached ({_SHARED_CORES}).")),
+    "p3_intervention": PageRuns(_groups(**_MAIN, **_ARMS, the_other_mixing_strengths=_doses), measured=(
         f"quick: 376 s on the development VM with nothing cached, before the stronger mixing was added; its quick "
         f"seed adds 75 s ({_SHARED_CORES}).")),
     "p3_threshold": PageRuns(_groups(**_MAIN, **_TASKS, S5_with_a_larger_split=presets.spectral_s5_larger_split,
@@ -140,8 +152,11 @@ def describe(configs: Sequence[Config]) -> str:
         return f"1 run, {budget}"
     seeds = set(groups.values())
     seed_text = [] if seeds == {1} else [f"{max(seeds)} seeds"]
-    if len(seeds) == 1:
-        shape = " × ".join([f"{len({repr(getattr(c, n)) for c in configs})} {n}" for n in fields] + seed_text)
+    counts = [len({repr(getattr(c, n)) for c in configs}) for n in fields]
+    if len(seeds) == 1 and math.prod(counts) == len(groups):  # a full grid
+        shape = " × ".join([f"{count} {n}" for count, n in zip(counts, fields)] + seed_text)
+    elif len(seeds) == 1:
+        shape = " × ".join([f"{len(groups)} combinations of {', '.join(fields)}"] + seed_text)
     else:
         shape = "; ".join(", ".join(f"{n} {v}" for n, v in zip(fields, key)) + f": {count} seed{'s' * (count > 1)}"
                           for key, count in groups.items())

@@ -6,7 +6,7 @@ dashed, test solid; ``t_fit`` and ``t_grok`` are marked by vertical lines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.ticker
@@ -311,3 +311,27 @@ def architecture_panels(mlp: Sequence[Result], transformer: Sequence[Result], th
     if title:
         fig.suptitle(title)
     return fig
+
+
+def strip(groups: Mapping[str, Sequence[float]], ax=None, ylabel: str = "", reference: float | None = None,
+          band: tuple[float, float] | None = None, reference_label: str = "paper"):
+    """One column of dots per named group (each dot a run) with its mean as a bar; an optional reference
+    line and band (e.g. the paper's value and interval). Empty groups keep their column, marked "none"."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.6), constrained_layout=True)
+    for index, values in enumerate(groups.values()):
+        values = np.asarray(list(values), dtype=float)
+        if values.size == 0:
+            ax.annotate("none", (index, 0.5), xycoords=("data", "axes fraction"), ha="center", color="0.5")
+            continue
+        offsets = np.linspace(-0.12, 0.12, values.size) if values.size > 1 else np.zeros(1)
+        ax.plot(index + offsets, values, "o", color="tab:blue", ms=4, alpha=0.8)
+        ax.plot([index - 0.25, index + 0.25], [values.mean()] * 2, color="k", lw=1.5)
+    if band is not None:
+        ax.axhspan(*band, color="tab:red", alpha=0.12, lw=0)
+    if reference is not None:
+        ax.axhline(reference, color="tab:red", lw=1, ls="--", label=reference_label)
+        ax.legend(fontsize=8)
+    ax.set_xticks(range(len(groups)), list(groups), rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    return ax

@@ -28,6 +28,10 @@ def test_describe_names_what_varies_and_the_seed_count():
     assert pages.describe(presets.collapse_sweep("paper")) == "30 runs (6 weight_decay × 5 seeds), 100,000 steps"
     assert pages.describe(presets.spectral_mlp("paper")) == "1 run, 80,000 steps"
     assert pages.describe([]) == "no runs"
+    base = presets.SPECTRAL_PAPER
+    not_a_grid = [base.replace(seed=s, **fields) for fields in ({}, {"lr": 3e-3, "weight_decay": 0.5})
+                  for s in range(2)]  # 2 of the 4 (lr, weight_decay) pairs: no "2 lr × 2 weight_decay"
+    assert pages.describe(not_a_grid) == "4 runs (2 combinations of lr, weight_decay × 2 seeds), 20,000 steps"
 
 
 def test_the_paragraph_follows_the_presets(monkeypatch):

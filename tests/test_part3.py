@@ -576,3 +576,17 @@ def test_calibration_picks_the_cell_nearest_the_paper_on_a_log_scale_among_those
     assert "| 0.2 | 0.98 | pytorch | 1/3 |" in table and "0.86" in table  # 12,400 / 14,360
     none_grok = {(0.2, 0.98, "book"): _cell(0.2, 0.98, "book", [None, None, None])}
     assert "No procedure had most of its seeds grok" in part3.calibration_sentence(none_grok)
+
+
+def test_entropy_time_sentence_detects_a_threshold_that_moves_with_t_grok():
+    groups = {(0.3, 0.98, "book"): _cell(0.3, 0.98, "book", [6_000, 6_200, 6_400], h_star=0.50),
+              (0.3, 0.98, "pytorch"): _cell(0.3, 0.98, "pytorch", [12_000, 12_400, 12_800], h_star=0.60),
+              (0.25, 0.98, "pytorch"): _cell(0.25, 0.98, "pytorch", [18_000, 18_400, 18_800], h_star=0.65)}
+    sentence = part3.calibration.entropy_time_sentence(groups)
+    assert "9 grokked runs" in sentence and "rises with t_grok" in sentence
+    fixed = {k: _cell(k[0], k[1], k[2], [6_000, 12_000, 18_000], h_star=0.6) for k in list(groups)[:2]}
+    assert "Every one of the 6 grokked runs groks at the same H̃, 0.600" in part3.calibration.entropy_time_sentence(fixed)
+    noisy = {k: [synthetic(seed, t, h_star=h, config=BASE.replace(init=k[2]))
+                 for seed, (t, h) in enumerate([(6_000, 0.6), (12_000, 0.62), (18_000, 0.6), (9_000, 0.62)])]
+             for k in [(0.3, 0.98, "book")]}
+    assert "shows no monotone relation" in part3.calibration.entropy_time_sentence(noisy)

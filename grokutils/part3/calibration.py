@@ -14,12 +14,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from grokutils import cells, forecast
+from grokutils import cells, forecast, stats
 from grokutils.part3.analysis import check_grok_threshold, split_grokked, threshold
 from grokutils.part3.paper import PAPER_BASELINE_T_GROK, PAPER_THRESHOLD_ADD, PAPER_THRESHOLD_CI_ADD
 from grokutils.report import Markdown, markdown_table
 from grokutils.result import Result
-from grokutils.verdicts import MAJORITY, contains
+from grokutils.verdicts import MAJORITY, SIGNIFICANCE, contains
 
 Cell = tuple[float, float, str]  # (train fraction, AdamW β₂, initialisation)
 
@@ -111,3 +111,18 @@ def calibration_sentence(groups: Mapping[Cell, Sequence[Result]]) -> Markdown:
     return Markdown(start + f"There H̃ at t_grok is {cells.interval(level)}, which "
                     f"{'contains' if holds else 'does not contain'} the paper's H̃* = {PAPER_THRESHOLD_ADD} and "
                     f"{'overlaps' if overlaps else 'does not overlap'} its interval [{low}, {high}].")
+
+
+def entropy_time_sentence(groups: Mapping[Cell, Sequence[Result]]) -> Markdown:
+    """Across every grokked run of every procedure: does the H̃ at which a run groks go with how long it took
+    (two-sided Spearman test at the book's significance level)? If H̃* were a property of the task, it would not."""
+    pairs = [(c.t_grok[i], c.entropy_at_grok[i]) for c in calibration_cells(groups) for i in range(len(c.t_grok))]
+    if len(pairs) < 3:
+        return Markdown(f"{len(pairs)} grokked run(s): too few to relate H̃ at t_grok to t_grok.")
+    if len({h for _, h in pairs}) == 1:
+        return Markdown(f"Every one of the {len(pairs)} grokked runs groks at the same H̃, {pairs[0][1]:.3f}.")
+    rho, p = stats.spearman([t for t, _ in pairs], [h for _, h in pairs])
+    reading = (("rises" if rho > 0 else "falls") + " with t_grok" if p < SIGNIFICANCE
+               else "shows no monotone relation to t_grok that these runs can detect")
+    return Markdown(f"Across the {len(pairs)} grokked runs of every procedure, H̃ at t_grok {reading} (Spearman ρ = "
+                    f"{rho:+.2f}, p = {cells.p_value(p)}).")
