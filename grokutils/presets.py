@@ -388,8 +388,9 @@ SPECTRAL_DEVIATIONS = [
               "mixing on t_grok and on H̃ at t_grok grow with α?"),
     Deviation("procedure calibration", "one procedure, train fraction, β₂ and initialisation not stated",
               "train fraction {0.2, 0.25, 0.3} × β₂ {0.98, 0.999} × init (the book's, PyTorch's), 3 seeds, ≤ 30,000 "
-              "steps, beside the verdicts, never in them", "added by the verdict review, after the runs: the book groks "
-              "in half the paper's steps; is H̃* the task's or the procedure's?"),
+              "steps, beside the verdicts, never in them",
+              "added by the verdict review, after the runs: the book groks in half the paper's steps; is H̃* the "
+              "task's or the procedure's?"),
     Deviation("collapse-onset δ", "lost", "δ = 0.02 over a 5-evaluation window (grokutils.forecast)",
               "2 % of H̃'s range, above its evaluation-to-evaluation noise; fixed before any run"),
     Deviation("norm-matched control", "30 runs (28/30 grokked)", "10 runs", "the CPU budget; the spec asks for ≥ 10"),

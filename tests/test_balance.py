@@ -1,6 +1,8 @@
 """Weight balancedness (Part I, Appendix A.4) against brute force, its invariance, and the one-step
 identity of gradient descent with weight decay that makes it decay."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,8 @@ from torch import nn
 from grokutils import presets
 from grokutils.data import load
 from grokutils.metrics import REGISTRY
-from grokutils.metrics.balance import balancedness_metrics, decay_factor, imbalance, neuron_imbalance
+from grokutils.metrics.balance import (balancedness_metrics, decay_factor, decay_half_life, imbalance,
+                                       neuron_imbalance)
 from grokutils.models import build
 from grokutils.train import EvalContext
 
@@ -126,3 +129,11 @@ def test_callback_on_the_theorem_network():
     assert row["imbalance"] == pytest.approx(imbalance(linears[1].weight, linears[2].weight)[0])
     with pytest.raises(ValueError, match="at least two linear layers"):
         balancedness_metrics(EvalContext(nn.Sequential(nn.Linear(2, 2)), data, config, 0))
+
+
+def test_half_life_is_where_the_decay_factor_is_one_half():
+    steps = decay_half_life(0.5, 6e-4)
+    assert decay_factor(0.5, 6e-4, 1) ** steps == pytest.approx(0.5, rel=1e-12)
+    assert steps == pytest.approx(math.log(2) / (2 * 0.5 * 6e-4), rel=1e-3)
+    with pytest.raises(ValueError, match="must lie in"):
+        decay_half_life(0.5, 0.0)

@@ -87,3 +87,10 @@ def decay_factor(lr: float, weight_decay: float, steps: int) -> float:
     """``(1 − lr·wd)^(2·steps)``: the factor by which weight decay alone shrinks ‖D‖ in ``steps`` steps of
     gradient descent (the module docstring's one-step identity, gradients neglected)."""
     return math.exp(2 * steps * math.log1p(-lr * weight_decay))
+
+
+def decay_half_life(lr: float, weight_decay: float) -> float:
+    """Steps after which weight decay alone halves ‖D‖: ``ln 2 / (−2 ln(1 − lr·wd))`` (≈ ln 2 / (2 η wd))."""
+    if not 0 < lr * weight_decay < 1:
+        raise ValueError(f"decay_half_life: lr × weight_decay = {lr * weight_decay!r} must lie in (0, 1).")
+    return math.log(2) / (-2 * math.log1p(-lr * weight_decay))

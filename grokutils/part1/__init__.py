@@ -8,13 +8,15 @@ The package reads in the order the work flows:
   Theorem 4.1's training-set sizes, Theorem 4.3's own setting, the appendix networks);
 - :mod:`~grokutils.part1.analysis`: runs in, event times and per-run checks out;
 - :mod:`~grokutils.part1.tables`: those numbers as the pages' tables;
+- :mod:`~grokutils.part1.balance`: Appendix A.4's weight balancedness in Theorem 4.3's own setting
+  (its table and its claims row);
 - :mod:`~grokutils.part1.claim_checks`: one function per claim, the chapter's claims table.
 
 The functions the pages call are importable from ``grokutils.part1`` itself; the criteria are
 read as ``grokutils.part1.paper.NAME``.
 """
 
-from grokutils.part1 import analysis, claim_checks, load, paper, tables
+from grokutils.part1 import analysis, balance, claim_checks, load, paper, tables
 from grokutils.part1.analysis import (bound_check, concentration_samples, event_samples, events, ib_check,
                                       time_scale_slopes, tracking)
 from grokutils.part1.claim_checks import architecture_claims, claims, concentration_claim, theory_claim
@@ -24,7 +26,7 @@ from grokutils.part1.tables import (architecture_table, bound_table, concentrati
                                     slopes_table)
 
 __all__ = [
-    "analysis", "claim_checks", "load", "paper", "tables",
+    "analysis", "balance", "claim_checks", "load", "paper", "tables",
     "bound_check", "concentration_samples", "event_samples", "events", "ib_check", "time_scale_slopes", "tracking",
     "architecture_claims", "claims", "concentration_claim", "theory_claim",
     "group_by_weight_decay", "load_architectures", "load_concentration", "load_sweep", "load_theory",

@@ -55,6 +55,9 @@ _TIME_SCALES_PAPER = "Thm 4.3: log t vs log λ has slope ≈ 0 for t_fit and ≈
 TIME_SCALES = PaperClaim("p1.thm4.3", "time scales (Thm 4.3)", _TIME_SCALES_PAPER)
 TIME_SCALES_OWN_SETTING = PaperClaim("p1.thm4.3-own-setting", "time scales, theorem's setting (Thm 4.3)",
                                      _TIME_SCALES_PAPER)
+BALANCEDNESS = PaperClaim("p1.propA.8", "weight balancedness (Prop. A.8, Cor. A.7)",
+                          "Prop. A.8: with weight decay the layers balance within O(1/(ηλ)) steps (slope −1 of log "
+                          "t_balance vs log λ); Cor. A.7: RNC1 becomes small once they are balanced")
 CONCENTRATION = PaperClaim("p1.thm4.1", "concentration (Thm 4.1)",
                            "Thm 4.1: |population − empirical within-class variance| = O(C(h)/√n); slope of log gap "
                            "vs log n ≈ −1/2")
