@@ -585,7 +585,8 @@ def test_entropy_time_sentence_detects_a_threshold_that_moves_with_t_grok():
     sentence = part3.calibration.entropy_time_sentence(groups)
     assert "9 grokked runs" in sentence and "rises with t_grok" in sentence
     fixed = {k: _cell(k[0], k[1], k[2], [6_000, 12_000, 18_000], h_star=0.6) for k in list(groups)[:2]}
-    assert "Every one of the 6 grokked runs groks at the same H̃, 0.600" in part3.calibration.entropy_time_sentence(fixed)
+    same = part3.calibration.entropy_time_sentence(fixed)
+    assert "Every one of the 6 grokked runs groks at the same H̃, 0.600" in same
     noisy = {k: [synthetic(seed, t, h_star=h, config=BASE.replace(init=k[2]))
                  for seed, (t, h) in enumerate([(6_000, 0.6), (12_000, 0.62), (18_000, 0.6), (9_000, 0.62)])]
              for k in [(0.3, 0.98, "book")]}
