@@ -21,8 +21,7 @@ def _part1(gu) -> dict[str, str]:
     concentration = part1.load_concentration("paper", progress=False)
     theory = part1.load_theory("paper", progress=False)
     architectures = part1.load_architectures("paper", progress=False)
-    claims = [*part1.claims(groups), part1.concentration_claim(concentration), part1.theory_claim(theory),
-              *part1.architecture_claims(architectures)]
+    claims = part1.chapter_claims(groups, concentration, theory, architectures)
     return {
         "part1 claims": gu.claims.claims_table(claims),
         "part1 verdict summary": gu.claims.verdict_summary(claims),
@@ -32,6 +31,7 @@ def _part1(gu) -> dict[str, str]:
         "part1 ib": part1.ib_table(groups),
         "part1 slopes": part1.slopes_table(groups),
         "part1 theory slopes": part1.slopes_table(theory),
+        "part1 theory balance": part1.balance.balance_table(theory),
         "part1 concentration": part1.concentration_table(concentration),
         "part1 architectures": part1.architecture_table(architectures),
     }

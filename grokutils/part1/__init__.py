@@ -19,7 +19,8 @@ read as ``grokutils.part1.paper.NAME``.
 from grokutils.part1 import analysis, balance, claim_checks, load, paper, tables
 from grokutils.part1.analysis import (bound_check, concentration_samples, event_samples, events, ib_check,
                                       time_scale_slopes, tracking)
-from grokutils.part1.claim_checks import architecture_claims, claims, concentration_claim, theory_claim
+from grokutils.part1.claim_checks import (architecture_claims, chapter_claims, claims, concentration_claim,
+                                          theory_claim)
 from grokutils.part1.load import (group_by_weight_decay, load_architectures, load_concentration, load_sweep,
                                   load_theory)
 from grokutils.part1.tables import (architecture_table, bound_table, concentration_table, events_table, ib_table,
@@ -28,7 +29,7 @@ from grokutils.part1.tables import (architecture_table, bound_table, concentrati
 __all__ = [
     "analysis", "balance", "claim_checks", "load", "paper", "tables",
     "bound_check", "concentration_samples", "event_samples", "events", "ib_check", "time_scale_slopes", "tracking",
-    "architecture_claims", "claims", "concentration_claim", "theory_claim",
+    "architecture_claims", "chapter_claims", "claims", "concentration_claim", "theory_claim",
     "group_by_weight_decay", "load_architectures", "load_concentration", "load_sweep", "load_theory",
     "architecture_table", "bound_table", "concentration_table", "events_table", "ib_table", "slopes_table",
 ]

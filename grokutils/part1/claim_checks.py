@@ -10,6 +10,7 @@ import numpy as np
 from grokutils import cells
 from grokutils.claims import Claim, PaperClaim
 from grokutils.part1 import paper
+from grokutils.part1.balance import balance_claim
 from grokutils.part1.analysis import (bound_check, concentration_samples, events, ib_check,
                                       slope_matches, spearman_over_time, time_scale_slopes, tracking)
 from grokutils.part1.paper import CONCENTRATION_ALTERNATIVE, CONCENTRATION_SLOPE, TRACKING_CORRELATION
@@ -194,3 +195,11 @@ def architecture_claims(results: dict[str, Result]) -> list[Claim]:
         claims_out.append(paper.VIT.judged(measured, verdict(not ev.groks and better, not ev.groks or better)
                                            if ev.t_fit is not None else Verdict.NOT_TESTABLE))
     return claims_out
+
+
+def chapter_claims(groups: dict[float, list[Result]], concentration: dict[int, list[Result]],
+                   theory: dict[float, list[Result]], architectures: dict[str, Result]) -> list[Claim]:
+    """Every row of the chapter's claims table, in its order: the weight-decay sweep's claims, Theorem 4.1,
+    Theorem 4.3 in its own setting and Appendix A.4's balancedness there, then the appendix networks."""
+    return [*claims(groups), concentration_claim(concentration), theory_claim(theory), balance_claim(theory),
+            *architecture_claims(architectures)]
