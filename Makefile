@@ -48,6 +48,7 @@ book: $(STAMP) ## build the HTML book offline from the stored results in results
 	@sources=$$($(BOOK_SOURCES)); \
 	if [ "$$(cat $(BOOK_CACHE).sources 2>/dev/null)" != "$$sources" ]; then \
 		echo "book sources changed: every notebook executes again"; rm -rf $(BOOK_CACHE) $(BOOK_CACHE).sources; fi; \
+	GROKUTILS_STORED_ONLY=1 $(PY) tools/prefill_book_cache.py --cache $(BOOK_CACHE); \
 	GROKUTILS_STORED_ONLY=1 $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going; \
 	echo "$$sources" > $(BOOK_CACHE).sources
 	@echo "The book is in _build/html/index.html"
