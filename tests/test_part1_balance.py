@@ -72,3 +72,11 @@ def test_runs_without_the_metric_are_refused_by_name():
     with pytest.raises(ValueError, match="did not record the balancedness metric"):
         balance.balance(bare)
     assert balance.balance_claim({}).verdict == "not testable here"
+
+
+def test_load_theory_keeps_every_seed_of_a_lambda(monkeypatch):
+    runs = [theory_run(lam, seed) for seed in (42, 43, 44) for lam in LAMBDAS]  # seed-major, as the preset
+    monkeypatch.setattr(gu.part1.load, "_load_or_train", lambda configs, store, progress: runs)
+    groups = gu.part1.load_theory("paper", store=gu.ResultStore("/nonexistent-store"), progress=False)
+    assert list(groups) == pytest.approx(list(LAMBDAS))
+    assert [[r.config.seed for r in rs] for rs in groups.values()] == [[42, 43, 44]] * 3

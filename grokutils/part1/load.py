@@ -32,9 +32,9 @@ def load_architectures(profile: str, store: ResultStore | None = None,
 
 def load_theory(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[float, list[Result]]:
     """Theorem 4.3's own small-scale setting (:func:`grokutils.presets.collapse_theory`), keyed by
-    λ = weight_decay / 2."""
+    λ = weight_decay / 2, each λ's runs ordered by seed."""
     results = _load_or_train(presets.collapse_theory(profile), store or store_for(profile), progress)
-    return {r.config.weight_decay / 2: [r] for r in results}
+    return {weight_decay / 2: runs for weight_decay, runs in group_by_weight_decay(results).items()}
 
 
 def load_concentration(profile: str, store: ResultStore | None = None,
