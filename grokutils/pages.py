@@ -93,7 +93,8 @@ PAGES: dict[str, PageRuns] = {
     "p1_00_chapter": PageRuns(_groups(**_SWEEP, **{
         "Theorem_4.1's_training-set_sizes": presets.concentration_sweep,
         "Theorem_4.3's_own_setting": presets.collapse_theory,
-        "the_appendix_networks": lambda p: list(presets.collapse_architectures(p).values())}), measured=(
+        "the_appendix_networks": lambda p: list(presets.collapse_architectures(p).values()),
+        "Figure_8's_ViT_runs": presets.collapse_vit_sweep}), measured=(
         "quick: about 11 minutes on the development VM with nothing cached (the quick runtimes of the Theorem 4.3, "
         f"Theorem 4.1 and appendix pages, 253 + 107 + 309 s, {_SHARED_CORES}).")),
     "p1_explorer": _P1_SWEEP,
@@ -108,7 +109,8 @@ PAGES: dict[str, PageRuns] = {
                                      measured=f"quick: 253 s on the development VM with the sweep not yet cached "
                                               f"({_SHARED_CORES})."),
     "p1_appendix_architectures": PageRuns(
-        _groups(**{"the_CNN_and_the_ViT": lambda p: list(presets.collapse_architectures(p).values())}),
+        _groups(**{"the_CNN_and_the_ViT": lambda p: list(presets.collapse_architectures(p).values()),
+                   "Figure_8's_ViT_runs": presets.collapse_vit_sweep}),
         measured=f"quick: 309 s on the development VM ({_SHARED_CORES})."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "

@@ -202,6 +202,19 @@ def collapse_architectures(profile: str = "paper") -> dict[str, Config]:
             "ViT": base.replace(model="vit", d_model=128, num_heads=4, d_mlp=512)}
 
 
+#: Part I, Appendix C (Figure 8): the one-layer ViT at other weight decays and training-set sizes, as
+#: ``(num_train, weight_decay)``, besides :func:`collapse_architectures`' (1,000, 0.01).
+VIT_SWEEP = ((1000, 0.003), (1000, 0.03), (500, 0.01), (2000, 0.01))
+
+
+def collapse_vit_sweep(profile: str = "paper") -> list[Config]:
+    """Part I, Appendix C, Figure 8: the ViT of :func:`collapse_architectures` at the weight decays and
+    training-set sizes of :data:`VIT_SWEEP` (quick and smoke: the smallest training set only)."""
+    vit = collapse_architectures(profile)["ViT"]
+    cells = VIT_SWEEP if check_profile(profile) == "paper" else [min(VIT_SWEEP)]
+    return [vit.replace(num_train=n, weight_decay=wd) for n, wd in cells]
+
+
 #: Part I, Theorem 4.3's own setting: the λ of MSE + λ‖θ‖² (torch SGD's weight_decay is 2λ), in the range
 #: where the network fits the training set within the budget (the verdict review: a first version's λ of
 #: 1e-3, 3e-3 and 1e-2 never fitted in 20,000 steps, so no time scale could be read from them), and its seeds.
@@ -313,7 +326,7 @@ def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
         "p1_fig3_weight_decay": collapse_sweep(p),
         "p1_thm41_concentration": concentration_sweep(p),
         "p1_thm43_time_scales": collapse_theory(p),
-        "p1_appendix_architectures": list(collapse_architectures(p).values()),
+        "p1_appendix_architectures": list(collapse_architectures(p).values()) + collapse_vit_sweep(p),
         "p3_two_phases": spectral_main(p),
         "p3_intervention": ([c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p)
                             + [c for alpha, arm in spectral_mixing_doses(p).items()

@@ -21,7 +21,8 @@ def _part1(gu) -> dict[str, str]:
     concentration = part1.load_concentration("paper", progress=False)
     theory = part1.load_theory("paper", progress=False)
     architectures = part1.load_architectures("paper", progress=False)
-    claims = part1.chapter_claims(groups, concentration, theory, architectures)
+    vits = part1.load_vit_sweep("paper", progress=False)
+    claims = part1.chapter_claims(groups, concentration, theory, architectures, vits)
     return {
         "part1 claims": gu.claims.claims_table(claims),
         "part1 verdict summary": gu.claims.verdict_summary(claims),
@@ -34,6 +35,8 @@ def _part1(gu) -> dict[str, str]:
         "part1 theory balance": part1.balance.balance_table(theory),
         "part1 concentration": part1.concentration_table(concentration),
         "part1 architectures": part1.architecture_table(architectures),
+        "part1 vit sweep": part1.architecture_table({f"ViT n {r.config.num_train} wd {r.config.weight_decay:g}": r
+                                                     for r in vits}),
     }
 
 

@@ -220,3 +220,21 @@ def test_verdict_summary_groups_claims_by_verdict_in_order_and_counts_them():
     lines = verdict_summary(claims).splitlines()
     assert lines == ["- **reproduced** (1 of 3): b.", "- **not reproduced** (2 of 3): a; c."]
     assert verdict_summary([]) == ""
+
+
+def _vit_run(wd: float, nc1_tracks: bool) -> Result:
+    run = synthetic_run(wd, 42, t_grok=1500)  # generalises right after the fit: no grokking
+    test = np.array(run.history["test_acc"])
+    falling = list(1.0 - test)  # falls as test accuracy rises: |Spearman| = 1
+    wobble = list(0.2 + 0.01 * np.sin(np.arange(test.size)))  # unrelated to test accuracy
+    run.history["nc1"], run.history["rnc1"] = (falling, wobble) if nc1_tracks else (wobble, falling)
+    return run
+
+
+def test_the_vit_row_is_judged_over_every_vit_run_of_figure_8():
+    tracking = [_vit_run(wd, True) for wd in (0.003, 0.01, 0.03, 0.1)]
+    claim = next(c for c in part1.architecture_claims({}, tracking) if c.id == "p1.vit")
+    assert claim.verdict == "reproduced" and "groks in 0/4 runs" in claim.measured and "4/4 runs" in claim.measured
+    mixed = tracking[:2] + [_vit_run(wd, False) for wd in (0.03, 0.1)]  # NC1 better in 2 of 4: below a majority
+    claim = next(c for c in part1.architecture_claims({}, mixed) if c.id == "p1.vit")
+    assert claim.verdict == "partly reproduced" and "2/4 runs" in claim.measured

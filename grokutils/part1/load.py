@@ -30,6 +30,15 @@ def load_architectures(profile: str, store: ResultStore | None = None,
             for name, config in presets.collapse_architectures(profile).items()}
 
 
+def load_vit_sweep(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
+    """Appendix C, Figure 8: every ViT run, :func:`load_architectures`' and those of
+    :func:`grokutils.presets.collapse_vit_sweep`, ordered by training-set size and weight decay."""
+    store = store or store_for(profile)
+    configs = [presets.collapse_architectures(profile)["ViT"], *presets.collapse_vit_sweep(profile)]
+    results = _load_or_train(configs, store, progress)
+    return sorted(results, key=lambda r: (r.config.num_train, r.config.weight_decay))
+
+
 def load_theory(profile: str, store: ResultStore | None = None, progress: bool = True) -> dict[float, list[Result]]:
     """Theorem 4.3's own small-scale setting (:func:`grokutils.presets.collapse_theory`), keyed by
     λ = weight_decay / 2, each λ's runs ordered by seed."""
