@@ -121,7 +121,7 @@ def reference_train(config: gu.Config, num_steps: int | None = None, eval_every:
         raise ValueError("reference_train implements Nanda et al.'s setup only: full batch, "
                          "cross-entropy, AdamW.")
     dataset = dataset or gu.data.load(config)
-    x_train, y_train, x_test, y_test = dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
+    x_train, y_train = dataset.x_train, dataset.y_train
     model = model or build_reference(config, dataset)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas,
                                   weight_decay=config.weight_decay)
@@ -133,6 +133,21 @@ def reference_train(config: gu.Config, num_steps: int | None = None, eval_every:
     def cast(logits: torch.Tensor) -> torch.Tensor:  # Nanda et al. compute the loss in float64
         return logits.double() if config.loss_dtype == "float64" else logits
 
+    def train_step(step: int) -> None:
+        loss = F.cross_entropy(cast(model(x_train)), y_train)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+
+    return _plain_loop(model, dataset, num_steps, evaluate_at, train_step,
+                       lambda logits, y: F.cross_entropy(cast(logits), y).item())
+
+
+def _plain_loop(model: nn.Module, dataset: gu.data.Dataset, num_steps: int, evaluate_at: set[int],
+                train_step, loss_of) -> dict:
+    """Steps 0..num_steps: an evaluation (accuracy and ``loss_of(outputs, labels)`` on the full train and test
+    splits) at the steps of ``evaluate_at``, then ``train_step(step)``; each timed on its own."""
     history = {"train_acc": [], "test_acc": [], "train_loss": [], "test_loss": []}
     steps, train_s, eval_s = [], 0.0, 0.0
     for step in range(num_steps + 1):
@@ -140,21 +155,18 @@ def reference_train(config: gu.Config, num_steps: int | None = None, eval_every:
             tick = time.perf_counter()
             model.eval()
             with torch.no_grad():
-                for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-                    logits = model(x)
-                    history[f"{split}_acc"].append((logits.argmax(-1) == y).float().mean().item())
-                    history[f"{split}_loss"].append(F.cross_entropy(cast(logits), y).item())
+                for split, x, y in (("train", dataset.x_train, dataset.y_train),
+                                    ("test", dataset.x_test, dataset.y_test)):
+                    outputs = model(x)
+                    history[f"{split}_acc"].append((outputs.argmax(-1) == y).float().mean().item())
+                    history[f"{split}_loss"].append(loss_of(outputs, y))
             model.train()
             steps.append(step)
             eval_s += time.perf_counter() - tick
         if step == num_steps:
             break
         tick = time.perf_counter()
-        loss = F.cross_entropy(cast(model(x_train)), y_train)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
+        train_step(step)
         train_s += time.perf_counter() - tick
     timings = {"train_s": train_s, "eval_s": eval_s, "ms_per_step": 1000 * train_s / max(num_steps, 1)}
     return {"steps": steps, "history": history, "timings": timings, "model": model}
@@ -194,7 +206,7 @@ def reference_train_mlp(config: gu.Config, num_steps: int | None = None, model: 
     if config.batch_size is None or config.loss != "mse" or config.optimizer != "adamw" or config.warmup_steps:
         raise ValueError("reference_train_mlp implements Part I's setup only: minibatches, MSE, AdamW, no warm-up.")
     dataset = dataset or gu.data.load(config)
-    x_train, y_train, x_test, y_test = dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test
+    x_train, y_train = dataset.x_train, dataset.y_train
     model = model or build_reference_mlp(config, dataset)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas,
                                   weight_decay=config.weight_decay)
@@ -202,33 +214,18 @@ def reference_train_mlp(config: gu.Config, num_steps: int | None = None, model: 
     num_classes, batch_size, n = dataset.num_classes, config.batch_size, len(y_train)
     per_epoch = n // batch_size
 
-    history = {"train_acc": [], "test_acc": [], "train_loss": [], "test_loss": []}
-    steps, train_s, eval_s, order = [], 0.0, 0.0, None
-    for step in range(num_steps + 1):
-        if step in evaluate_at:
-            tick = time.perf_counter()
-            model.eval()
-            with torch.no_grad():
-                for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-                    outputs = model(x)
-                    history[f"{split}_acc"].append((outputs.argmax(-1) == y).float().mean().item())
-                    targets = F.one_hot(y, num_classes).float()
-                    history[f"{split}_loss"].append(F.mse_loss(outputs, targets).item())
-            model.train()
-            steps.append(step)
-            eval_s += time.perf_counter() - tick
-        if step == num_steps:
-            break
-        tick = time.perf_counter()
+    orders: dict[int, torch.Tensor] = {}  # this epoch's random order of the training set
+
+    def train_step(step: int) -> None:
         epoch, position = divmod(step, per_epoch)
         if position == 0:
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
-        batch = order[position * batch_size:(position + 1) * batch_size]
+            orders[0] = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed * 1_000_003 + epoch))
+        batch = orders[0][position * batch_size:(position + 1) * batch_size]
         outputs = model(x_train[batch])
         loss = F.mse_loss(outputs, F.one_hot(y_train[batch], num_classes).float(), reduction=config.loss_reduction)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        train_s += time.perf_counter() - tick
-    timings = {"train_s": train_s, "eval_s": eval_s, "ms_per_step": 1000 * train_s / max(num_steps, 1)}
-    return {"steps": steps, "history": history, "timings": timings, "model": model}
+
+    return _plain_loop(model, dataset, num_steps, evaluate_at, train_step,
+                       lambda outputs, y: F.mse_loss(outputs, F.one_hot(y, num_classes).float()).item())
