@@ -4,8 +4,8 @@
 
 For every name of ``grokutils.metrics.REGISTRY`` (what ``Config(metrics=...)`` may list), the callback
 runs on the model and data of the setup that records it in the book: Part I's MNIST MLP (collapse,
-population, concentration, information, snapshots, representation_norm), Part III's transformer on
-x + y mod 97 (spectral, fourier) and Part II's robustness signals on the same transformer. Reported:
+population, concentration, information, snapshots, representation_norm, balancedness), Part III's
+transformer on x + y mod 97 (spectral, fourier) and Part II's robustness signals on the same transformer. Reported:
 the median seconds of one call over ``--repeats`` (after one untimed call that fills caches, e.g. the
 information metric's autoencoder), the accuracy/loss evaluation every run pays, and one training step
 of that setup, so that the overhead reads as "evaluations cost this many training steps".
@@ -30,7 +30,7 @@ SETUPS = {"mlp": lambda: gu.presets.collapse_mnist("paper"),
           "transformer": lambda: gu.presets.spectral_main("paper")[0]}
 CALLBACK_SETUP = {"collapse": "mlp", "population": "mlp", "concentration": "mlp", "information": "mlp",
                   "snapshots": "mlp", "representation_norm": "mlp", "spectral": "transformer",
-                  "fourier": "transformer", "robustness": "transformer"}
+                  "fourier": "transformer", "robustness": "transformer", "balancedness": "mlp"}
 
 
 def median_seconds(call, repeats: int) -> float:
