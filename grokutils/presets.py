@@ -476,6 +476,31 @@ def spectral_mlp(profile: str = "paper") -> list[Config]:
     return [base.replace(model="mlp", widths=SPECTRAL_MLP_WIDTHS, metrics=("spectral", "fourier"))]
 
 
+#: Steps of the run whose representations the lemmas page checks, per profile (paper: past grokking).
+LEMMAS_STEPS = {"paper": 6_000, "quick": 3_000, "smoke": 40}
+
+
+def spectral_lemmas(profile: str = "paper") -> Config:
+    """Part III, Lemmas 1 and 5 on real covariances: the main task's quick configuration (smoke's in smoke) for
+    :data:`LEMMAS_STEPS` steps; its train-probe representations at :func:`lemmas_steps` are stored
+    (:mod:`grokutils.probes`), not its history."""
+    base = spectral_main("smoke" if check_profile(profile) == "smoke" else "quick")[0]
+    return base.replace(num_steps=LEMMAS_STEPS[profile])
+
+
+def lemmas_steps(config: Config) -> list[int]:
+    """The four evaluation steps of :func:`spectral_lemmas` whose representations the lemmas page checks:
+    the start, a quarter, half and the end, each moved down to the evaluation grid (fewer where they meet)."""
+    every = int(config.eval_schedule.split(":")[1])
+    return sorted({s - s % every for s in (0, config.num_steps // 4, config.num_steps // 2, config.num_steps)})
+
+
+def chapter_probes(profile: str = "paper") -> dict[str, list[tuple[Config, list[int]]]]:
+    """Every stored set of probe representations, by chapter: ``(config, steps)`` (:mod:`grokutils.probes`)."""
+    lemmas = spectral_lemmas(profile)
+    return {"p3_lemmas": [(lemmas, lemmas_steps(lemmas))]}
+
+
 # Exploratory arms of the verdict review (Part III, claims 3 and 6), added after the results: they are
 # reported beside the verdicts, never in them.
 #: Mixing strengths of the dose–response (α = 0.1 and 0.3 are the runs of the two arms above).

@@ -2,7 +2,8 @@
 
 Runs every configuration of :func:`grokutils.presets.chapter_runs` (``--profile``, default ``paper``)
 that is not yet stored (``--force`` retrains them all), resuming interrupted runs from their
-checkpoints, and prints the CPU/wall time each group took. Configurations of one shape train
+checkpoints, and prints the CPU/wall time each group took; then stores the probe representations of
+:func:`grokutils.presets.chapter_probes` that are missing (:mod:`grokutils.probes`). Configurations of one shape train
 together with the sweep engine, as many at a time as their part's :data:`grokutils.presets.SWEEP_SIZES`
 (``--sweep-size`` overrides it); each group is stored as soon as it ends.
 
@@ -27,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from grokutils import dask_backend, presets
+from grokutils import dask_backend, presets, probes
 from grokutils.config import Config
-from grokutils.group_training import planned_groups, train_group
+from grokutils.group_training import group_lock, planned_groups, train_group
 from grokutils.profiles import PROFILES
 from grokutils.runs import ResultStore, store_for
 
@@ -60,7 +61,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[st
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    chapters = presets.chapter_runs(args.profile)
+    chapters = {name: [] for name in presets.chapter_probes(args.profile)} | presets.chapter_runs(args.profile)
     unknown = set(args.chapter or ()) - set(chapters)
     if unknown:
         parser.error(f"unknown chapter(s) {sorted(unknown)}; known: {sorted(chapters)}")
@@ -73,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     chapters = _check(parser, args)
     store = ResultStore(args.results) if args.results else store_for(args.profile)
     if args.backend == "dask" and not args.list:
-        sys.exit(dask_backend.regenerate(planned_groups(chapters, store, args.sweep_size, args.force), store,
-                                         args.force, args.scheduler, args.workers))
+        code = dask_backend.regenerate(planned_groups(chapters, store, args.sweep_size, args.force), store,
+                                       args.force, args.scheduler, args.workers)
+        sys.exit(code or _probes(chapters, args, store))
     if args.workers > 1 and not args.list:
         sys.exit(_spawn_workers(argv if argv is not None else sys.argv[1:], args.workers))
     if args.threads is not None:
@@ -83,6 +85,27 @@ def main(argv: list[str] | None = None) -> None:
         if needed and not args.list:
             for line in train_group(group, store, args.force):
                 print(line, flush=True)
+    _probes(chapters, args, store)
+
+
+def _probes(chapters: dict[str, list[Config]], args: argparse.Namespace, store: ResultStore) -> int:
+    """The stored probe representations of the chosen chapters (:func:`grokutils.presets.chapter_probes`):
+    listed, or computed where missing (``--force``: all), each under a lock like a group's."""
+    for chapter, probed in presets.chapter_probes(args.profile).items():
+        if chapter not in chapters:
+            continue
+        for config, steps in probed:
+            path = probes.probes_path(store, config)
+            print(f"{chapter}: probe representations of {config.label()} [{config.key()}] at steps {steps} "
+                  f"{'stored' if path.exists() else 'missing'}", flush=True)
+            if args.list or (path.exists() and not args.force):
+                continue
+            with group_lock(path.with_name(f"{path.name}.lock")) as owned:
+                if owned:
+                    wall = time.perf_counter()
+                    probes.load_or_probe(config, steps, store, force=args.force)
+                    print(f"  stored {path.name}: wall {time.perf_counter() - wall:.0f} s", flush=True)
+    return 0
 
 
 def _spawn_workers(argv: list[str], workers: int) -> int:

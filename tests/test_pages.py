@@ -51,7 +51,7 @@ def test_an_unknown_page_or_profile_is_refused_before_any_work():
 
 
 def test_finish_says_what_the_runtime_included(capsys):
-    pages.start("p3_lemmas", "smoke").finish()
+    pages.start("p3_monitor", "smoke").finish()
     pages.start("p3_two_phases", "paper").finish()
     out = capsys.readouterr().out.splitlines()
     assert "one run trains here" in out[0] and "reading stored results" in out[1]

@@ -61,8 +61,11 @@ def test_paper_runs_hold_every_part3_configuration_once():
     runs = gu.presets.paper_runs()
     part3 = [c for chapter, configs in runs.items() if chapter.startswith("p3_") for c in configs]
     fractions = len(presets.S5_FRACTIONS) * presets.S5_FRACTION_SEEDS
+    doses = (len(presets.MIXING_DOSES) - 2) * 10  # α = 0.1 and 0.3 are the two arms' runs
+    calibration = (len(presets.CALIBRATION_FRACTIONS) * len(presets.CALIBRATION_BETA2) * len(presets.CALIBRATION_INITS)
+                   - 1) * presets.CALIBRATION_SEEDS  # one cell is the main runs'
     assert len(part3) == len(set(part3)) == (10 + 20 + presets.MIXING_STRONG_SEEDS + 1 + 20 + presets.S5_LARGER_SEEDS
-                                             + fractions)
+                                             + fractions + doses + calibration)
 
 
 def test_appendix_architectures_deviations_name_the_shorter_run():
@@ -72,9 +75,10 @@ def test_appendix_architectures_deviations_name_the_shorter_run():
 
 
 # --------------------------------------------------------------- every preset, every key
-#: sha256 of the sorted store keys of presets.paper_runs() (the S5 fractions and the float64 Nanda run since added); the
+#: sha256 of the sorted store keys of presets.paper_runs() (since: the S5 fractions, the float64 Nanda run, the mixing
+#: doses, the calibration, Theorem 4.3 at λ 3e-5..3e-4 and the ViT sweep); the
 #: committed results/ are stored under these keys, so no change to Config may move one of them.
-PAPER_KEYS_DIGEST = "a1d8259a1943c24e995360e0d386c80665d0dda633d1ecc610da89af12629eef"
+PAPER_KEYS_DIGEST = "349a2c34b5e532e9f6527a16a994aca0dba93f9fecd5fbc68ade6c9535350fac"
 
 
 def test_the_keys_of_every_paper_run_are_those_of_the_stored_files():

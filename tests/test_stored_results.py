@@ -231,3 +231,13 @@ def test_part3_s5_groks_from_a_train_fraction_of_06_near_the_papers_threshold_at
         assert all(r.t_grok < 10_000 for r in runs if r.t_grok is not None), frac
     assert all(gu.verdicts.contains(gu.part3.threshold(fractions[f]).as_tuple(), paper) for f in (0.6, 0.7))
     assert gu.part3.threshold(fractions[0.8]).high < paper
+
+
+@pytest.mark.parametrize("chapter", sorted(gu.presets.chapter_probes("paper")))
+def test_every_stored_probe_file_is_there_and_readable(chapter, monkeypatch):
+    if chapter not in IN_BOOK:
+        pytest.skip(f"{chapter} is not in the book yet")
+    monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")  # read, never train
+    for config, steps in gu.presets.chapter_probes("paper")[chapter]:
+        kept = gu.probes.load_or_probe(config, steps, STORE)
+        assert sorted(kept) == steps

@@ -29,8 +29,8 @@ from grokutils.part3.claim_checks import (claim_forecast, claim_intervention, cl
                                           claim_proposition6, claim_tasks, claim_threshold, claim_two_phases, claims)
 from grokutils.part3.calibration import calibration_sentence, calibration_table
 from grokutils.part3.load import (load_calibration, load_controls, load_intervention, load_main, load_mixing_doses,
-                                  load_mixing_strong, load_mlp, load_s5_fractions, load_s5_larger_split, load_tasks,
-                                  probe_representations)
+                                  load_lemma_representations, load_mixing_strong, load_mlp, load_s5_fractions,
+                                  load_s5_larger_split, load_tasks)
 from grokutils.part3.tables import (architecture_table, dose_response_sentence, dose_response_table,
                                     entropy_shift_sentence, events_table, exploratory_sentence, fraction_table,
                                     intervention_table, predictor_table, proposition6_table, task_table)
@@ -46,7 +46,7 @@ __all__ = [
     "claims",
     "load_calibration", "load_controls", "load_intervention", "load_main", "load_mixing_doses", "load_mixing_strong",
     "load_mlp", "load_s5_fractions", "load_s5_larger_split", "load_tasks",
-    "probe_representations",
+    "load_lemma_representations",
     "calibration_sentence", "calibration_table",
     "architecture_table", "dose_response_sentence", "dose_response_table", "entropy_shift_sentence", "events_table",
     "exploratory_sentence", "fraction_table",

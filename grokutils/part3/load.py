@@ -1,18 +1,15 @@
 """Part III's runs: which stored runs each page reads (trained first where missing, except
-in a book build), and the one run the lemmas page trains for its representations."""
+in a book build), and the stored representations the lemmas page checks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from grokutils import presets
-from grokutils.config import Config, eval_steps
-from grokutils.metrics.spectral import PROBE_SIZE
+from grokutils import presets, probes
+from grokutils.config import Config
 from grokutils.profiles import check_profile
 from grokutils.result import Result
 from grokutils.runs import ResultStore, run_groups, store_for
-from grokutils.train import train
 
 if TYPE_CHECKING:
     import torch
@@ -67,43 +64,12 @@ def load_mlp(profile: str, store: ResultStore | None = None, progress: bool = Tr
     return _load(presets.spectral_mlp(profile), profile, store, progress)
 
 
-def probe_representations(config, at_steps: Sequence[int], progress: bool = False) -> dict[int, torch.Tensor]:
-    """Train ``config`` once (nothing is stored) and keep the train-probe representations (the
-    first :data:`grokutils.metrics.spectral.PROBE_SIZE` training samples, ``model.features``) at
-    the evaluation steps ``at_steps``: the real Σ_t on which the Lemma 1 and Lemma 5 notebook
-    checks the lemmas. Steps that are not evaluation steps of ``config`` raise ``ValueError``."""
-    wanted = set(int(s) for s in at_steps)
-    missing = sorted(wanted - set(eval_steps(config.eval_schedule, config.num_steps)))
-    if missing:
-        raise ValueError(f"at_steps {missing} are not evaluation steps of {config.label()} "
-                         f"(eval_schedule {config.eval_schedule!r}, num_steps {config.num_steps}).")
-    kept = {}
-
-    def keep(context) -> dict:
-        if context.step in wanted:
-            kept[context.step] = context.model.features(context.data.x_train[:PROBE_SIZE]).detach().cpu().clone()
-        return {}
-
-    train(config, callbacks=[keep], progress=progress)
-    return kept
-
-
-#: Steps of the run the lemmas page trains for its representations, per profile.
-LEMMAS_STEPS = {"paper": 6_000, "quick": 3_000, "smoke": 40}
-
-
-def lemmas_config(profile: str) -> Config:
-    """The run the lemmas page trains (every profile; nothing stored): the main task's quick
-    configuration (smoke's in smoke) for :data:`LEMMAS_STEPS` steps, past grokking in paper."""
-    base = presets.spectral_main("smoke" if check_profile(profile) == "smoke" else "quick")[0]
-    return base.replace(num_steps=LEMMAS_STEPS[profile])
-
-
-def lemmas_steps(config: Config) -> list[int]:
-    """The four evaluation steps of :func:`lemmas_config` whose representations the lemmas page checks:
-    the start, a quarter, half and the end, each moved down to the evaluation grid."""
-    every = int(config.eval_schedule.split(":")[1])
-    return [s - s % every for s in (0, config.num_steps // 4, config.num_steps // 2, config.num_steps)]
+def load_lemma_representations(profile: str, store: ResultStore | None = None,
+                               progress: bool = True) -> dict[int, torch.Tensor]:
+    """The train-probe representations the lemmas page checks (:func:`grokutils.presets.spectral_lemmas`
+    at :func:`grokutils.presets.lemmas_steps`), stored or trained and stored (:mod:`grokutils.probes`)."""
+    config = presets.spectral_lemmas(profile)
+    return probes.load_or_probe(config, presets.lemmas_steps(config), store or store_for(profile), progress)
 
 
 def monitor_config(profile: str) -> Config:
