@@ -20,5 +20,5 @@ from grokutils.runs import ResultStore, run, run_sweep, store_for  # noqa: E402
 
 __all__ = ["Config", "Result", "ResultStore", "__version__", "cells", "claims", "config", "data", "explorer",
            "forecast", "glossary", "grokking", "intervention", "metrics", "models", "monitor", "pages", "part1",
-           "part3", "plots", "presets", "probes", "report", "run", "run_sweep", "runs", "stats", "store_for", "sweep", "train",
-           "verdicts"]
+           "part3", "plots", "presets", "probes", "report", "run", "run_sweep", "runs", "stats", "store_for", "sweep",
+           "train", "verdicts"]
