@@ -100,7 +100,7 @@ def _probes(chapters: dict[str, list[Config]], args: argparse.Namespace, store: 
                   f"{'stored' if path.exists() else 'missing'}", flush=True)
             if args.list or (path.exists() and not args.force):
                 continue
-            with group_lock(path.with_name(f"{path.name}.lock")) as owned:
+            with group_lock(store.checkpoints / f"{path.name}.lock") as owned:
                 if owned:
                     wall = time.perf_counter()
                     probes.load_or_probe(config, steps, store, force=args.force)
