@@ -25,6 +25,8 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 
+from grokutils.pages import PAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,6 +34,12 @@ def book_notebooks() -> list[Path]:
     """The notebooks of ``_toc.yml``, in its order."""
     files = re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text())
     return [ROOT / f"{name}.ipynb" for name in files if (ROOT / f"{name}.ipynb").is_file()]
+
+
+def trains_live(page: str) -> bool:
+    """Whether the page trains a run in the book build (:data:`grokutils.pages.PAGES`): the slow ones."""
+    runs = PAGES.get(page)
+    return bool(runs and runs.trains("paper"))
 
 
 def book_timeout() -> int:
@@ -65,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             cache.match_cache_notebook(nbformat.read(path, as_version=4))
         except KeyError:
             missing.append(path)
+    missing.sort(key=lambda path: not trains_live(path.stem))  # the longest first: they overlap the rest
     print(f"{len(missing)} notebook(s) to execute, {args.workers} at a time", flush=True)
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     start, failed = time.perf_counter(), []
