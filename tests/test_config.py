@@ -121,7 +121,7 @@ def test_key_matches_across_processes_known_value():
     values = dataclasses.asdict(config)
     values.pop("device")
     later = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None,
-             "loss_dtype": "float32"}
+             "loss_dtype": "float32", "init": "book"}
     for name, default in later.items():
         if values[name] == default:
             values.pop(name)  # a later field at its default does not enter the key
