@@ -138,7 +138,7 @@ KEY_CHANGES = [
     ("betas", (0.9, 0.999)), ("momentum", 0.9), ("warmup_steps", 0), ("batch_size", 64),
     ("num_steps", 100), ("seed", 1), ("eval_schedule", "every:5"), ("grok_threshold", 0.9),
     ("metrics", ("representation_norm",)), ("activation", "tanh"), ("mixing_alpha", 0.1),
-    ("norm_matched", True), ("stop_after_grok", 2000), ("loss_dtype", "float64"),
+    ("norm_matched", True), ("stop_after_grok", 2000), ("loss_dtype", "float64"), ("init", "pytorch"),
 ]
 #: Fields whose non-default value needs another base configuration to be valid.
 KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp"), "num_train": Config(task="mnist", model="mlp"),
@@ -272,7 +272,7 @@ def test_later_fields_enter_the_key_only_away_from_their_default():
 
     base = Config(task="mnist", model="mlp")
     assert LATER_FIELDS == {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False,
-                            "stop_after_grok": None, "loss_dtype": "float32"}
+                            "stop_after_grok": None, "loss_dtype": "float32", "init": "book"}
     assert base.replace(activation="relu").key() == base.key()
     assert base.replace(activation="tanh").key() != base.key()
     assert base.replace(activation="tanh").key() != base.replace(activation="softplus").key()
@@ -392,6 +392,7 @@ IGNORED = [
     (dict(task="s5"), "p", 97 + 1, "no modulus"),
     (dict(model="mlp"), "num_layers", 2, "no attention"),
     (dict(model="mlp"), "activation", "tanh", "uses ReLU"),
+    (dict(model="mlp"), "init", "pytorch", "one initialisation"),
     (dict(), "momentum", 0.9, "optimizer='adamw'"),
     (dict(optimizer="sgd"), "betas", (0.5, 0.5), "optimizer='sgd'"),
 ]
@@ -425,7 +426,7 @@ def test_the_values_stored_results_hold_are_the_only_tolerated_ones():
 #: A value away from the default for every field that some run ignores.
 OTHER_VALUES = {"p": 11, "frac_train": 0.7, "num_train": 300, "data_seed": 3, "d_model": 4, "num_heads": 1,
                 "d_mlp": 4, "num_layers": 2, "layer_norm": True, "widths": (4,), "activation": "tanh",
-                "init_scale": 2.0, "momentum": 0.5, "betas": (0.5, 0.5)}
+                "init_scale": 2.0, "momentum": 0.5, "betas": (0.5, 0.5), "init": "pytorch"}
 
 
 def unchecked(config: Config, **changes) -> Config:
@@ -523,6 +524,7 @@ FIELD_VALUES = {
     "activation": st.sampled_from(gu.config.ACTIVATIONS), "init_scale": st.floats(-1, 10),
     "loss": st.sampled_from(gu.config.LOSSES), "loss_reduction": st.sampled_from(gu.config.REDUCTIONS),
     "loss_dtype": st.sampled_from(gu.config.LOSS_DTYPES + ("float16",)),
+    "init": st.sampled_from(gu.config.INITS + ("xavier",)),
     "optimizer": st.sampled_from(gu.config.OPTIMIZERS), "lr": st.floats(-1, 2), "weight_decay": st.floats(-1, 2),
     "betas": st.tuples(st.floats(-0.5, 1.5), st.floats(-0.5, 1.5)), "momentum": st.floats(-1, 2),
     "warmup_steps": st.integers(-2, 100), "batch_size": st.none() | st.integers(-1, 6000),

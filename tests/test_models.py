@@ -257,3 +257,18 @@ def test_resnet18_has_the_standard_shape_and_a_512_dim_representation():
     model.eval()
     x = torch.randn(2, 3, 32, 32)
     assert model.features(x).shape == (2, 512) and model(x).shape == (2, 10)
+
+
+def test_the_transformer_init_is_the_books_or_pytorchs():
+    """``init='book'``: Nanda et al.'s N(0, 1/d_model) embeddings and zero biases; ``'pytorch'``: each layer's
+    default (nn.Embedding N(0, 1), nn.Linear's uniform biases) and N(0, 1) positions (Part III's calibration)."""
+    config = gu.presets.spectral_main("smoke")[0]
+    book = gu.models.build(config, (3,), 97, 99)
+    torch_init = gu.models.build(config.replace(init="pytorch"), (3,), 97, 99)
+    assert abs(float(book.embed.weight.std()) - 1 / 128 ** 0.5) < 0.01
+    assert abs(float(torch_init.embed.weight.std()) - 1.0) < 0.05 and abs(float(torch_init.pos.std()) - 1.0) < 0.3
+    assert float(book.blocks[0].mlp_in.bias.abs().max()) == 0.0
+    bound = 1 / 128 ** 0.5  # nn.Linear(128, 512): biases uniform in ±1/√fan_in
+    assert 0 < float(torch_init.blocks[0].mlp_in.bias.abs().max()) <= bound
+    with pytest.raises(ValueError, match="init='xavier' is not allowed"):
+        gu.models.Transformer(99, 97, init="xavier")
