@@ -32,7 +32,8 @@ INITS = ("book", "pytorch")
 REDUCTIONS = ("mean", "sum")
 OPTIMIZERS = ("adamw", "sgd")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-FLOAT_FIELDS = ("frac_train", "init_scale", "lr", "weight_decay", "momentum", "grok_threshold", "mixing_alpha")
+FLOAT_FIELDS = ("frac_train", "init_scale", "lr", "weight_decay", "momentum", "grok_threshold", "mixing_alpha",
+                "noise_scale", "noise_floor", "abelian_weight")
 INT_FIELDS = ("p", "num_train", "data_seed", "d_model", "num_heads", "d_mlp", "num_layers", "warmup_steps",
               "num_steps", "seed")
 OPTIONAL_INT_FIELDS = ("batch_size", "stop_after_grok")  # None or an integer
@@ -52,7 +53,10 @@ STORE_FORMAT = 1  # bump when the meaning of a stored result changes
 #: :meth:`Config.key` only when set to something else, so every key stored before they
 #: existed stays valid (their runs used exactly these defaults).
 LATER_FIELDS = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None,
-                "loss_dtype": "float32", "init": "book"}
+                "loss_dtype": "float32", "init": "book", "noise_scale": 0.0, "noise_floor": 0.0,
+                "abelian_weight": 0.0}
+#: Tasks whose operation commutes: the abelian regulariser of Part II (``abelian_weight``) needs one.
+COMMUTATIVE_TASKS = ("add", "mul")
 ACTIVATIONS = ("relu", "tanh", "softplus")
 #: The evaluation metrics that ``metrics`` may list: the keys of :data:`grokutils.metrics.REGISTRY`,
 #: which maps each to its callback (a test keeps the two equal; names here keep this module a leaf).
@@ -108,7 +112,9 @@ ALLOWED = {
     "frac_train": "a fraction strictly between 0 and 1", "init_scale": "a positive factor",
     "lr": "a positive learning rate", "weight_decay": "a non-negative number",
     "momentum": "a number in [0, 1) (SGD's momentum; 0 = none)", "grok_threshold": "a number in (0, 1]",
-    "mixing_alpha": "a number in [0, 1)", "betas": "two numbers in [0, 1) (AdamW's betas)",
+    "mixing_alpha": "a number in [0, 1)", "noise_scale": "a finite number >= 0 (0: off)",
+    "noise_floor": "a finite number >= 0 (0: off)", "abelian_weight": "a finite number >= 0 (0: off)",
+    "betas": "two numbers in [0, 1) (AdamW's betas)",
 }
 #: The allowed values of each string field but ``eval_schedule`` (see :func:`_choices`).
 CHOICES = {"task": TASKS, "model": MODELS, "activation": ACTIVATIONS, "init": INITS, "loss": LOSSES,
@@ -191,6 +197,10 @@ class Config:
     # intervention (Part III, claim 3)
     mixing_alpha: float = 0.0  # representation mixing within each batch; 0 = off
     norm_matched: bool = False  # rescale parameters to the baseline's norm after every step
+    # degrokking (Part II, grokutils.perturbation): input noise σ_t = max(λ₁(1 − train acc), λ₂); abelian loss c
+    noise_scale: float = 0.0
+    noise_floor: float = 0.0
+    abelian_weight: float = 0.0
     # measurement
     eval_schedule: str = "paper"
     grok_threshold: float = 0.95
@@ -245,6 +255,7 @@ class Config:
         self._validate_model()
         self._validate_intervention()
         self._validate_stop()
+        self._validate_degrokking()
         self._validate_ignored()
         self._validate_sizes()
 
@@ -450,6 +461,25 @@ class Config:
                   "(same config, mixing_alpha=0, norm_matched=False) records it only if metrics lists "
                   "'norm_trace'. Add 'norm_trace' to metrics.")
 
+    def _validate_degrokking(self) -> None:
+        """Part II's strategies (:mod:`grokutils.perturbation`): one at a time, never with Part III's intervention."""
+        for name in ("noise_scale", "noise_floor", "abelian_weight"):
+            if not 0.0 <= getattr(self, name) < math.inf:
+                _fail(name, getattr(self, name), ALLOWED[name])
+        noise = self.noise_scale > 0 or self.noise_floor > 0
+        if self.abelian_weight > 0 and self.task not in COMMUTATIVE_TASKS:
+            _fail("abelian_weight", self.abelian_weight, f"0 unless the task commutes (one of {COMMUTATIVE_TASKS})",
+                  "The regulariser compares f(a, b) with f(b, a), which differ when the operation does not commute.")
+        if (noise or self.abelian_weight > 0) and (self.mixing_alpha > 0 or self.norm_matched):
+            _fail("mixing_alpha", self.mixing_alpha, "0 when a Part II strategy is on",
+                  "Part III's intervention and Part II's strategies change the same loss; run one at a time.")
+        if noise and self.is_text:
+            _fail("noise_scale" if self.noise_scale > 0 else "noise_floor", max(self.noise_scale, self.noise_floor),
+                  "0 on a text task", "Input noise perturbs images or token embeddings of the algorithmic tasks.")
+        if noise and self.abelian_weight > 0:
+            _fail("abelian_weight", self.abelian_weight, "0 when input noise is on",
+                  "The paper compares the two strategies; the book runs one at a time.")
+
     def _validate_stop(self) -> None:
         """The optional early stop after grokking (Part III trains "≤ 50,000 steps")."""
         k = self.stop_after_grok
@@ -527,6 +557,9 @@ class Config:
         intervention += "-normmatched" if self.norm_matched else ""
         precision = "-lossf64" if self.loss_dtype == "float64" else ""
         init = "-torchinit" if self.init == "pytorch" else ""
+        if self.noise_scale or self.noise_floor:
+            intervention += f"-noise{self.noise_scale:g}_{self.noise_floor:g}"
+        intervention += f"-abelian{self.abelian_weight:g}" if self.abelian_weight else ""
         return f"{data}-{self.model}-wd{self.weight_decay:g}{intervention}{precision}{init}-s{self.seed}"
 
 

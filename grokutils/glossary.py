@@ -46,6 +46,11 @@ GLOSSARY: dict[str, str] = {
                     "loss ½[L(h) + L(h̃)]; 0 = off",
     "norm_matched": "Part III's control (claim 3): after every step, rescale all parameters to the norm of the "
                     "run without mixing after that step",
+    "noise_scale": "λ₁ of Part II's input perturbation: σ_t = max(λ₁ (1 − train acc), λ₂) (grokutils.perturbation); "
+                   "0 = off",
+    "noise_floor": "λ₂ of Part II's input perturbation: the smallest σ_t; 0 = off",
+    "abelian_weight": "c of Part II's abelian regulariser: loss + c · MSE(f(a, b), f(b, a)) on a commutative task; "
+                      "0 = off",
     # measured
     "train_acc": "accuracy on the full training split",
     "test_acc": "accuracy on the held-out split",

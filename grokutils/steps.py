@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim import optimizer as torch_optimizer
 
-from grokutils import intervention
+from grokutils import intervention, perturbation
 from grokutils.config import Config
 
 #: Devices and dtypes of PyTorch's fused AdamW and SGD kernels (:func:`make_optimizer`).
@@ -52,13 +52,20 @@ def _identity(size: int, dtype: torch.dtype, device: torch.device) -> torch.Tens
     return torch.eye(size, dtype=dtype, device=device)
 
 
-def training_loss(config: Config, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The loss one step minimises: :func:`objective` of ``model(x)``, or with ``mixing_alpha > 0``
-    Part III's mixed loss ½ [L(head(h)) + L(head(h̃))] (:func:`grokutils.intervention.mixed_loss`)."""
-    if config.mixing_alpha == 0:
-        return objective(config, model(x), y)
-    return intervention.mixed_loss(lambda logits, labels: objective(config, logits, labels), model, x, y,
-                                   config.mixing_alpha)
+def training_loss(config: Config, model: nn.Module, x: torch.Tensor, y: torch.Tensor, step: int = 0,
+                  noise_std: float = 0.0) -> torch.Tensor:
+    """The loss one step minimises: :func:`objective` of ``model(x)``; with ``mixing_alpha > 0`` Part III's
+    mixed loss ½ [L(head(h)) + L(head(h̃))] (:func:`grokutils.intervention.mixed_loss`); with one of Part II's
+    strategies, the loss of step ``step`` with input noise ``noise_std`` or the abelian regulariser
+    (:func:`grokutils.perturbation.strategy_loss`)."""
+    def loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return objective(config, logits, labels)
+
+    if config.mixing_alpha > 0:
+        return intervention.mixed_loss(loss, model, x, y, config.mixing_alpha)
+    if perturbation.active(config):
+        return perturbation.strategy_loss(config, loss, model, x, y, step, noise_std)
+    return objective(config, model(x), y)
 
 
 def warmup_factor(config: Config) -> Callable[[int], float]:
@@ -200,11 +207,12 @@ def compile_wanted(config: Config, train_size: int, device: torch.device) -> boo
     """Whether :func:`train` compiles the model's forward (and so its backward) with ``torch.compile``:
     ``$GROKUTILS_COMPILE`` if set (``0``/``1``), else for the models of :data:`COMPILE_MODELS` on runs of at
     least :data:`COMPILE_MIN_SAMPLE_STEPS` samples × steps; never with representation mixing (Part III's
-    mixed loss reads features and head apart), and only where TorchInductor can build kernels (a C++
-    compiler for the CPU, Triton for CUDA). The decision depends on the configuration, not on timings, so a
-    run takes the same path wherever the same tools exist (``Result.env['compiled']`` records it)."""
+    mixed loss reads features and head apart) nor with Part II's strategies, and only where TorchInductor
+    can build kernels (a C++ compiler for the CPU, Triton for CUDA). The decision depends on the configuration,
+    not on timings, so a run takes the same path wherever the same tools exist (``Result.env['compiled']``
+    records it)."""
     setting = os.environ.get(COMPILE_ENV, "").strip()
-    if setting == "0" or device.type not in ("cpu", "cuda") or config.mixing_alpha > 0:
+    if setting == "0" or device.type not in ("cpu", "cuda") or config.mixing_alpha > 0 or perturbation.active(config):
         return False
     if setting != "1":
         batch = train_size if config.batch_size is None else min(config.batch_size, train_size)
@@ -248,7 +256,7 @@ class Gradients:
         for parameter in self.parameters:  # optimizer.zero_grad(set_to_none=True), without its profiler record
             parameter.grad = None
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, step: int = 0, noise_std: float = 0.0) -> torch.Tensor:
         if self.compiled:
             try:
                 return self._step(x, y, compiled=True)
@@ -257,11 +265,12 @@ class Gradients:
                               f"{str(error).splitlines()[0] if str(error) else ''}); training continues without it.",
                               RuntimeWarning, stacklevel=2)
                 self.compiled = False
-        return self._step(x, y, compiled=False)
+        return self._step(x, y, compiled=False, step=step, noise_std=noise_std)
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor, compiled: bool) -> torch.Tensor:
+    def _step(self, x: torch.Tensor, y: torch.Tensor, compiled: bool, step: int = 0,
+              noise_std: float = 0.0) -> torch.Tensor:
         if not compiled:
-            loss = training_loss(self.config, self.model, x, y)
+            loss = training_loss(self.config, self.model, x, y, step, noise_std)
             self._zero_grad()
             loss.backward()
             return loss

@@ -41,7 +41,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from grokutils import data as data_module
-from grokutils import intervention, models
+from grokutils import intervention, models, perturbation
 from grokutils.config import Config, eval_steps
 from grokutils.result import Result, environment, stop_step
 from grokutils.steps import Gradients, compile_wanted, make_optimizer, objective, optimizer_step, warmup_factor
@@ -241,8 +241,10 @@ class VmapMembers:
         self.decays = {name: _per_member([c.weight_decay for c in configs], p) for name, p in self.params.items()}
         self._factors, self._factors_lr = {}, None  # 1 - lr × decay per member, for the current lr
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor, active: list[int]) -> None:
-        """One step of every member (``x``, ``y``: shared full batch, or stacked per-member batches)."""
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, active: list[int], step: int = 0,
+                   noise: list[float] | None = None) -> None:
+        """One step of every member (``x``, ``y``: shared full batch, or stacked per-member batches). Part II's
+        strategies never train here (:func:`choose_strategy`), so ``step`` and ``noise`` are not read."""
         loss = self.batched_loss(self.params, self.buffers, x, y, self.alphas).sum()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -306,10 +308,12 @@ class LoopMembers:
                           for c, m, o in zip(configs, self.members, self.optimizers)]
         self.full_batch = BatchSampler(size, configs[0].batch_size, configs[0].seed, device).full
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor, active: list[int]) -> None:
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, active: list[int], step: int = 0,
+                   noise: list[float] | None = None) -> None:
+        """One step of each active member; ``noise``: each member's input-noise σ (Part II), else none."""
         for index in active:
             xi, yi = (x, y) if self.full_batch else (x[index], y[index])
-            self.gradients[index](xi, yi)
+            self.gradients[index](xi, yi, step, 0.0 if noise is None else noise[index])
             optimizer_step(self.optimizers[index])
             if self.schedules[index].last_epoch < self.configs[index].warmup_steps:
                 self.schedules[index].step()
@@ -366,6 +370,8 @@ def choose_strategy(configs: list[Config], dataset: data_module.Dataset, device:
     training's). Measured once per :func:`probe_key` and process; ``$GROKUTILS_SWEEP_STRATEGY`` or a single
     member decide without measuring.
     Returns ``{"strategy", "ms_per_step": {strategy: ms} (empty unless measured), "why"}``."""
+    if any(perturbation.active(c) for c in configs):
+        return {"strategy": "loop", "ms_per_step": {}, "why": "Part II's strategies train one member at a time"}
     fixed = os.environ.get(STRATEGY_ENV, "").strip()
     if fixed in STRATEGIES:
         return {"strategy": fixed, "ms_per_step": {}, "why": f"${STRATEGY_ENV}"}
@@ -402,6 +408,9 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
     if state is not None:  # resume with the strategy the sweep started with: the same numbers
         choice = {"strategy": state.get("strategy", "vmap"), "ms_per_step": {}, "why": "checkpoint"}
     elif strategy is not None:
+        if strategy == "vmap" and any(perturbation.active(c) for c in configs):
+            raise ValueError("train_sweep: strategy='vmap' is not allowed for Part II's strategies (noise_scale, "
+                             "noise_floor, abelian_weight); use strategy='loop' or None.")
         choice = {"strategy": strategy, "ms_per_step": {}, "why": "asked"}
     else:
         choice = choose_strategy(configs, dataset, device)
@@ -442,9 +451,10 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
         pending = []  # resumed after every member's early stop: nothing left to train
     for next_eval in pending:
         tick = time.perf_counter()
+        noise = [perturbation.noise_std(c, h.get("train_acc")) for c, h in zip(configs, histories)]
         for step in range(step, next_eval):
             x, y = _batches(configs, samplers, dataset, step)
-            members.train_step(x, y, training)
+            members.train_step(x, y, training, step, noise)
             if targets is not None:
                 members.match_norms_(targets[:, step + 1], matched)
             if trace is not None:

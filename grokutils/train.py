@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from grokutils import data as data_module
-from grokutils import intervention, models
+from grokutils import intervention, models, perturbation
 from grokutils.config import Config, eval_steps
 from grokutils.files import atomic_write, move_aside
 from grokutils.metrics import REGISTRY
@@ -401,10 +401,11 @@ def _train(config: Config, dataset: data_module.Dataset | None, callbacks: list[
     model.train()
     for next_eval in pending:
         tick = time.perf_counter()
+        noise = perturbation.noise_std(config, history.get("train_acc")) if perturbation.active(config) else 0.0
         for step in range(step, next_eval):
             batch = sampler(step)
             x, y = (x_all, y_all) if batch is None else (x_all.index_select(0, batch), y_all.index_select(0, batch))
-            gradients(x, y)
+            gradients(x, y, step, noise)
             optimizer_step(optimizer)
             if schedule.last_epoch < warmup:  # after the warm-up the factor is 1 for good: nothing to update
                 schedule.step()

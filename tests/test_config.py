@@ -121,7 +121,7 @@ def test_key_matches_across_processes_known_value():
     values = dataclasses.asdict(config)
     values.pop("device")
     later = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None,
-             "loss_dtype": "float32", "init": "book"}
+             "loss_dtype": "float32", "init": "book", "noise_scale": 0.0, "noise_floor": 0.0, "abelian_weight": 0.0}
     for name, default in later.items():
         if values[name] == default:
             values.pop(name)  # a later field at its default does not enter the key
@@ -139,6 +139,7 @@ KEY_CHANGES = [
     ("num_steps", 100), ("seed", 1), ("eval_schedule", "every:5"), ("grok_threshold", 0.9),
     ("metrics", ("representation_norm",)), ("activation", "tanh"), ("mixing_alpha", 0.1),
     ("norm_matched", True), ("stop_after_grok", 2000), ("loss_dtype", "float64"), ("init", "pytorch"),
+    ("noise_scale", 0.5), ("noise_floor", 0.05), ("abelian_weight", 100.0),
 ]
 #: Fields whose non-default value needs another base configuration to be valid.
 KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp"), "num_train": Config(task="mnist", model="mlp"),
@@ -272,7 +273,8 @@ def test_later_fields_enter_the_key_only_away_from_their_default():
 
     base = Config(task="mnist", model="mlp")
     assert LATER_FIELDS == {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False,
-                            "stop_after_grok": None, "loss_dtype": "float32", "init": "book"}
+                            "stop_after_grok": None, "loss_dtype": "float32", "init": "book", "noise_scale": 0.0,
+                            "noise_floor": 0.0, "abelian_weight": 0.0}
     assert base.replace(activation="relu").key() == base.key()
     assert base.replace(activation="tanh").key() != base.key()
     assert base.replace(activation="tanh").key() != base.replace(activation="softplus").key()
@@ -525,6 +527,7 @@ FIELD_VALUES = {
     "loss": st.sampled_from(gu.config.LOSSES), "loss_reduction": st.sampled_from(gu.config.REDUCTIONS),
     "loss_dtype": st.sampled_from(gu.config.LOSS_DTYPES + ("float16",)),
     "init": st.sampled_from(gu.config.INITS + ("xavier",)),
+    "noise_scale": st.floats(-0.5, 2), "noise_floor": st.floats(-0.5, 2), "abelian_weight": st.floats(-1, 200),
     "optimizer": st.sampled_from(gu.config.OPTIMIZERS), "lr": st.floats(-1, 2), "weight_decay": st.floats(-1, 2),
     "betas": st.tuples(st.floats(-0.5, 1.5), st.floats(-0.5, 1.5)), "momentum": st.floats(-1, 2),
     "warmup_steps": st.integers(-2, 100), "batch_size": st.none() | st.integers(-1, 6000),

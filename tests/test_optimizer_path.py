@@ -74,9 +74,9 @@ def test_after_the_warm_up_the_learning_rate_stays_put():
     seen = []
     original = gu.train.Gradients.__call__
 
-    def record(self, x, y):
+    def record(self, x, y, *rest):
         seen.append(self.optimizer.param_groups[0]["lr"])
-        return original(self, x, y)
+        return original(self, x, y, *rest)
 
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setattr(gu.train.Gradients, "__call__", record)

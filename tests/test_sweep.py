@@ -241,7 +241,8 @@ def test_a_loop_member_that_stopped_early_is_no_longer_trained():
     original = gu.sweep.LoopMembers.train_step
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setattr(gu.sweep.LoopMembers, "train_step",
-                        lambda self, x, y, active: trained.append(list(active)) or original(self, x, y, active))
+                        lambda self, x, y, active, *rest: trained.append(list(active)) or original(self, x, y, active,
+                                                                                                  *rest))
     try:
         results = train_sweep(configs, progress=False, strategy="loop")
     finally:
