@@ -202,14 +202,15 @@ def collapse_architectures(profile: str = "paper") -> dict[str, Config]:
             "ViT": base.replace(model="vit", d_model=128, num_heads=4, d_mlp=512)}
 
 
-#: Part I, Appendix C (Figure 8): the one-layer ViT at other weight decays and training-set sizes, as
-#: ``(num_train, weight_decay)``, besides :func:`collapse_architectures`' (1,000, 0.01).
-VIT_SWEEP = ((1000, 0.003), (1000, 0.03), (500, 0.01), (2000, 0.01))
+#: Part I, Appendix C (Figure 8): the one-layer ViT at other training-set sizes, as ``(num_train,
+#: weight_decay)``, besides :func:`collapse_architectures`' (1,000, 0.01). (The paper also varies the weight
+#: decay; those runs are not made here.)
+VIT_SWEEP = ((500, 0.01), (2000, 0.01))
 
 
 def collapse_vit_sweep(profile: str = "paper") -> list[Config]:
-    """Part I, Appendix C, Figure 8: the ViT of :func:`collapse_architectures` at the weight decays and
-    training-set sizes of :data:`VIT_SWEEP` (quick and smoke: the smallest training set only)."""
+    """Part I, Appendix C, Figure 8: the ViT of :func:`collapse_architectures` at the training-set sizes of
+    :data:`VIT_SWEEP` (quick and smoke: the smallest only)."""
     vit = collapse_architectures(profile)["ViT"]
     cells = VIT_SWEEP if check_profile(profile) == "paper" else [min(VIT_SWEEP)]
     return [vit.replace(num_train=n, weight_decay=wd) for n, wd in cells]
