@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from grokutils.config import Config
+from grokutils.metrics import robustness
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 #: Multiplier of the run's seed in the seed of each step's noise generator (a large prime: steps of nearby
@@ -39,25 +40,18 @@ def noise_std(config: Config, train_accuracies: Sequence[float] | None) -> float
     return max(config.noise_scale * (1.0 - accuracy), config.noise_floor)
 
 
-def _noise(shape: torch.Size, std: float, config: Config, step: int, like: torch.Tensor) -> torch.Tensor:
-    generator = torch.Generator(device=like.device).manual_seed(config.seed * NOISE_SEED_STRIDE + step)
-    return std * torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
-
-
-def swapped(tokens: torch.Tensor) -> torch.Tensor:
-    """``(a, b, rest...)`` token rows with ``a`` and ``b`` exchanged: the pairs of the abelian test."""
-    order = [1, 0, *range(2, tokens.shape[1])]
-    return tokens[:, order]
+def _generator(config: Config, step: int, like: torch.Tensor) -> torch.Generator:
+    return torch.Generator(device=like.device).manual_seed(config.seed * NOISE_SEED_STRIDE + step)
 
 
 def perturbed_logits(config: Config, model: nn.Module, x: torch.Tensor, std: float, step: int) -> torch.Tensor:
-    """The model's logits on ``x`` perturbed with noise of standard deviation ``std`` (the module docstring)."""
+    """The model's logits on ``x`` perturbed with noise of standard deviation ``std``, where
+    :func:`grokutils.metrics.robustness.perturb_inputs` puts it (the image, or the token embeddings), drawn by
+    step ``step``'s generator; differentiable."""
     if std == 0:
         return model(x)
-    if config.is_algorithmic:
-        embedded = model.embed(x)
-        return model.forward_from_embeddings(embedded + _noise(embedded.shape, std, config, step, embedded))
-    return model(x + _noise(x.shape, std, config, step, x))
+    perturbed = robustness.perturb_inputs(model, x, std, _generator(config, step, x))
+    return model(perturbed) if x.is_floating_point() else model.forward_from_embeddings(perturbed)
 
 
 def strategy_loss(config: Config, loss: LossFn, model: nn.Module, x: torch.Tensor, y: torch.Tensor, step: int,
@@ -67,5 +61,6 @@ def strategy_loss(config: Config, loss: LossFn, model: nn.Module, x: torch.Tenso
     logits = perturbed_logits(config, model, x, std, step)
     value = loss(logits, y)
     if config.abelian_weight > 0:
-        value = value + config.abelian_weight * F.mse_loss(logits.float(), model(swapped(x)).float())
+        swapped = model(robustness.swapped_pairs(x))  # the regulariser of robustness.commutativity_penalty
+        value = value + config.abelian_weight * F.mse_loss(logits.float(), swapped.float())
     return value

@@ -29,6 +29,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from grokutils.config import COMMUTATIVE_TASKS
 from grokutils.metrics.checks import finite_float64
 from grokutils.metrics.probe import probe_indices
 from grokutils.metrics.spectral import _check_alpha, feature_information_terms
@@ -41,6 +42,7 @@ __all__ = [
     "perturb_inputs",
     "perturbation_error",
     "robustness_metrics",
+    "swapped_pairs",
 ]
 
 #: Training samples the callback probes: a fixed seeded subset (see :mod:`grokutils.metrics.probe`).
@@ -61,9 +63,6 @@ NOISE_SEED = 0
 
 #: Rows per Gram matrix in :func:`matrix_information_signals` (the paper's batch size 200).
 BATCH_SIZE = 200
-
-#: Tasks whose operation is commutative, where the abelian test applies.
-COMMUTATIVE_TASKS = ("add", "mul")
 
 #: c of the abelian-degrok loss, loss + c · :func:`commutativity_penalty` (as reported, Figure 6).
 DEGROK_WEIGHT = 100.0
@@ -228,7 +227,7 @@ def matrix_information_signals(model, x: torch.Tensor, sigma: float, alpha: floa
 # --------------------------------------------------------------------------- abelian test
 
 
-def _swapped(tokens: torch.Tensor) -> torch.Tensor:
+def swapped_pairs(tokens: torch.Tensor) -> torch.Tensor:
     """``tokens`` with columns 0 and 1 (a and b) exchanged; ValueError unless token pairs."""
     if not isinstance(tokens, torch.Tensor) or tokens.ndim != 2 or tokens.shape[1] < 2 \
             or tokens.is_floating_point() or tokens.is_complex() or tokens.shape[0] == 0:
@@ -240,7 +239,7 @@ def _swapped(tokens: torch.Tensor) -> torch.Tensor:
 
 
 def _logits_both_ways(model, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    swapped = _swapped(tokens)
+    swapped = swapped_pairs(tokens)
     return _outputs(model, tokens, "logits f(a, b)"), _outputs(model, swapped, "logits f(b, a)")
 
 
@@ -281,7 +280,7 @@ def commutativity_penalty(model, tokens: torch.Tensor) -> torch.Tensor:
     mean over pairs and classes of the squared logit difference; gradients flow through both
     orders. 0 for a model symmetric in a and b.
     """
-    swapped = _swapped(tokens)
+    swapped = swapped_pairs(tokens)
     return F.mse_loss(model(tokens), model(swapped))
 
 
