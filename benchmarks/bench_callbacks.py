@@ -30,7 +30,8 @@ SETUPS = {"mlp": lambda: gu.presets.collapse_mnist("paper"),
           "transformer": lambda: gu.presets.spectral_main("paper")[0]}
 CALLBACK_SETUP = {"collapse": "mlp", "population": "mlp", "concentration": "mlp", "information": "mlp",
                   "snapshots": "mlp", "representation_norm": "mlp", "spectral": "transformer",
-                  "fourier": "transformer", "robustness": "transformer", "balancedness": "mlp"}
+                  "fourier": "transformer", "robustness": "transformer", "balancedness": "mlp",
+                  "sharpness": "mlp"}
 
 
 def median_seconds(call, repeats: int) -> float:

@@ -89,6 +89,9 @@ GLOSSARY: dict[str, str] = {
     "within_test": "the same on the held-out split, with the same s (Part I, Thm 4.1)",
     "within_gap": "|within_test − within_train| (Part I, Thm 4.1)",
     "complexity_over_scale": "Π_l ||W_l||₂ of the MLP's hidden layers divided by s: C(h) of Part I, Thm 4.1",
+    "sharpness": "Hutchinson's estimate of Tr ∇²_θ L, the run's loss on a 1,000-sample training probe, 20 fixed "
+                 "Rademacher vectors (Part II, Figure 2 c-d; metrics.sharpness)",
+    "sharpness_se": "the standard error of sharpness over its 20 vectors",
     "perturbation_error": "E ||f(x + ε) − f(x)||² over a 1,000-sample training probe (Part II, Figure 2)",
     "pmi": "matrix mutual information of first-layer and output Grams on perturbed inputs (Part II)",
     "pe": "matrix entropy of the output Gram on perturbed inputs (Part II)",

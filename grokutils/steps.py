@@ -1,6 +1,7 @@
 """The steps of the training loops: the loss, the optimiser and the gradients of one step.
 
-:func:`objective` and :func:`training_loss` are what a step minimises (and what evaluation reports);
+:func:`training_loss` is what a step minimises (:func:`grokutils.losses.objective`, which evaluation
+reports, plus Part II's and Part III's changes);
 :func:`make_optimizer` builds AdamW or SGD with PyTorch's fused kernels (:class:`FusedAdamW`);
 :class:`Gradients` computes a step's loss and gradients, eagerly or with the model's forward compiled by
 ``torch.compile`` for long transformer runs (:func:`compile_wanted`). :mod:`grokutils.train` and
@@ -17,40 +18,15 @@ import warnings
 from collections.abc import Callable, Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.optim import optimizer as torch_optimizer
 
 from grokutils import intervention, perturbation
 from grokutils.config import Config
+from grokutils.losses import objective
 
 #: Devices and dtypes of PyTorch's fused AdamW and SGD kernels (:func:`make_optimizer`).
 FUSED_DEVICES, FUSED_DTYPES = ("cpu", "cuda", "mps"), (torch.float32, torch.float64, torch.float16, torch.bfloat16)
-
-def objective(config: Config, logits: torch.Tensor, labels: torch.Tensor,
-              reduction: str | None = None) -> torch.Tensor:
-    """Training loss: cross-entropy, or MSE against one-hot targets (Part I uses
-    MSE with ``reduction='sum'``: summed over classes and batch).
-
-    With ``config.loss_dtype = 'float64'`` the logits are cast to float64 first, so that the log-softmax
-    (or the squared error) and the loss are computed in double precision, as Nanda et al. (2023) do; the
-    gradient flows back to the float32 model through the cast. In float32 the softmax of a logit gap above
-    ln 2²⁴ ≈ 16.6 rounds the correct class's probability to exactly 1 (Prieto et al. 2025)."""
-    reduction = reduction or config.loss_reduction
-    if config.loss_dtype == "float64":
-        logits = logits.double()
-    if config.loss == "cross_entropy":
-        return F.cross_entropy(logits, labels, reduction=reduction)
-    targets = _identity(logits.shape[-1], logits.dtype, logits.device).index_select(0, labels)  # one-hot rows
-    return F.mse_loss(logits, targets, reduction=reduction)
-
-
-@functools.lru_cache(maxsize=16)
-def _identity(size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """The identity matrix whose rows are the one-hot targets of MSE (made once per size, dtype and device:
-    selecting rows is cheaper than ``F.one_hot(...).to(dtype)`` at every step, and gives the same numbers)."""
-    return torch.eye(size, dtype=dtype, device=device)
-
 
 def training_loss(config: Config, model: nn.Module, x: torch.Tensor, y: torch.Tensor, step: int = 0,
                   noise_std: float = 0.0) -> torch.Tensor:

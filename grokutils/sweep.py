@@ -44,7 +44,8 @@ from grokutils import data as data_module
 from grokutils import intervention, models, perturbation
 from grokutils.config import Config, eval_steps
 from grokutils.result import Result, environment, stop_step
-from grokutils.steps import Gradients, compile_wanted, make_optimizer, objective, optimizer_step, warmup_factor
+from grokutils.losses import objective
+from grokutils.steps import Gradients, compile_wanted, make_optimizer, optimizer_step, warmup_factor
 from grokutils.train import (CHECKPOINT_EVERY_S, CHECKPOINT_EVERY_STEPS, BatchSampler, Checkpointer, EvalContext,
                              NormTrace, check_finite, check_training_arguments, evaluate, flush_denormals,
                              progress_bar, registered_callbacks, show_progress, training_device)

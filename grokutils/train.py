@@ -32,11 +32,11 @@ from grokutils.files import atomic_write, move_aside
 from grokutils.metrics import REGISTRY
 from grokutils.metrics.basic import weight_norm
 from grokutils.result import Result, environment, stop_step
+from grokutils.losses import objective as objective
 from grokutils.steps import COMPILE_ENV as COMPILE_ENV
 from grokutils.steps import Gradients as Gradients
 from grokutils.steps import compile_wanted as compile_wanted
 from grokutils.steps import make_optimizer as make_optimizer
-from grokutils.steps import objective as objective
 from grokutils.steps import optimizer_step
 from grokutils.steps import training_loss as training_loss
 from grokutils.steps import warmup_factor as warmup_factor

@@ -12,6 +12,7 @@ Submodules by family:
   (with ``autoencoder``, the cached compressor of X);
 - ``balance`` (Part I, Appendix A.4): weight balancedness of consecutive layers;
 - ``snapshots`` (Part I, Figure 2): 2-D projections of train/test features at a few steps;
+- ``sharpness`` (Part II): Hutchinson's trace of the training loss's Hessian;
 - ``robustness`` (Part II): perturbation error, PMI / PE / MID / ED, abelian test, logit distance.
 
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
@@ -21,8 +22,8 @@ returning a dict of values recorded at every evaluation step. Its names are also
 (``tests/test_config.py`` keeps the two equal).
 """
 
-from grokutils.metrics import (balance, collapse, flatness, fourier, information, robustness, snapshots, spectral,
-                               spectral_lemmas)
+from grokutils.metrics import (balance, collapse, flatness, fourier, information, robustness, sharpness, snapshots,
+                               spectral, spectral_lemmas)
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
@@ -36,7 +37,8 @@ REGISTRY = {
     "concentration": collapse.concentration_metrics,
     "snapshots": snapshots.representation_snapshots,
     "balancedness": balance.balancedness_metrics,
+    "sharpness": sharpness.sharpness_metrics,
 }
 
 __all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "fourier", "information", "representation_norm",
-           "robustness", "snapshots", "spectral", "spectral_lemmas", "weight_norm"]
+           "robustness", "sharpness", "snapshots", "spectral", "spectral_lemmas", "weight_norm"]
