@@ -228,7 +228,8 @@ def matrix_information_signals(model, x: torch.Tensor, sigma: float, alpha: floa
 
 
 def swapped_pairs(tokens: torch.Tensor) -> torch.Tensor:
-    """``tokens`` with columns 0 and 1 (a and b) exchanged; ValueError unless token pairs."""
+    """``tokens`` with columns 0 and 1 (a and b) exchanged: the inputs f(b, a) of the abelian test and of the
+    abelian regulariser (Tan & Huang 2023, Figures 5-7; book Part II). ValueError unless token pairs."""
     if not isinstance(tokens, torch.Tensor) or tokens.ndim != 2 or tokens.shape[1] < 2 \
             or tokens.is_floating_point() or tokens.is_complex() or tokens.shape[0] == 0:
         described = f"dtype {tokens.dtype}, shape {tuple(tokens.shape)}" if isinstance(tokens, torch.Tensor) \
