@@ -241,3 +241,17 @@ def test_every_stored_probe_file_is_there_and_readable(chapter, monkeypatch):
     for config, steps in gu.presets.chapter_probes("paper")[chapter]:
         kept = gu.probes.load_or_probe(config, steps, STORE)
         assert sorted(kept) == steps
+
+
+@pytest.mark.skipif("p3_intervention" not in IN_BOOK, reason="the intervention page is not in the book yet")
+def test_part3_mixing_dose_response_is_what_the_intervention_page_says():
+    """p3_intervention's reading: t_grok falls and H̃ at t_grok rises with α; the shift before grokking is null up
+    to α = 0.2 and positive from α = 0.3 on."""
+    arms = gu.part3.load_intervention("paper", STORE, progress=False)
+    doses = gu.part3.load_mixing_doses("paper", STORE, progress=False)
+    sentence = gu.part3.dose_response_sentence(arms["baseline"], doses)
+    assert "t_grok falls with α" in sentence and "H̃ at t_grok rises with α" in sentence
+    for alpha, runs in doses.items():
+        own = gu.part3.same_seeds(arms["baseline"], runs)
+        low, high = gu.part3.entropy_shift(own, runs, f"α = {alpha}").estimate[1:]
+        assert (low <= 0 <= high) if alpha <= 0.2 else low > 0, (alpha, low, high)
