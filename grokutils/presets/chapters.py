@@ -1,0 +1,62 @@
+"""Which runs each chapter stores, how many train together, and the stored probe representations: what
+``python -m grokutils.regenerate`` reads."""
+
+from __future__ import annotations
+
+from grokutils.config import Config
+from grokutils.presets.part1 import (collapse_architectures, collapse_sweep, collapse_theory, collapse_vit_sweep,
+                                     concentration_sweep)
+from grokutils.presets.part3 import (MIXING_ALPHA, MIXING_ALPHA_STRONG, SPECTRAL_PAPER, lemmas_steps,
+                                     spectral_calibration, spectral_intervention, spectral_lemmas, spectral_main,
+                                     spectral_mixing_doses, spectral_mixing_strong, spectral_mlp,
+                                     spectral_s5_fractions, spectral_s5_larger_split, spectral_tasks)
+from grokutils.presets.quickstart import nanda, omnigrok_mnist
+from grokutils.profiles import check_profile
+
+
+#: Configurations of one shape that the sweep engine trains at once, per part (the chapter
+#: name's prefix): one seed's six weight decays in Part I, the ten seeds of Part III in two
+#: groups of five. The loaders and ``python -m grokutils.regenerate`` both read it.
+SWEEP_SIZES = {"00": 6, "p1": 6, "p3": 5}
+
+
+def sweep_size(chapter: str) -> int:
+    """The sweep size of a chapter of :func:`paper_runs` (its part's entry of :data:`SWEEP_SIZES`)."""
+    part = chapter.split("_", 1)[0]
+    if part not in SWEEP_SIZES:
+        raise ValueError(f"chapter {chapter!r} belongs to no part of SWEEP_SIZES {sorted(SWEEP_SIZES)}.")
+    return SWEEP_SIZES[part]
+
+
+def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
+    """Every configuration a chapter stores under ``profile``, by chapter (``paper``: what ``make results``
+    regenerates; the other profiles: what ``python -m grokutils.regenerate --profile`` trains ahead of the
+    notebooks)."""
+    p = check_profile(profile)
+    return {
+        "00_quickstart": [nanda(p), nanda(p, loss_dtype="float32"), omnigrok_mnist(p)],
+        "p1_fig3_weight_decay": collapse_sweep(p),
+        "p1_thm41_concentration": concentration_sweep(p),
+        "p1_thm43_time_scales": collapse_theory(p),
+        "p1_appendix_architectures": list(collapse_architectures(p).values()) + collapse_vit_sweep(p),
+        "p3_two_phases": spectral_main(p),
+        "p3_intervention": ([c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p)
+                            + [c for alpha, arm in spectral_mixing_doses(p).items()
+                               if alpha not in (MIXING_ALPHA, MIXING_ALPHA_STRONG) for c in arm]),
+        "p3_calibration": [c for cell, arm in spectral_calibration(p).items() for c in arm
+                           if cell != (SPECTRAL_PAPER.frac_train, SPECTRAL_PAPER.betas[1], "book")],
+        "p3_not_sufficient": spectral_mlp(p),
+        "p3_threshold": ([c for arm in spectral_tasks(p).values() for c in arm] + spectral_s5_larger_split(p)
+                         + [c for arm in spectral_s5_fractions(p).values() for c in arm]),
+    }
+
+
+def paper_runs() -> dict[str, list[Config]]:
+    """Every stored ``paper`` configuration, by chapter: what ``make results`` regenerates."""
+    return chapter_runs("paper")
+
+
+def chapter_probes(profile: str = "paper") -> dict[str, list[tuple[Config, list[int]]]]:
+    """Every stored set of probe representations, by chapter: ``(config, steps)`` (:mod:`grokutils.probes`)."""
+    lemmas = spectral_lemmas(profile)
+    return {"p3_lemmas": [(lemmas, lemmas_steps(lemmas))]}
