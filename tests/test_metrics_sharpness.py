@@ -1,7 +1,6 @@
 """Part II's sharpness callback (grokutils.metrics.sharpness) against the exact Hessian trace of a tiny
 network, its reproducibility, and its closed form for a linear model under the squared error."""
 
-import pytest
 import torch
 
 import grokutils as gu

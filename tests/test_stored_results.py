@@ -16,6 +16,14 @@ STORE = gu.store_for("paper")
 # A chapter's runs must be stored once its notebook is in the book (_toc.yml); the runs of
 # chapters still being written may be in progress (``python -m grokutils.regenerate`` resumes them).
 IN_BOOK = set(re.findall(r"file:\s*notebooks/(\S+)", (REPO_ROOT / "_toc.yml").read_text()))
+
+
+@pytest.fixture(autouse=True)
+def _never_train(monkeypatch):
+    """These tests read results/; a missing paper run must fail them, never be trained by them (hours)."""
+    monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")
+
+
 PAPER_CONFIGS = [c for chapter, configs in gu.presets.paper_runs().items() if chapter in IN_BOOK for c in configs]
 
 
@@ -255,3 +263,17 @@ def test_part3_mixing_dose_response_is_what_the_intervention_page_says():
         own = gu.part3.same_seeds(arms["baseline"], runs)
         low, high = gu.part3.entropy_shift(own, runs, f"α = {alpha}").estimate[1:]
         assert (low <= 0 <= high) if alpha <= 0.2 else low > 0, (alpha, low, high)
+
+
+def test_every_stored_file_belongs_to_a_paper_run_or_probe():
+    """A run dropped from the presets leaves no orphan behind in results/ (its numbers would be read by no page)."""
+    names = {f"{c.label()}-{c.key()}" for configs in gu.presets.paper_runs().values() for c in configs}
+    names |= {f"{c.label()}-{c.key()}" for probed in gu.presets.chapter_probes("paper").values() for c, _ in probed}
+    orphans = []
+    for path in (REPO_ROOT / "results").iterdir():
+        stem = path.name
+        for suffix in (".probes.npz", ".norm_trace.npy", ".json"):
+            stem = stem.removesuffix(suffix)
+        if path.is_file() and stem not in names:
+            orphans.append(path.name)
+    assert not orphans, f"stored files no preset names (remove them, or restore their preset): {orphans}"
