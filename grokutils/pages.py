@@ -110,7 +110,8 @@ PAGES: dict[str, PageRuns] = {
                                               f"({_SHARED_CORES})."),
     "p1_appendix_architectures": PageRuns(
         _groups(**{"the_CNN_and_the_ViT": lambda p: list(presets.collapse_architectures(p).values()),
-                   "Figure_8's_ViT_runs": presets.collapse_vit_sweep}),
+                   "Figure_8's_ViT_runs": presets.collapse_vit_sweep,
+                   "Figure_7's_CNN_run": lambda p: [presets.collapse_cnn_snapshots(p)]}),
         measured=f"quick: 309 s on the development VM ({_SHARED_CORES})."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "

@@ -142,6 +142,26 @@ def margin_quantiles(snapshots: dict[int, dict], ax=None):
     return ax
 
 
+def fit_and_final_snapshots(run: Result) -> dict[int, dict]:
+    """The run's snapshot at its first fit (the first one at or after t_fit; the middle one if it never fits)
+    and its last: the two moments of Part I's Figures 2 and 7."""
+    snaps = run.snapshots()
+    fit = min((s for s in snaps if run.t_fit is not None and s >= run.t_fit), default=sorted(snaps)[len(snaps) // 2])
+    return {fit: snaps[fit], max(snaps): snaps[max(snaps)]}
+
+
+def snapshot_panels(run: Result, title: str = ""):
+    """Part I, Figures 2 and 7: the representations at the first fit and at the end, and the test margins from
+    the fit on (:func:`representation_snapshot`, :func:`margin_quantiles`); returns the figure."""
+    shown = fit_and_final_snapshots(run)
+    fit = min(shown)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), constrained_layout=True)
+    for ax, (step, snap) in zip(axes, shown.items()):
+        representation_snapshot(snap, ax, f"{title}step {step:,}")
+    margin_quantiles({s: snap for s, snap in run.snapshots().items() if s >= fit}, axes[2])
+    return fig
+
+
 def bound_and_error(groups: dict[float, Sequence[Result]], title: str | None = None):
     """Theorem 3.2 (Part I): the held-out error bound (solid) and the test error (dashed) of the
     first seed of each weight decay, one panel per weight decay."""

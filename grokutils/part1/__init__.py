@@ -22,7 +22,7 @@ from grokutils.part1.analysis import (bound_check, concentration_samples, event_
 from grokutils.part1.claim_checks import (architecture_claims, chapter_claims, claims, concentration_claim,
                                           theory_claim)
 from grokutils.part1.load import (group_by_weight_decay, load_architectures, load_concentration, load_sweep,
-                                  load_theory, load_vit_sweep)
+                                  load_cnn_snapshots, load_theory, load_vit_sweep)
 from grokutils.part1.tables import (architecture_table, bound_table, concentration_table, events_table, ib_table,
                                     slopes_table)
 
@@ -31,6 +31,6 @@ __all__ = [
     "bound_check", "concentration_samples", "event_samples", "events", "ib_check", "time_scale_slopes", "tracking",
     "architecture_claims", "chapter_claims", "claims", "concentration_claim", "theory_claim",
     "group_by_weight_decay", "load_architectures", "load_concentration", "load_sweep", "load_theory",
-    "load_vit_sweep",
+    "load_cnn_snapshots", "load_vit_sweep",
     "architecture_table", "bound_table", "concentration_table", "events_table", "ib_table", "slopes_table",
 ]

@@ -30,6 +30,12 @@ def load_architectures(profile: str, store: ResultStore | None = None,
             for name, config in presets.collapse_architectures(profile).items()}
 
 
+def load_cnn_snapshots(profile: str, store: ResultStore | None = None, progress: bool = True) -> Result:
+    """Appendix C, Figure 7: the CNN run that records representation snapshots
+    (:func:`grokutils.presets.collapse_cnn_snapshots`)."""
+    return run(presets.collapse_cnn_snapshots(profile), store or store_for(profile), progress=progress)
+
+
 def load_vit_sweep(profile: str, store: ResultStore | None = None, progress: bool = True) -> list[Result]:
     """Appendix C, Figure 8: every ViT run, :func:`load_architectures`' and those of
     :func:`grokutils.presets.collapse_vit_sweep`, ordered by training-set size and weight decay."""

@@ -33,7 +33,9 @@ from grokutils.presets.part1 import (  # noqa: F401
     concentration_sweep,
     ARCHITECTURE_STEPS,
     ARCHITECTURE_DEVIATIONS,
+    CNN_SNAPSHOT_STEPS,
     collapse_architectures,
+    collapse_cnn_snapshots,
     VIT_SWEEP,
     collapse_vit_sweep,
     THEORY_LAMBDAS,
@@ -87,6 +89,8 @@ from grokutils.presets.chapters import (  # noqa: F401
 )
 
 __all__ = [
+    "CNN_SNAPSHOT_STEPS",
+    "collapse_cnn_snapshots",
     "ARCHITECTURE_DEVIATIONS",
     "ARCHITECTURE_STEPS",
     "CALIBRATION_BETA2",

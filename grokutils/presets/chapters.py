@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from grokutils.config import Config
-from grokutils.presets.part1 import (collapse_architectures, collapse_sweep, collapse_theory, collapse_vit_sweep,
-                                     concentration_sweep)
+from grokutils.presets.part1 import (collapse_architectures, collapse_cnn_snapshots, collapse_sweep, collapse_theory,
+                                     collapse_vit_sweep, concentration_sweep)
 from grokutils.presets.part3 import (MIXING_ALPHA, MIXING_ALPHA_STRONG, SPECTRAL_PAPER, lemmas_steps,
                                      spectral_calibration, spectral_intervention, spectral_lemmas, spectral_main,
                                      spectral_mixing_doses, spectral_mixing_strong, spectral_mlp,
@@ -38,7 +38,8 @@ def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
         "p1_fig3_weight_decay": collapse_sweep(p),
         "p1_thm41_concentration": concentration_sweep(p),
         "p1_thm43_time_scales": collapse_theory(p),
-        "p1_appendix_architectures": list(collapse_architectures(p).values()) + collapse_vit_sweep(p),
+        "p1_appendix_architectures": (list(collapse_architectures(p).values()) + collapse_vit_sweep(p)
+                                      + [collapse_cnn_snapshots(p)]),
         "p3_two_phases": spectral_main(p),
         "p3_intervention": ([c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p)
                             + [c for alpha, arm in spectral_mixing_doses(p).items()
