@@ -277,3 +277,19 @@ def test_every_stored_file_belongs_to_a_paper_run_or_probe():
         if path.is_file() and stem not in names:
             orphans.append(path.name)
     assert not orphans, f"stored files no preset names (remove them, or restore their preset): {orphans}"
+
+
+@needs_part1
+def test_part1_theorem43_own_setting_is_what_its_page_says():
+    """p1_thm43_time_scales and the chapter: fitting does not wait for λ; weight decay balances the last two
+    layers as 1/λ; RNC1 halves before they balance in every run that has both; no run groks."""
+    theory = gu.part1.load_theory("paper", STORE, progress=False)
+    balance = gu.part1.balance
+    slope = balance.balance_slope(theory)
+    assert slope[1] <= -1.0 <= slope[2] and slope[2] < 0
+    fit = gu.part1.time_scale_slopes(theory)["t_fit"]
+    assert fit[1] <= 0.0 <= fit[2]
+    runs = [r for rs in theory.values() for r in rs]
+    order = [b.balanced_first for b in map(balance.balance, runs) if b.balanced_first is not None]
+    assert order and not any(order)
+    assert not any(gu.part1.events(r).groks for r in runs)
