@@ -33,6 +33,7 @@ from grokutils.config import Config
 from grokutils.group_training import group_lock, planned_groups, train_group
 from grokutils.profiles import PROFILES
 from grokutils.runs import ResultStore, store_for
+from grokutils.sweep import sweep_groups
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--results", type=Path, default=None, help="the results folder (default: the profile's)")
     parser.add_argument("--force", action="store_true", help="retrain even if a result is stored")
     parser.add_argument("--list", action="store_true", help="list the configurations and exit")
+    parser.add_argument("--costs", action="store_true",
+                        help="print the wall time each chapter's stored groups recorded, and exit")
     parser.add_argument("--sweep-size", type=int, default=None,
                         help="configurations trained at once (default: the part's, presets.SWEEP_SIZES)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -73,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     chapters = _check(parser, args)
     store = ResultStore(args.results) if args.results else store_for(args.profile)
+    if args.costs:
+        print(recorded_costs(chapters, store, args.sweep_size))
+        return
     if args.backend == "dask" and not args.list:
         code = dask_backend.regenerate(planned_groups(chapters, store, args.sweep_size, args.force), store,
                                        args.force, args.scheduler, args.workers)
@@ -86,6 +92,33 @@ def main(argv: list[str] | None = None) -> None:
             for line in train_group(group, store, args.force):
                 print(line, flush=True)
     _probes(chapters, args, store)
+
+
+def group_wall_seconds(results: list) -> float:
+    """The wall time one stored group recorded: its shared training time (the longest member's, which stopped
+    last) plus every member's evaluations; a single run's training plus evaluation."""
+    return max(r.timings["train_s"] for r in results) + sum(r.timings["eval_s"] for r in results)
+
+
+def recorded_costs(chapters: dict[str, list[Config]], store: ResultStore, sweep_size: int | None = None) -> str:
+    """A markdown table: per chapter, its runs, how many are stored, and the wall time their groups recorded
+    when they were trained (one thread each unless noted in the README; machines and code versions as they
+    were then). Groups not fully stored are left out of the sum and counted."""
+    rows = ["| chapter | runs | stored | groups | recorded wall time |", "|---|---|---|---|---|"]
+    total = 0.0
+    for chapter, configs in chapters.items():
+        if not configs:
+            continue
+        groups = sweep_groups(configs, sweep_size or presets.sweep_size(chapter))
+        stored = [[store.load(c) for c in group] for group in groups]
+        complete = [g for g in stored if all(r is not None for r in g)]
+        seconds = sum(group_wall_seconds(g) for g in complete)
+        total += seconds
+        missing = len(groups) - len(complete)
+        rows.append(f"| `{chapter}` | {len(configs)} | {sum(r is not None for g in stored for r in g)} | "
+                    f"{len(groups)}{f' ({missing} not stored)' if missing else ''} | {seconds:,.0f} s |")
+    rows.append(f"| all | | | | {total:,.0f} s ≈ {total / 3600:.1f} h |")
+    return "\n".join(rows)
 
 
 def _probes(chapters: dict[str, list[Config]], args: argparse.Namespace, store: ResultStore) -> int:

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from grokutils import presets
+import grokutils as gu
+from grokutils import presets, regenerate
 from grokutils.group_training import group_lock
 
 
@@ -108,3 +109,19 @@ def test_profile_and_results_folder_choose_the_store(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("missing") == len(presets.chapter_runs("smoke")["p3_not_sufficient"])
     assert not list(tmp_path.iterdir())
+
+
+def test_costs_sum_the_wall_time_the_stored_groups_recorded(tmp_path, capsys):
+    """One group of two members: the shared training time once (the longer) plus both evaluations."""
+    configs = gu.presets.collapse_theory("smoke")
+    store = gu.ResultStore(tmp_path)
+    for config, (train_s, eval_s) in zip(configs, [(10.0, 1.0), (12.0, 2.0)]):
+        steps = gu.config.eval_steps(config.eval_schedule, config.num_steps)
+        history = {"train_acc": [0.5] * len(steps), "test_acc": [0.5] * len(steps)}
+        store.save(gu.Result(config, steps, history, {"train_s": train_s, "eval_s": eval_s}, {}))
+    table = regenerate.recorded_costs({"p1_thm43_time_scales": configs, "p3_lemmas": []}, store)
+    assert "| `p1_thm43_time_scales` | 2 | 2 | 1 | 15 s |" in table and "p3_lemmas" not in table
+    missing = regenerate.recorded_costs({"p1_thm43_time_scales": configs + [configs[0].replace(seed=7)]}, store)
+    assert "| 3 | 2 | 1 (1 not stored) | 0 s |" in missing  # the third member joins the group: not summed
+    regenerate.main(["--costs", "--profile", "smoke", "--results", str(tmp_path), "--chapter", "p1_thm43_time_scales"])
+    assert "15 s" in capsys.readouterr().out
