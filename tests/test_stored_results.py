@@ -263,6 +263,9 @@ def test_part3_mixing_dose_response_is_what_the_intervention_page_says():
         own = gu.part3.same_seeds(arms["baseline"], runs)
         low, high = gu.part3.entropy_shift(own, runs, f"α = {alpha}").estimate[1:]
         assert (low <= 0 <= high) if alpha <= 0.2 else low > 0, (alpha, low, high)
+    groups = [(0.0, arms["baseline"]), *doses.items()]
+    levels = {alpha: round(gu.part3.threshold(runs).value, 2) for alpha, runs in groups}
+    assert levels[0.0] == 0.49 and levels[0.5] == 0.74, levels  # the chapter page's "≈ 0.49 to ≈ 0.74"
 
 
 def test_every_stored_file_belongs_to_a_paper_run_or_probe():
