@@ -122,8 +122,7 @@ PAGES: dict[str, PageRuns] = {
         f"quick: 176 s on the development VM when the main runs are not cached yet, 1 s once they are "
         f"({_SHARED_CORES}).")),
     "p3_calibration": PageRuns(_groups(the_procedures=_calibration), measured=(
-        "quick: not measured yet (three runs of at most 8,000 steps; a paper run of x + y trains about 25 steps "
-        "a second on one thread).")),
+        "quick: not measured yet (it trains three runs of at most 8,000 steps).")),
     "p3_intervention": PageRuns(_groups(**_MAIN, **_ARMS, the_other_mixing_strengths=_doses), measured=(
         f"quick: 376 s on the development VM with nothing cached, before the stronger mixing was added; its quick "
         f"seed adds 75 s ({_SHARED_CORES}).")),
