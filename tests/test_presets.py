@@ -111,6 +111,17 @@ def preset_calls(profile: str):
             yield name, lambda f=function: f(profile)
 
 
+def _configs_in(made):
+    """Every Config in a preset's return value (a Config, or lists and dicts of them, nested)."""
+    if isinstance(made, dict):
+        made = list(made.values())
+    if isinstance(made, (list, tuple)) and not isinstance(made, gu.Config):
+        for item in made:
+            yield from _configs_in(item)
+    else:
+        yield made
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_preset_of_every_profile_constructs(profile):
     calls = dict(preset_calls(profile))
@@ -119,8 +130,7 @@ def test_every_preset_of_every_profile_constructs(profile):
         made = call()
         if name == "chapter_probes":  # {chapter: [(config, steps)]}: the configurations and their probe steps
             made = {chapter: [config for config, _ in probed] for chapter, probed in made.items()}
-        configs = made if isinstance(made, list) else list(made.values()) if isinstance(made, dict) else [made]
-        flat = [c for item in configs for c in (item if isinstance(item, list) else [item])]
+        flat = list(_configs_in(made))
         assert flat and all(isinstance(c, gu.Config) for c in flat), name
         assert len(set(flat)) == len(flat), name
     for page in gu.pages.PAGES.values():  # what every page reads or trains, Part III's own runs included

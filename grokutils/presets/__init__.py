@@ -6,8 +6,9 @@ stored results the book renders). Differences from a paper are listed where
 the setup is defined, so that chapter pages can print them.
 
 One module per part (:mod:`~grokutils.presets.quickstart`, :mod:`~grokutils.presets.part1`,
-:mod:`~grokutils.presets.part3`), the shared :class:`Deviation` (:mod:`~grokutils.presets.common`) and
-:mod:`~grokutils.presets.chapters` (which runs each chapter stores); every name is importable from here.
+:mod:`~grokutils.presets.part2`, :mod:`~grokutils.presets.part3`), the shared :class:`Deviation`
+(:mod:`~grokutils.presets.common`) and :mod:`~grokutils.presets.chapters` (which runs each chapter stores);
+every name is importable from here.
 """
 
 from grokutils.presets.common import (  # noqa: F401
@@ -45,6 +46,14 @@ from grokutils.presets.part1 import (  # noqa: F401
     TEXT_INIT_SCALES,
     TEXT_DEVIATIONS,
     collapse_text,
+)
+from grokutils.presets.part2 import (  # noqa: F401
+    NOISE_SCHEDULES,
+    ROBUSTNESS_DEVIATIONS,
+    ROBUSTNESS_METRICS,
+    ROBUSTNESS_SEEDS,
+    robustness_controls,
+    robustness_runs,
 )
 from grokutils.presets.part3 import (  # noqa: F401
     SPECTRAL_PAPER,
@@ -89,6 +98,12 @@ from grokutils.presets.chapters import (  # noqa: F401
 )
 
 __all__ = [
+    "NOISE_SCHEDULES",
+    "ROBUSTNESS_DEVIATIONS",
+    "ROBUSTNESS_METRICS",
+    "ROBUSTNESS_SEEDS",
+    "robustness_controls",
+    "robustness_runs",
     "CNN_SNAPSHOT_STEPS",
     "collapse_cnn_snapshots",
     "ARCHITECTURE_DEVIATIONS",
