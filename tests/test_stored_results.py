@@ -296,3 +296,15 @@ def test_part1_theorem43_own_setting_is_what_its_page_says():
     order = [b.balanced_first for b in map(balance.balance, runs) if b.balanced_first is not None]
     assert order and not any(order)
     assert not any(gu.part1.events(r).groks for r in runs)
+
+
+@needs_part1
+def test_part1_figure8_vits_are_what_the_appendix_page_says():
+    """p1_appendix_architectures: no ViT groks; NC1 falls with test accuracy in every run, RNC1 rises with it; at
+    500 images RNC1's (positive) correlation is the larger in size."""
+    vits = gu.part1.load_vit_sweep("paper", STORE, progress=False)
+    assert len(vits) == 3 and not any(gu.part1.events(r).groks for r in vits)
+    rho = {r.config.num_train: (gu.part1.analysis.spearman_over_time(r, "nc1"),
+                                gu.part1.analysis.spearman_over_time(r, "rnc1")) for r in vits}
+    assert all(nc1 < 0 < rnc1 for nc1, rnc1 in rho.values()), rho
+    assert abs(rho[500][1]) > abs(rho[500][0]), rho
