@@ -22,8 +22,8 @@ returning a dict of values recorded at every evaluation step. Its names are also
 (``tests/test_config.py`` keeps the two equal).
 """
 
-from grokutils.metrics import (balance, collapse, flatness, fourier, information, robustness, sharpness, snapshots,
-                               spectral, spectral_lemmas)
+from grokutils.metrics import (balance, collapse, flatness, fourier, information, information_ablation, robustness,
+                               sharpness, snapshots, spectral, spectral_lemmas)
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
@@ -38,7 +38,9 @@ REGISTRY = {
     "snapshots": snapshots.representation_snapshots,
     "balancedness": balance.balancedness_metrics,
     "sharpness": sharpness.sharpness_metrics,
+    "information_ablation": information_ablation.information_ablation_metrics,
 }
 
-__all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "fourier", "information", "representation_norm",
+__all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "fourier", "information", "information_ablation",
+           "representation_norm",
            "robustness", "sharpness", "snapshots", "spectral", "spectral_lemmas", "weight_norm"]

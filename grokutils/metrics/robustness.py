@@ -32,10 +32,11 @@ import torch.nn.functional as F
 from grokutils.config import COMMUTATIVE_TASKS
 from grokutils.metrics.checks import finite_float64
 from grokutils.metrics.probe import probe_indices
-from grokutils.metrics.spectral import _check_alpha, feature_information_terms
+from grokutils.metrics.spectral import _check_alpha, feature_information_spectra, feature_information_terms
 
 __all__ = [
     "abelian_agreement",
+    "batch_spectra",
     "commutativity_penalty",
     "logit_distance",
     "matrix_information_signals",
@@ -172,6 +173,13 @@ def _batch_signals(first: torch.Tensor, out: torch.Tensor, alpha: float) -> tupl
     s_first, s_out, s_joint = feature_information_terms(
         _unit_rows(first, "first-layer outputs"), _unit_rows(out, "network outputs"), alpha)
     return s_first + s_out - s_joint, s_out
+
+
+def batch_spectra(first: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The trace-normalised spectra of K_first, K_out and K_first ∘ K_out of one batch (unit-norm rows),
+    from which :func:`~grokutils.metrics.spectral.renyi_from_spectrum` gives every order α at the cost of one
+    decomposition each (the same cut-offs as :func:`_batch_signals`)."""
+    return feature_information_spectra(_unit_rows(first, "first-layer outputs"), _unit_rows(out, "network outputs"))
 
 
 @torch.no_grad()

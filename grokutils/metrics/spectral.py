@@ -426,6 +426,14 @@ def feature_information_terms(features_a: torch.Tensor, features_b: torch.Tensor
     in :func:`matrix_renyi_entropy`.
     """
     alpha = _check_alpha(alpha)
+    return tuple(_renyi_from_eigenvalues(spectrum, alpha)
+                 for spectrum in feature_information_spectra(features_a, features_b))
+
+
+def feature_information_spectra(features_a: torch.Tensor, features_b: torch.Tensor
+                                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The trace-normalised spectra behind :func:`feature_information_terms` (A, B, A∘B), to evaluate
+    several orders α from one decomposition each (:func:`renyi_from_spectrum`)."""
     a, b = _features(features_a, "features_a"), _features(features_b, "features_b")
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"features_a and features_b must have the same rows (n); got {a.shape[0]} and {b.shape[0]}.")
@@ -434,9 +442,12 @@ def feature_information_terms(features_a: torch.Tensor, features_b: torch.Tensor
         joint = _linear_gram_eigenvalues((a[:, :, None] * b[:, None, :]).reshape(n, -1), "A∘B")
     else:
         joint = _normalised_eigenvalues((a @ a.T) * (b @ b.T), "A∘B")
-    return (_renyi_from_eigenvalues(_linear_gram_eigenvalues(a, "features_a"), alpha),
-            _renyi_from_eigenvalues(_linear_gram_eigenvalues(b, "features_b"), alpha),
-            _renyi_from_eigenvalues(joint, alpha))
+    return _linear_gram_eigenvalues(a, "features_a"), _linear_gram_eigenvalues(b, "features_b"), joint
+
+
+def renyi_from_spectrum(spectrum: torch.Tensor, alpha: float) -> float:
+    """S_α of a trace-normalised spectrum from :func:`feature_information_spectra` (checked α)."""
+    return _renyi_from_eigenvalues(spectrum, _check_alpha(alpha))
 
 
 def feature_mutual_information(features_a: torch.Tensor, features_b: torch.Tensor, alpha: float) -> float:

@@ -50,6 +50,7 @@ from grokutils.presets.part1 import (  # noqa: F401
 from grokutils.presets.part2 import (  # noqa: F401
     NOISE_SCHEDULES,
     ROBUSTNESS_DEVIATIONS,
+    MNIST_METRICS,
     ROBUSTNESS_METRICS,
     ROBUSTNESS_SEEDS,
     robustness_controls,
@@ -100,6 +101,7 @@ from grokutils.presets.chapters import (  # noqa: F401
 __all__ = [
     "NOISE_SCHEDULES",
     "ROBUSTNESS_DEVIATIONS",
+    "MNIST_METRICS",
     "ROBUSTNESS_METRICS",
     "ROBUSTNESS_SEEDS",
     "robustness_controls",

@@ -17,8 +17,10 @@ from grokutils.presets.common import Deviation
 from grokutils.presets.quickstart import nanda, omnigrok_mnist
 from grokutils.profiles import check_profile
 
-#: What every Part II run records at its evaluations.
+#: What every Part II run records at its evaluations; the MNIST runs add the α ablation and the label
+#: information (Section 6, Appendix B), which the paper measures on MNIST only.
 ROBUSTNESS_METRICS = ("robustness", "sharpness")
+MNIST_METRICS = ROBUSTNESS_METRICS + ("information_ablation",)
 #: Seeds of every arm (the issue asks for at least five).
 ROBUSTNESS_SEEDS = (0, 1, 2, 3, 4)
 #: (λ₁, λ₂) of the input-noise schedule, per input space: 10 × and 1 × the robustness probe's σ.
@@ -36,13 +38,13 @@ ROBUSTNESS_DEVIATIONS = [
 
 
 def _robustness(base: Config) -> Config:
-    return base.replace(metrics=ROBUSTNESS_METRICS)
+    return base.replace(metrics=MNIST_METRICS if base.task == "mnist" else ROBUSTNESS_METRICS)
 
 
 def robustness_runs(profile: str = "paper") -> dict[str, dict[str, list[Config]]]:
     """Part II's arms by task: ``{"mnist": {"standard", "perturbed"}, "add": {"standard", "perturbed",
     "abelian"}}``, each over :data:`ROBUSTNESS_SEEDS` (quick and smoke: one seed), every run recording
-    :data:`ROBUSTNESS_METRICS`."""
+    :data:`ROBUSTNESS_METRICS` (MNIST: :data:`MNIST_METRICS`)."""
     seeds = ROBUSTNESS_SEEDS if check_profile(profile) == "paper" else ROBUSTNESS_SEEDS[:1]
     mnist, modular = _robustness(omnigrok_mnist(profile)), _robustness(nanda(profile))
     image, embedding = NOISE_SCHEDULES["image"], NOISE_SCHEDULES["embedding"]
