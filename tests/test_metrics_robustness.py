@@ -329,7 +329,8 @@ def test_callback_on_modular_addition_transformer():
     model = gu.models.build(config, data.input_shape, data.num_classes, data.vocab_size)
     row = robustness_metrics(EvalContext(model, data, config, step=0))
     assert set(row) == {"perturbation_error", "pmi", "pe", "mid", "ed",
-                        "abelian_train", "abelian_test", "logit_distance_train"}
+                        "abelian_train", "abelian_test", "logit_distance_train", "test_acc_swap_seen",
+                        "test_acc_swap_unseen"}
     assert all(isinstance(v, float) and math.isfinite(v) for v in row.values())
     assert row == robustness_metrics(EvalContext(model, data, config, step=1))  # same noise every time
     sub = config.replace(task="sub")
@@ -352,3 +353,21 @@ def test_callback_on_images_uses_a_fixed_probe():
     x2[outside] = 100 * torch.randn(int(outside.sum()), 1, 28, 28, generator=g)
     data2 = gu.data.Dataset(x2, y, x[:10], y[:10], num_classes=10)
     assert robustness_metrics(EvalContext(model, data2, config, step=0)) == row
+
+
+def test_swap_split_on_a_table_that_is_commutative_on_its_training_pairs():
+    """A lookup table of the training pairs, symmetrised, answers exactly the test pairs whose swap was trained."""
+    data = gu.data.algorithmic("add", P, 0.3)
+    answers = {tuple(row[:2]): int(y) for row, y in zip(data.x_train.tolist(), data.y_train)}
+
+    class Table(nn.Module):
+        def forward(self, tokens):
+            guess = [answers.get((a, b), answers.get((b, a), 0)) for a, b, *_ in tokens.tolist()]
+            return torch.nn.functional.one_hot(torch.tensor(guess), data.num_classes).double()
+
+    seen = gu.metrics.robustness.swap_seen(data.x_train, data.x_test)
+    brute = [any(t[:2] == [b, a] for t in data.x_train.tolist()) for a, b, *_ in data.x_test.tolist()]
+    assert seen.tolist() == brute and 0 < int(seen.sum()) < len(seen)
+    acc_seen, acc_unseen = gu.metrics.robustness.swap_split_accuracy(Table(), data.x_train, data.x_test, data.y_test)
+    expected_unseen = float((data.y_test[~seen] == 0).double().mean())  # the table answers 0 when it cannot know
+    assert acc_seen == 1.0 and acc_unseen == pytest.approx(expected_unseen)

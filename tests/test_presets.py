@@ -78,8 +78,8 @@ def test_appendix_architectures_deviations_name_the_shorter_run():
 
 # --------------------------------------------------------------- every preset, every key
 #: sha256 of the sorted store keys of presets.paper_runs() (since: the S5 fractions, the float64 Nanda run, the mixing
-#: doses, the calibration, Theorem 4.3 at λ 3e-5..3e-4, the ViT at 500 and 2,000 images, Figure 7's CNN and Part II); the
-#: committed results/ are stored under these keys, so no change to Config may move one of them.
+#: doses, the calibration, Theorem 4.3 at λ 3e-5..3e-4, the ViT at 500 and 2,000 images, Figure 7's CNN and
+#: Part II); the committed results/ are stored under these keys, so no change to Config may move one of them.
 PAPER_KEYS_DIGEST = "6395001eacd365428f709c9ffa6a817054318f142793530a0d72a412021e2ff0"
 
 

@@ -43,6 +43,8 @@ __all__ = [
     "perturb_inputs",
     "perturbation_error",
     "robustness_metrics",
+    "swap_seen",
+    "swap_split_accuracy",
     "swapped_pairs",
 ]
 
@@ -281,6 +283,30 @@ def logit_distance(model, tokens: torch.Tensor) -> float:
     return _distance(*_logits_both_ways(model, tokens))
 
 
+def swap_seen(train_tokens: torch.Tensor, test_tokens: torch.Tensor) -> torch.Tensor:
+    """Boolean mask over ``test_tokens``: True where the swapped pair (b, a, ...) is a training input.
+
+    A network that memorises its training pairs as a lookup table and is commutative on them answers these
+    test pairs without generalising, so they split the test accuracy of the abelian test (Figure 5; about 30 %
+    of test pairs at a 30 % split, fewer where a = b)."""
+    swapped = swapped_pairs(test_tokens)
+    train = {tuple(row) for row in train_tokens.tolist()}
+    return torch.tensor([tuple(row) in train for row in swapped.tolist()], dtype=torch.bool)
+
+
+@torch.no_grad()
+def swap_split_accuracy(model, train_tokens: torch.Tensor, test_tokens: torch.Tensor,
+                        test_labels: torch.Tensor) -> tuple[float, float]:
+    """Test accuracy on the test pairs whose swap was trained on, and on the others (NaN for an empty group).
+
+    :func:`swap_seen` splits the pairs; the two numbers show how much of the test accuracy a commutative
+    lookup table already explains (Part II, beside Figure 5)."""
+    seen = swap_seen(train_tokens, test_tokens)
+    predicted = _outputs(model, test_tokens, "logits f(a, b)").argmax(1).cpu()
+    correct = (predicted == test_labels.cpu()).double()
+    return tuple(float(correct[group].mean()) if bool(group.any()) else math.nan for group in (seen, ~seen))
+
+
 def commutativity_penalty(model, tokens: torch.Tensor) -> torch.Tensor:
     """Abelian-degrok regulariser MSE(f(a, b), f(b, a)) as a differentiable scalar tensor.
 
@@ -306,7 +332,9 @@ def robustness_metrics(context) -> dict:
     shared by both calls), records ``perturbation_error`` (Figure 2 a,b) and ``pmi``, ``pe``,
     ``mid``, ``ed`` (α = 1, batches of 200; Figures 8–11). For commutative tasks
     (:data:`COMMUTATIVE_TASKS`) also ``abelian_train`` and ``abelian_test`` (Figure 5) and
-    ``logit_distance_train`` (Figure 7) on the full splits.
+    ``logit_distance_train`` (Figure 7) on the full splits, and the test accuracy split by whether each test
+    pair's swap is a training pair, ``test_acc_swap_seen`` and ``test_acc_swap_unseen``
+    (:func:`swap_split_accuracy`).
     """
     model, data, config = context.model, context.data, context.config
     x = data.x_train[probe_indices(len(data.x_train), PROBE_SIZE, PROBE_SEED).to(data.x_train.device)]
@@ -323,4 +351,6 @@ def robustness_metrics(context) -> dict:
         row["abelian_train"] = _agreement(*train_logits)
         row["abelian_test"] = abelian_agreement(model, data.x_test)
         row["logit_distance_train"] = _distance(*train_logits)
+        row["test_acc_swap_seen"], row["test_acc_swap_unseen"] = swap_split_accuracy(
+            model, data.x_train, data.x_test, data.y_test)
     return row
