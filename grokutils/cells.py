@@ -45,14 +45,15 @@ def steps_interval(estimate: Interval | None) -> str:
     return f"{value:,.0f} [{low:,.0f}, {high:,.0f}]"
 
 
-def mean_sd(values: Sequence[float | None]) -> str:
-    """Mean ± sample sd of the known values as steps (one value alone; "—" for none)."""
-    known = [v for v in values if v is not None]
+def mean_sd(values: Sequence[float | None], digits: int = 0) -> str:
+    """Mean ± sample sd of the known values (None and NaN left out), as steps by default or to ``digits``
+    decimals (one value alone; "—" for none)."""
+    known = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if not known:
         return "—"
     if len(known) == 1:
-        return f"{known[0]:,.0f}"
-    return f"{np.mean(known):,.0f} ± {np.std(known, ddof=1):,.0f}"
+        return f"{known[0]:,.{digits}f}"
+    return f"{np.mean(known):,.{digits}f} ± {np.std(known, ddof=1):,.{digits}f}"
 
 
 def mean(values: Sequence[float | None]) -> str:

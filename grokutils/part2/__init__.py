@@ -1,10 +1,18 @@
 """Part II: "Grokking through a robustness viewpoint" (Tan & Huang 2023), from stored runs to the chapter's
 numbers.
 
-- :mod:`~grokutils.part2.paper`: the paper's numbers, its claims as stated, the criteria of every verdict
-  (fixed before any Part II paper run ended).
+The package reads in the order the work flows:
+
+- :mod:`~grokutils.part2.paper`: the paper's claims as stated and the criteria of every verdict (fixed
+  before any Part II paper run ended);
+- :mod:`~grokutils.part2.load`: which stored runs each page reads;
+- :mod:`~grokutils.part2.analysis`: runs in, numbers out;
+- :mod:`~grokutils.part2.claim_checks`: one function per claim, the chapter's claims table.
 """
 
-from grokutils.part2 import paper
+from grokutils.part2 import analysis, claim_checks, load, paper
+from grokutils.part2.claim_checks import claims
+from grokutils.part2.load import ARMS, load_arms, load_controls, load_standard
 
-__all__ = ["paper"]
+__all__ = ["ARMS", "analysis", "claim_checks", "claims", "load", "load_arms", "load_controls", "load_standard",
+           "paper"]
