@@ -457,10 +457,14 @@ def theorem_5_12(first_clean, first_perturbed, out_clean, out_perturbed) -> Boun
 
 
 def _tightest(lhs: torch.Tensor, rhs: torch.Tensor) -> Bound:
-    """The entry where an entrywise bound is tightest (largest lhs / rhs; (0, 0) if every side is 0)."""
-    ratio = torch.where(rhs > 0, lhs / rhs.clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(lhs))
-    if not bool((rhs > 0).any()):
-        return Bound(float(lhs.max()), 0.0, 0.0)
+    """The off-diagonal entry where an entrywise bound is tightest (largest lhs / rhs), among entries with rhs
+    above round-off (1e-12; diagonals of unit-row Grams differ by round-off only); the largest sides if none."""
+    off = ~torch.eye(len(lhs), dtype=torch.bool, device=lhs.device)
+    valid = off & (rhs > 1e-12)
+    if not bool(valid.any()):
+        top = float(rhs[off].max()) if len(lhs) > 1 else 0.0
+        return Bound(float(lhs[off].max()) if len(lhs) > 1 else 0.0, top, top)
+    ratio = torch.where(valid, lhs / torch.where(valid, rhs, 1.0), -1.0)
     i = int(ratio.flatten().argmax())
     return Bound(float(lhs.flatten()[i]), float(rhs.flatten()[i]), float(rhs.flatten()[i]))
 
