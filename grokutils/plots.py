@@ -355,3 +355,21 @@ def strip(groups: Mapping[str, Sequence[float]], ax=None, ylabel: str = "", refe
     ax.set_xticks(range(len(groups)), list(groups), rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     return ax
+
+
+def arm_panels(arms: Mapping[str, Sequence[Result]], metrics: Sequence[str], labels: Sequence[str] | None = None,
+               logy: Sequence[str] = (), title: str | None = None, logx: bool = True):
+    """One panel per metric; in each, one :func:`seed_band` per arm (its name in the legend, the mean t_grok
+    of its grokked seeds dotted). Part II, Figures 1, 2 and 4–12."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.8 * len(metrics), 3.3), constrained_layout=True,
+                             squeeze=False)
+    for ax, metric, label in zip(axes[0], metrics, labels or metrics):
+        for arm, results in arms.items():
+            seed_band(results, metric, ax=ax, label=arm, logx=logx)
+        ax.set_ylabel(label)
+        if metric in logy:
+            ax.set_yscale("log")
+    axes[0][-1].legend(fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -69,7 +69,7 @@ def test_measurements_by_hand():
     assert analysis.lag(r, "label_pmi") == 2_000
     assert analysis.more_timely(r, "pmi", "label_pmi") and not analysis.more_timely(r, "label_pmi", "pmi")
     assert analysis.value_at_fit(r, "mid") == pytest.approx(0.01)
-    assert analysis.swap_split_at_end(r) == (1.0, 1.0)
+    assert analysis.swap_split_at(r) == (1.0, 1.0) and analysis.swap_split_at(r, T_FIT) == (1.0, 0.0)
     never = run(t_grok=None)
     assert analysis.norm_fall(never).end == END and math.isnan(analysis.lag(never, "pmi"))
     assert analysis.abelian_position(run(t_abelian=END * 10)) == math.inf
@@ -163,3 +163,25 @@ def test_the_claims_table_has_every_row_once():
     rows = claim_checks.claims(standard, arms, controls)
     assert len({r.id for r in rows}) == len(rows) == 20
     assert all(r.verdict in set(Verdict) for r in rows)
+
+
+def test_tables_show_every_arm_and_seed():
+    arms = {"add": {"standard": seeds(t_grok=6_000), "perturbed": seeds(t_grok=2_000), "abelian": seeds(t_grok=1_000)}}
+    table = gu.part2.tables.arms_table(arms)
+    assert table.count("\n") == 1 + 3 and "6,000 ± 0" in table and "input perturbation" in table
+    assert "1.000" in gu.part2.tables.swap_split_table(arms["add"])
+    assert gu.part2.tables.abelian_table(arms["add"]["standard"], arms["add"]["perturbed"]).count("\n") == 1 + 5
+    standard = {"add": seeds(), "mnist": [run(s, config=MNIST) for s in range(5)]}
+    lags = gu.part2.tables.lag_table(standard)
+    assert "5/5" in lags and lags.count("\n") == 1 + 2
+    controls = {"add": [run(0, t_grok=None)], "mnist": [run(0, config=MNIST, t_grok=None)]}
+    assert gu.part2.tables.mid_ed_table(standard, controls).count("\n") == 1 + 12
+    assert gu.part2.tables.per_seed_table(seeds()).count("\n") == 1 + 5
+
+
+def test_arm_panels_draw_one_band_per_arm():
+    import matplotlib.pyplot as plt
+
+    fig = gu.plots.arm_panels({"standard": seeds(), "perturbed": seeds(t_grok=2_000)}, ["test_acc", "pmi"])
+    assert len(fig.axes) == 2 and len(fig.axes[0].collections) == 2
+    plt.close(fig)

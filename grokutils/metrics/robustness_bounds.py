@@ -137,6 +137,11 @@ class JacobianNorms:
     x: torch.Tensor
 
 
+def _check_chunk(chunk) -> None:
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}.")
+
+
 def _check_images(modules, x) -> torch.Tensor:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2 or x.shape[0] == 0:
         given = f"dtype {x.dtype}, shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
@@ -159,8 +164,7 @@ def jacobian_norms(model, x: torch.Tensor, method: str = "layers", chunk: int = 
     flat, params = _check_images(modules, x), _params(modules)
     if method not in ("layers", "full"):
         raise ValueError(f"method must be 'layers' or 'full', got {method!r}.")
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}.")
+    _check_chunk(chunk)
     with torch.enable_grad():
         if method == "full":
             width = sum(p.numel() for layer in params for p in layer.values()) * modules[-1].out_features
@@ -261,8 +265,7 @@ def first_order_perturbation_error(model, x: torch.Tensor, sigma: float, chunk: 
     image, or the token embeddings for token inputs (``model.embed`` / ``forward_from_embeddings``). MLPs use
     :func:`jacobian_norms`; other models an exact ``vmap(jacrev)`` on a float64 copy of the model."""
     sigma = _check_sigma(sigma)
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be an integer >= 1, got {chunk!r}.")
+    _check_chunk(chunk)
     if isinstance(x, torch.Tensor) and x.is_floating_point() and _is_mlp(model):
         return sigma ** 2 * float(jacobian_norms(model, x).input.mean())
     return _generic_first_order(model, x, sigma, chunk)
@@ -304,19 +307,15 @@ def unit_rows(z: torch.Tensor, name: str = "z") -> torch.Tensor:
     return z / norms
 
 
-def _check_unit(z, name: str) -> torch.Tensor:
-    z = finite_float64(z, name, "robustness-bound")
-    if z.ndim != 2 or z.shape[0] == 0 or not bool(((z.norm(dim=1) - 1).abs() <= _UNIT_TOL).all()):
-        raise ValueError(f"{name} must be an (n, d) matrix of unit rows (see unit_rows), got shape "
-                         f"{tuple(z.shape)} with row norms off 1 by more than {_UNIT_TOL:g}.")
-    return z
-
-
 def _check_pair(z, z_prime, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    a, b = _check_unit(z, name), _check_unit(z_prime, name + "'")
-    if a.shape != b.shape:
-        raise ValueError(f"{name} and {name}' must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
-    return a, b
+    pair = [finite_float64(v, label, "robustness-bound") for v, label in ((z, name), (z_prime, name + "'"))]
+    for v, label in zip(pair, (name, name + "'")):
+        if v.ndim != 2 or v.shape[0] == 0 or not bool(((v.norm(dim=1) - 1).abs() <= _UNIT_TOL).all()):
+            raise ValueError(f"{label} must be an (n, d) matrix of unit rows (see unit_rows), got shape "
+                             f"{tuple(v.shape)} with row norms off 1 by more than {_UNIT_TOL:g}.")
+    if pair[0].shape != pair[1].shape:
+        raise ValueError(f"{name} and {name}' must have the same shape, got {[tuple(v.shape) for v in pair]}.")
+    return pair[0], pair[1]
 
 
 def _check_gram(k, name: str) -> torch.Tensor:
@@ -352,16 +351,22 @@ def renyi2_mutual_information(gram_a: torch.Tensor, gram_b: torch.Tensor) -> flo
     return 2.0 * math.log(a.shape[0]) + _log_fro_sq(a * b) - _log_fro_sq(a) - _log_fro_sq(b)
 
 
+def _four(a, b, a_prime, b_prime) -> list[torch.Tensor]:
+    values = [finite_float64(v, name, "robustness-bound") for v, name in
+              ((a, "a"), (b, "b"), (a_prime, "a'"), (b_prime, "b'"))]
+    if len({v.shape for v in values}) != 1:
+        raise ValueError(f"a, b, a', b' must have one shape, got {[tuple(v.shape) for v in values]}.")
+    return values
+
+
 def lemma_5_7(a, b, a_prime, b_prime) -> tuple[torch.Tensor, torch.Tensor]:
     """Lemma 5.7 of Tan & Huang (2023), book Part II: for unit vectors a, b, a', b' (last dimension; batched),
     |⟨a, b⟩ − ⟨a', b'⟩| ≤ ‖a − a'‖ + ‖b − b'‖. Returns (lhs, rhs) as float64 tensors. Proof:
     ⟨a,b⟩ − ⟨a',b'⟩ = ⟨a − a', b⟩ + ⟨a', b − b'⟩ and Cauchy–Schwarz. Equality e.g. at a = b = b' = e₁, a' = −e₁."""
-    vectors = [finite_float64(v, name, "robustness-bound") for v, name in
-               ((a, "a"), (b, "b"), (a_prime, "a'"), (b_prime, "b'"))]
-    if len({v.shape for v in vectors}) != 1 or vectors[0].ndim == 0:
-        raise ValueError(f"a, b, a', b' must be vectors of one shape, got {[tuple(v.shape) for v in vectors]}.")
-    if not all(bool(((v.norm(dim=-1) - 1).abs() <= _UNIT_TOL).all()) for v in vectors):
-        raise ValueError(f"a, b, a', b' must have unit norm (within {_UNIT_TOL:g}).")
+    vectors = _four(a, b, a_prime, b_prime)
+    if vectors[0].ndim == 0 or not all(bool(((v.norm(dim=-1) - 1).abs() <= _UNIT_TOL).all()) for v in vectors):
+        raise ValueError(f"a, b, a', b' must be vectors of unit norm (within {_UNIT_TOL:g}), got shape "
+                         f"{tuple(vectors[0].shape)}.")
     a, b, ap, bp = vectors
     return ((a * b).sum(-1) - (ap * bp).sum(-1)).abs(), (a - ap).norm(dim=-1) + (b - bp).norm(dim=-1)
 
@@ -387,11 +392,10 @@ def lemma_5_10(a, b, a_prime, b_prime) -> tuple[torch.Tensor, torch.Tensor]:
     |a|, |b|, |a'|, |b'| ≤ 1: |ab − a'b'| ≤ |a − a'| + |b − b'|, from ab − a'b' = a(b − b') + b'(a − a').
     Returns (lhs, rhs) as float64 tensors. The paper says "less or equal than 1"; absolute values are needed
     (a = b = a' = −10, b' = −9 breaks it), so |·| ≤ 1 is required here (assumption)."""
-    values = [finite_float64(v, name, "robustness-bound") for v, name in
-              ((a, "a"), (b, "b"), (a_prime, "a'"), (b_prime, "b'"))]
-    if len({v.shape for v in values}) != 1 or not all(bool((v.abs() <= 1 + _UNIT_TOL).all()) for v in values):
-        raise ValueError(f"a, b, a', b' must have one shape and absolute values <= 1, got shapes "
-                         f"{[tuple(v.shape) for v in values]}.")
+    values = _four(a, b, a_prime, b_prime)
+    if not all(bool((v.abs() <= 1 + _UNIT_TOL).all()) for v in values):
+        largest = max(float(v.abs().max()) for v in values)
+        raise ValueError(f"a, b, a', b' must have absolute values <= 1, got largest {largest}.")
     a, b, ap, bp = values
     return (a * b - ap * bp).abs(), (a - ap).abs() + (b - bp).abs()
 
@@ -514,6 +518,8 @@ def _section5_rows(model, x, sigma) -> dict[str, float]:
         first, out, first_p, out_p = (b[keep] for b in batch)
         sums["theorem59"].append(theorem_5_9(unit_rows(out), unit_rows(out_p)))
         sums["theorem512"].append(theorem_5_12(unit_rows(first), unit_rows(first_p), unit_rows(out), unit_rows(out_p)))
+    if not sums["theorem59"]:
+        raise ValueError(f"Theorems 5.9 and 5.12 need a batch of at least 2 non-zero rows, got {len(z)} probe rows.")
     row = {}
     for key, bounds in sums.items():
         lhs, rhs, paper = (math.fsum(getattr(b, side) for b in bounds) / len(bounds)

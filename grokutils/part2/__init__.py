@@ -7,12 +7,13 @@ The package reads in the order the work flows:
   before any Part II paper run ended);
 - :mod:`~grokutils.part2.load`: which stored runs each page reads;
 - :mod:`~grokutils.part2.analysis`: runs in, numbers out;
+- :mod:`~grokutils.part2.tables`: those numbers as tables;
 - :mod:`~grokutils.part2.claim_checks`: one function per claim, the chapter's claims table.
 """
 
-from grokutils.part2 import analysis, claim_checks, load, paper
+from grokutils.part2 import analysis, claim_checks, load, paper, tables
 from grokutils.part2.claim_checks import claims
 from grokutils.part2.load import ARMS, load_arms, load_controls, load_standard
 
 __all__ = ["ARMS", "analysis", "claim_checks", "claims", "load", "load_arms", "load_controls", "load_standard",
-           "paper"]
+           "paper", "tables"]

@@ -151,9 +151,15 @@ def abelian_position(result: Result, span_of: Result | None = None) -> float:
     return (t_abelian - result.t_fit) / (span_of.t_grok - span_of.t_fit)
 
 
-def swap_split_at_end(result: Result) -> tuple[float, float]:
-    """Test accuracy at the last evaluation on the test pairs whose swap was trained on, and on the others."""
-    return float(result["test_acc_swap_seen"][-1]), float(result["test_acc_swap_unseen"][-1])
+def swap_split_at(result: Result, step: int | None = None) -> tuple[float, float]:
+    """Test accuracy at evaluation ``step`` (default: the last) on the test pairs whose swap was trained on,
+    and on the others (NaN, NaN for a step the run did not reach)."""
+    if step is None:
+        return float(result["test_acc_swap_seen"][-1]), float(result["test_acc_swap_unseen"][-1])
+    i = _index(result, step)
+    if i >= len(result.steps):
+        return math.nan, math.nan
+    return float(result["test_acc_swap_seen"][i]), float(result["test_acc_swap_unseen"][i])
 
 
 @dataclass(frozen=True)
