@@ -61,7 +61,8 @@ ACTIVATIONS = ("relu", "tanh", "softplus")
 #: The evaluation metrics that ``metrics`` may list: the keys of :data:`grokutils.metrics.REGISTRY`,
 #: which maps each to its callback (a test keeps the two equal; names here keep this module a leaf).
 METRIC_NAMES = ("representation_norm", "collapse", "spectral", "fourier", "information", "robustness",
-                "population", "concentration", "snapshots", "balancedness", "sharpness", "information_ablation")
+                "population", "concentration", "snapshots", "balancedness", "sharpness", "information_ablation",
+                "robustness_bounds")
 #: Names that ``metrics`` may list besides :data:`METRIC_NAMES`: series the training
 #: loop itself records after every optimiser step (not at evaluations), stored next to the result.
 STEP_METRICS = ("norm_trace",)

@@ -85,6 +85,21 @@ _ARMS = {"mixing": _arm("mixing"), "the_norm-matched_control": _arm("norm-matche
          "the_stronger_mixing": presets.spectral_mixing_strong}
 _TASKS = {"x_−_y": _task("sub"), "x_·_y": _task("mul"), "S5": _task("s5")}
 
+def _robustness(arm: str, task: str) -> Callable[[str], list[Config]]:
+    return lambda profile: presets.robustness_runs(profile)[task][arm]
+
+
+def _robustness_controls(task: str) -> Callable[[str], list[Config]]:
+    return lambda profile: presets.robustness_controls(profile)[task]
+
+
+_P2_STANDARD = {"MNIST": _robustness("standard", "mnist"), "a_+_b": _robustness("standard", "add"),
+                "the_wd_=_0_controls_on_MNIST": _robustness_controls("mnist"),
+                "the_wd_=_0_controls_on_a_+_b": _robustness_controls("add")}
+_P2_ARMS = {"MNIST_standard": _robustness("standard", "mnist"), "MNIST_perturbed": _robustness("perturbed", "mnist"),
+            "a_+_b_standard": _robustness("standard", "add"), "a_+_b_perturbed": _robustness("perturbed", "add"),
+            "a_+_b_with_the_abelian_regulariser": _robustness("abelian", "add")}
+
 #: Every notebook page (by file name) and its runs.
 PAGES: dict[str, PageRuns] = {
     "00_quickstart": PageRuns(_groups(Nanda=lambda p: [presets.nanda(p), presets.nanda(p, loss_dtype="float32")],
@@ -113,6 +128,14 @@ PAGES: dict[str, PageRuns] = {
                    "Figure_8's_ViT_runs": presets.collapse_vit_sweep,
                    "Figure_7's_CNN_run": lambda p: [presets.collapse_cnn_snapshots(p)]}),
         measured=f"quick: 309 s on the development VM ({_SHARED_CORES})."),
+    "p2_00_chapter": PageRuns(_groups(**_P2_ARMS, **{k: v for k, v in _P2_STANDARD.items() if "controls" in k}),
+                              measured=(
+        "quick: not measured yet.")),
+    "p2_fig1_2_robustness": PageRuns(_groups(**_P2_STANDARD), measured="quick: not measured yet."),
+    "p2_fig3_distance_bound": PageRuns(_groups(the_standard_MNIST_runs=_robustness("standard", "mnist")),
+                                       measured="quick: not measured yet."),
+    "p2_fig4_7_degrokking": PageRuns(_groups(**_P2_ARMS), measured="quick: not measured yet."),
+    "p2_fig8_13_information": PageRuns(_groups(**_P2_STANDARD), measured="quick: not measured yet."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),

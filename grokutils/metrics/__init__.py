@@ -23,7 +23,7 @@ returning a dict of values recorded at every evaluation step. Its names are also
 """
 
 from grokutils.metrics import (balance, collapse, flatness, fourier, information, information_ablation, robustness,
-                               sharpness, snapshots, spectral, spectral_lemmas)
+                               robustness_bounds, sharpness, snapshots, spectral, spectral_lemmas)
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
@@ -39,8 +39,9 @@ REGISTRY = {
     "balancedness": balance.balancedness_metrics,
     "sharpness": sharpness.sharpness_metrics,
     "information_ablation": information_ablation.information_ablation_metrics,
+    "robustness_bounds": robustness_bounds.robustness_bounds_metrics,
 }
 
 __all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "fourier", "information", "information_ablation",
            "representation_norm",
-           "robustness", "sharpness", "snapshots", "spectral", "spectral_lemmas", "weight_norm"]
+           "robustness", "robustness_bounds", "sharpness", "snapshots", "spectral", "spectral_lemmas", "weight_norm"]

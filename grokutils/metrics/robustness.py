@@ -180,7 +180,7 @@ def _batch_signals(first: torch.Tensor, out: torch.Tensor, alpha: float) -> tupl
 def batch_spectra(first: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The trace-normalised spectra of K_first, K_out and K_first ∘ K_out of one batch (unit-norm rows),
     from which :func:`~grokutils.metrics.spectral.renyi_from_spectrum` gives every order α at the cost of one
-    decomposition each (the same cut-offs as :func:`_batch_signals`)."""
+    decomposition each (the same cut-offs as :func:`_batch_signals`; Part II's α ablation)."""
     return feature_information_spectra(_unit_rows(first, "first-layer outputs"), _unit_rows(out, "network outputs"))
 
 
@@ -284,7 +284,7 @@ def logit_distance(model, tokens: torch.Tensor) -> float:
 
 
 def swap_seen(train_tokens: torch.Tensor, test_tokens: torch.Tensor) -> torch.Tensor:
-    """Boolean mask over ``test_tokens``: True where the swapped pair (b, a, ...) is a training input.
+    """Boolean mask over ``test_tokens``: True where the swapped pair (b, a, ...) is a training input (Part II).
 
     A network that memorises its training pairs as a lookup table and is commutative on them answers these
     test pairs without generalising, so they split the test accuracy of the abelian test (Figure 5; about 30 %

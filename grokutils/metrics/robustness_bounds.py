@@ -324,8 +324,10 @@ def _check_gram(k, name: str) -> torch.Tensor:
         raise ValueError(f"{name} must be a square n × n Gram matrix, got shape {tuple(k.shape)}.")
     if not (bool(((k - k.T).abs() <= _UNIT_TOL).all()) and bool(((k.diagonal() - 1).abs() <= _UNIT_TOL).all())
             and bool((k.abs() <= 1 + _UNIT_TOL).all())):
-        raise ValueError(f"{name} must be symmetric with unit diagonal and entries in [−1, 1] (a Gram matrix of "
-                         f"unit rows), within {_UNIT_TOL:g}.")
+        asym, diag, top = (float(v.abs().max()) for v in (k - k.T, k.diagonal() - 1, k))
+        raise ValueError(f"{name} must be symmetric with unit diagonal and entries in [−1, 1] (a Gram matrix of unit "
+                         f"rows), within {_UNIT_TOL:g}; got max |K − Kᵀ| {asym:.3g}, max |K_ii − 1| {diag:.3g}, "
+                         f"max |K_ij| {top:.3g}.")
     return k
 
 
@@ -536,7 +538,9 @@ def robustness_bounds_metrics(context) -> dict:
     ``_rhs``, ``_rhs_paper`` averaged over batches, and ``_slack`` = mean rhs / mean lhs. For an MLP on images
     also, on the first :data:`JACOBIAN_SIZE` probe rows: ``lemma31_lhs``, ``lemma31_rhs``, ``lemma31_slack``,
     ``lemma31_sharpness_rhs``, ``lemma31_sharpness_slack``, ``perturbation_first_order`` (σ² E‖∇ₓf‖²_F) and,
-    for an MSE run, ``gauss_newton_trace`` (tr H_GN of the 'mean' MSE objective, comparable with ``sharpness``).
+    for an MSE run, ``gauss_newton_trace`` (tr H_GN of the 'mean' MSE objective, comparable with ``sharpness``;
+    equal to the Hessian trace for a ReLU MLP). The theorems' lhs are |ED| and |MID| at α = 2 per batch, not the
+    signed α = 1 ``ed`` / ``mid`` of the robustness callback; a row that is zero in any representation is left out.
     """
     model, data, config = context.model, context.data, context.config
     index = probe_indices(len(data.x_train), PROBE_SIZE, PROBE_SEED).to(data.x_train.device)

@@ -433,7 +433,7 @@ def feature_information_terms(features_a: torch.Tensor, features_b: torch.Tensor
 def feature_information_spectra(features_a: torch.Tensor, features_b: torch.Tensor
                                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The trace-normalised spectra behind :func:`feature_information_terms` (A, B, A∘B), to evaluate
-    several orders α from one decomposition each (:func:`renyi_from_spectrum`)."""
+    several orders α from one decomposition each (:func:`renyi_from_spectrum`; Part II's α ablation)."""
     a, b = _features(features_a, "features_a"), _features(features_b, "features_b")
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"features_a and features_b must have the same rows (n); got {a.shape[0]} and {b.shape[0]}.")
@@ -446,7 +446,7 @@ def feature_information_spectra(features_a: torch.Tensor, features_b: torch.Tens
 
 
 def renyi_from_spectrum(spectrum: torch.Tensor, alpha: float) -> float:
-    """S_α of a trace-normalised spectrum from :func:`feature_information_spectra` (checked α)."""
+    """S_α of a trace-normalised spectrum from :func:`feature_information_spectra` (checked α; Part II)."""
     return _renyi_from_eigenvalues(spectrum, _check_alpha(alpha))
 
 
