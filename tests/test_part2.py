@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 import pytest
 
 import grokutils as gu
@@ -185,3 +186,32 @@ def test_arm_panels_draw_one_band_per_arm():
     fig = gu.plots.arm_panels({"standard": seeds(), "perturbed": seeds(t_grok=2_000)}, ["test_acc", "pmi"])
     assert len(fig.axes) == 2 and len(fig.axes[0].collections) == 2
     plt.close(fig)
+
+
+def with_bounds(result: Result, lhs: float, rhs: float) -> Result:
+    n = len(result.steps)
+    for key in ("lemma31", "theorem59", "theorem512"):
+        result.history[f"{key}_lhs"] = [lhs] * n
+        result.history[f"{key}_rhs"] = [rhs] * n
+    result.history["lemma31_sharpness_rhs"] = [rhs] * n
+    return result
+
+
+def test_bounds_that_hold_are_uninformative_and_violations_are_not_reproduced():
+    holding = [with_bounds(run(s, config=MNIST), 1.0, 3.0) for s in range(3)]
+    row = gu.part2.theory.claim_lemma31(holding)
+    assert row.verdict == Verdict.UNINFORMATIVE and "median 3" in row.measured
+    assert gu.part2.theory.claim_section5({"mnist": holding}).verdict == Verdict.UNINFORMATIVE
+    broken = holding[:2] + [with_bounds(run(3, config=MNIST), 2.0, 1.0)]
+    assert gu.part2.theory.claim_lemma31(broken).verdict == Verdict.NOT_REPRODUCED
+    check = gu.part2.theory.bound_check(broken, "x", "lemma31_lhs", "lemma31_rhs", from_fit=True)
+    assert check.violations == len(broken[2].steps) - T_FIT // EVERY and check.smallest_slack == 0.5
+
+
+def test_theorem32_on_data_far_from_its_training_points_is_vacuous():
+    g = np.random.default_rng(0)
+    x_train = torch.tensor(g.normal(size=(40, 1, 4, 4)))
+    y_train = torch.arange(40) % 4
+    data = gu.data.Dataset(x_train, y_train, x_train + 5.0, y_train, num_classes=4)
+    row = gu.part2.theory.claim_theorem32([run(0, config=MNIST)], data)
+    assert row.verdict == Verdict.UNINFORMATIVE and "0/1" in row.measured
