@@ -136,6 +136,8 @@ PAGES: dict[str, PageRuns] = {
                                        measured="quick: not measured yet."),
     "p2_fig4_7_degrokking": PageRuns(_groups(**_P2_ARMS), measured="quick: not measured yet."),
     "p2_fig8_13_information": PageRuns(_groups(**_P2_STANDARD), measured="quick: not measured yet."),
+    "p2_theory": PageRuns(_groups(MNIST=_robustness("standard", "mnist"), **{"a_+_b": _robustness("standard", "add")}),
+                          measured="quick: not measured yet."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),
