@@ -270,3 +270,32 @@ def flatness_bound(features, labels, weight, bias=None) -> float:
     """
     h, _, w, b = _last_layer_inputs(features, labels, weight, bias)
     return float((w * w).sum()) * _hessian_trace_closed_form(h, w, b)
+
+
+# --------------------------------------------------------------------------- callback
+
+
+@torch.no_grad()
+def flatness_metrics(context) -> dict:
+    """Training-loop callback: Part IV's measures on the whole training split (Han et al. 2025, Figure 1).
+
+    "Flatness is Necessary, Neural Collapse is Not": ``ncc`` (Definition 3.1, the paper's sum form,
+    :func:`grokutils.metrics.collapse.ncc`), ``ncc_mean`` (the authors' averaged form), ``relative_flatness``
+    (Definition 3.2, :func:`relative_flatness_closed_form`), ``flatness_bound`` (‖W‖²_F · Tr H, Lemma A.2)
+    and ``angle_deviation``, the mean absolute difference (radians) between the angles of the centred class
+    means and the simplex angle arccos(−1/(K − 1)) (Figure 3). Features are the model's penultimate map
+    (``model.features``), the last layer its ``head``; book Part IV.
+    """
+    from grokutils.metrics import collapse  # a sibling module; imported here to keep this one a leaf
+
+    model, x, y = context.model, context.data.x_train, context.data.y_train
+    features = torch.cat([model.features(chunk) for chunk in x.split(8192)]).double()
+    weight, bias = model.head.weight, model.head.bias
+    angles = collapse.class_mean_angles(features, y)
+    return {
+        "ncc": collapse.ncc(features, y),
+        "ncc_mean": collapse.ncc_mean(features, y),
+        "relative_flatness": relative_flatness_closed_form(features, y, weight, bias),
+        "flatness_bound": flatness_bound(features, y, weight, bias),
+        "angle_deviation": float((angles - collapse.simplex_angle(int(torch.unique(y).numel()))).abs().mean()),
+    }

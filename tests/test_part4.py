@@ -1,0 +1,85 @@
+"""Part IV's measurements and verdicts on synthetic runs whose answers are known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import grokutils as gu
+from grokutils.part4 import analysis, claim_checks
+from grokutils.result import Result
+from grokutils.verdicts import Verdict
+
+END, EVERY, T_FIT = 10_000, 100, 1_000
+BASE = gu.Config(task="add", p=97, frac_train=0.5, num_layers=2, num_steps=END, eval_schedule=f"every:{EVERY}")
+
+
+def run(seed: int = 0, t_grok: int | None = 6_000, ncc_fall: int = 1_500, kappa_fall: int | None = None,
+        final_acc: float = 0.99, ncc_end: float = 1.0, kappa_end: float = 1.0, unplugged: int | None = None,
+        diverges: bool = False) -> Result:
+    """NCC falls from 10 to ``ncc_end`` at ``ncc_fall``; κ from 10 to ``kappa_end`` at ``kappa_fall`` (default
+    t_grok); test accuracy jumps to ``final_acc`` at t_grok."""
+    s = np.arange(0, END + 1, EVERY, dtype=float)
+    grok = t_grok if t_grok is not None else 10 * END
+    kappa_fall = kappa_fall if kappa_fall is not None else grok
+    history = {
+        "train_acc": np.where(s >= T_FIT, 1.0, 0.1),
+        "test_acc": np.where(s >= grok, final_acc, 0.01 + 0.001 * seed),
+        "train_loss": np.where(s > 5_000, np.inf, 0.1) if diverges else np.full_like(s, 0.1),
+        "ncc": np.where(s < ncc_fall, 10.0, ncc_end), "relative_flatness": np.where(s < kappa_fall, 10.0, kappa_end),
+        "representativeness": np.where(s < grok, 1.0, 0.01),
+    }
+    return Result(BASE.replace(seed=seed), s.astype(int).tolist(),
+                  {k: np.asarray(v).tolist() for k, v in history.items()})
+
+
+def seeds(**kwargs) -> list[Result]:
+    return [run(seed, **kwargs) for seed in range(5)]
+
+
+def test_half_fall_and_position_by_hand():
+    r = run()
+    assert analysis.half_fall_step(r, "ncc") == 1_500 and analysis.position(r, 1_500) == pytest.approx(0.1)
+    assert analysis.half_fall_step(r, "relative_flatness") == 6_000 and analysis.position(r, 6_000) == 1.0
+    assert analysis.half_fall_step(run(ncc_end=10.0), "ncc") is None
+    assert analysis.value_at(r, "test_acc", 6_050) == 0.99 and analysis.value_at(r, "test_acc", 5_999) < 0.5
+
+
+def test_figure1_claims():
+    assert claim_checks.claim_ncc_memorisation(seeds()).verdict == Verdict.REPRODUCED
+    assert claim_checks.claim_ncc_memorisation(seeds(ncc_fall=5_800)).verdict == Verdict.NOT_REPRODUCED
+    assert claim_checks.claim_kappa_grokking(seeds()).verdict == Verdict.REPRODUCED
+    assert claim_checks.claim_kappa_grokking(seeds(kappa_fall=1_200)).verdict == Verdict.NOT_REPRODUCED
+    assert claim_checks.claim_kappa_grokking(seeds(t_grok=None)).verdict == Verdict.NOT_REPRODUCED
+
+
+def test_ncc_regulariser_needs_the_rise_and_both_equivalences():
+    base = seeds()
+    assert claim_checks.claim_ncc_regulariser(base, seeds(ncc_end=5.0)).verdict == Verdict.REPRODUCED
+    assert claim_checks.claim_ncc_regulariser(base, seeds(ncc_end=5.0, kappa_end=3.0)).verdict == Verdict.PARTLY
+    hurt = seeds(ncc_end=5.0, kappa_end=3.0, final_acc=0.5)
+    assert claim_checks.claim_ncc_regulariser(base, hurt).verdict == Verdict.NOT_REPRODUCED
+    assert claim_checks.claim_ncc_regulariser(base, seeds()).verdict == Verdict.NOT_REPRODUCED  # no rise
+    with pytest.raises(ValueError, match="seeds"):
+        claim_checks.claim_ncc_regulariser(base, base[::-1])
+
+
+def test_ablation_and_flatness_regulariser():
+    base = seeds()
+    assert claim_checks.claim_ncc_ablation(base, seeds(diverges=True)).verdict == Verdict.REPRODUCED
+    assert claim_checks.claim_ncc_ablation(base, seeds(final_acc=0.5)).verdict == Verdict.REPRODUCED
+    assert claim_checks.claim_ncc_ablation(base, seeds()).verdict == Verdict.NOT_REPRODUCED
+    unplug = 7_000
+    delayed = seeds(t_grok=8_000, kappa_fall=8_000, final_acc=0.96)
+    assert claim_checks.claim_flatness_regulariser(base, delayed, unplug).verdict == Verdict.REPRODUCED
+    as_good = seeds(t_grok=8_000, kappa_fall=8_000)
+    assert claim_checks.claim_flatness_regulariser(base, as_good, unplug).verdict == Verdict.PARTLY
+    assert claim_checks.claim_flatness_regulariser(base, seeds(), unplug).verdict == Verdict.NOT_REPRODUCED
+
+
+def test_representativeness_claim():
+    assert claim_checks.claim_representativeness(seeds(), "representativeness").verdict == Verdict.REPRODUCED
+    flat = seeds()
+    for r in flat:
+        r.history["representativeness"] = [1.0] * len(r.steps)
+    assert claim_checks.claim_representativeness(flat, "representativeness").verdict == Verdict.NOT_REPRODUCED
