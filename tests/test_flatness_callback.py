@@ -1,0 +1,29 @@
+"""Part IV's training callback against the metric functions it calls."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import grokutils as gu
+from grokutils.metrics import collapse, flatness
+from grokutils.train import EvalContext
+
+
+def test_callback_equals_the_functions_on_the_training_features():
+    config = gu.Config(task="add", p=11, frac_train=0.5, d_model=16, num_heads=4, d_mlp=32, num_layers=2)
+    data = gu.data.algorithmic("add", 11, 0.5)
+    torch.manual_seed(0)
+    model = gu.models.build(config, data.input_shape, data.num_classes, data.vocab_size)
+    row = flatness.flatness_metrics(EvalContext(model, data, config, step=0))
+    with torch.no_grad():
+        h = model.features(data.x_train).double()
+    w, b = model.head.weight, model.head.bias
+    assert row["ncc"] == pytest.approx(collapse.ncc(h, data.y_train), rel=1e-12)
+    assert row["ncc_mean"] == pytest.approx(collapse.ncc_mean(h, data.y_train), rel=1e-12)
+    assert row["relative_flatness"] == pytest.approx(flatness.relative_flatness(h, data.y_train, w, b), rel=1e-8)
+    assert row["flatness_bound"] >= row["relative_flatness"] > 0
+    deviation = (collapse.class_mean_angles(h, data.y_train) - collapse.simplex_angle(11)).abs().mean()
+    assert row["angle_deviation"] == pytest.approx(float(deviation)) and math.isfinite(row["angle_deviation"])
