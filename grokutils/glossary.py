@@ -14,8 +14,9 @@ GLOSSARY: dict[str, str] = {
                  "for text tasks)",
     "data_seed": "seed of the train/test split (kept fixed across model seeds by default)",
     # model
-    "model": "'transformer', 'mlp', 'cnn', 'vit' (one-layer vision transformer), 'resnet18' or "
-             "'text_transformer' (one-layer transformer for the text tasks; Part I appendix)",
+    "model": "'transformer', 'mlp', 'cnn', 'vit' (one-layer vision transformer), 'resnet18', 'resnet10' "
+             "(CIFAR-style ResNets; Parts I and IV) or 'text_transformer' (one-layer transformer for the text "
+             "tasks; Part I appendix)",
     "d_model": "width of the transformer residual stream",
     "num_heads": "attention heads per layer",
     "d_mlp": "hidden width of the transformer feed-forward block",
@@ -51,6 +52,12 @@ GLOSSARY: dict[str, str] = {
     "noise_floor": "λ₂ of Part II's input perturbation: the smallest σ_t; 0 = off",
     "abelian_weight": "c of Part II's abelian regulariser: loss + c · MSE(f(a, b), f(b, a)) on a commutative task; "
                       "0 = off",
+    "ncc_weight": "λ of Part IV's NCC regulariser (Han et al. 2025, Section 5): loss − λ · NCC of the batch's "
+                  "penultimate features (Definition 3.1, sum form; grokutils.regularisers); 0 = off",
+    "flatness_weight": "λ of Part IV's flatness regulariser (Han et al. 2025, Section 6): loss − λ · κ, the relative "
+                       "flatness of the last layer on the batch (Definition 3.2; grokutils.regularisers); 0 = off",
+    "unplug_step": "the step from which Part IV's flatness regulariser is removed (steps 0..unplug_step − 1 train "
+                   "with it); None = never",
     # measured
     "train_acc": "accuracy on the full training split",
     "test_acc": "accuracy on the held-out split",

@@ -14,7 +14,8 @@ introduction) and ``forward(x) = head(features(x))``.
   connected layers, ``init_scale`` on the fully connected layers only.
 - :class:`ViT` and :class:`TextTransformer` — Part I, Appendix C: one-layer
   transformers with a class token, on image patches and on sentences.
-- :class:`ResNet18` — Part I's CIFAR-10 information-bottleneck run.
+- :class:`ResNet18` and :class:`ResNet10` (:mod:`grokutils.resnets`) — Part I's CIFAR-10 information-bottleneck
+  run and Part IV's regularised CIFAR-10 runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from grokutils.resnets import RESNETS
+from grokutils.resnets import ResNet10 as ResNet10  # importable from here as before
+from grokutils.resnets import ResNet18 as ResNet18
 
 if TYPE_CHECKING:
     from grokutils.config import Config
@@ -367,48 +372,6 @@ class TextTransformer(ClassTokenTransformer):
         return self.embed(ids) + self.pos
 
 
-class BasicBlock(nn.Module):
-    """Two 3×3 convolutions with batch norm and a (projected) identity shortcut (He et al. 2016)."""
-
-    def __init__(self, c_in: int, c_out: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.shortcut = nn.Identity() if stride == 1 and c_in == c_out else nn.Sequential(
-            nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-
-class ResNet18(nn.Module):
-    """ResNet-18 for 32 × 32 images (3×3 stem, no max-pool; 64-128-256-512 channels, two blocks
-    each): Part I's CIFAR-10 information-bottleneck experiment (Appendix), standard init.
-    ``features`` is the 512-dimensional globally pooled representation."""
-
-    def __init__(self, in_channels: int, num_classes: int):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
-        stages, c_in = [], 64
-        for c_out, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            stages += [BasicBlock(c_in, c_out, stride), BasicBlock(c_out, c_out, 1)]
-            c_in = c_out
-        self.stages = nn.Sequential(*stages)
-        self.head = nn.Linear(512, num_classes)
-
-    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stem(x).flatten(1)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(self.stem(x)).mean(dim=(2, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-
 def build(config: Config, input_shape: tuple[int, ...], num_classes: int,
           vocab_size: int | None = None) -> nn.Module:
     """The model a :class:`~grokutils.config.Config` asks for, initialised with ``config.seed``."""
@@ -418,8 +381,8 @@ def build(config: Config, input_shape: tuple[int, ...], num_classes: int,
                            config.d_mlp, config.num_layers, config.layer_norm, config.init_scale, config.init)
     if config.model == "mlp" and config.is_algorithmic:
         return EmbedMLP(vocab_size, config.d_model, config.widths, num_classes, config.init_scale)
-    if config.model == "resnet18":
-        return ResNet18(input_shape[0], num_classes)
+    if config.model in RESNETS:
+        return RESNETS[config.model](input_shape[0], num_classes)
     if config.model == "text_transformer":
         return TextTransformer(vocab_size, input_shape[0], num_classes, config.d_model, config.num_heads,
                                config.d_mlp, config.layer_norm, config.init_scale)

@@ -1,7 +1,7 @@
 """The steps of the training loops: the loss, the optimiser and the gradients of one step.
 
 :func:`training_loss` is what a step minimises (:func:`grokutils.losses.objective`, which evaluation
-reports, plus Part II's and Part III's changes);
+reports, plus Part II's, Part III's and Part IV's changes);
 :func:`make_optimizer` builds AdamW or SGD with PyTorch's fused kernels (:class:`FusedAdamW`);
 :class:`Gradients` computes a step's loss and gradients, eagerly or with the model's forward compiled by
 ``torch.compile`` for long transformer runs (:func:`compile_wanted`). :mod:`grokutils.train` and
@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.optim import optimizer as torch_optimizer
 
-from grokutils import intervention, perturbation
+from grokutils import intervention, perturbation, regularisers
 from grokutils.config import Config
 from grokutils.losses import objective
 
@@ -33,7 +33,8 @@ def training_loss(config: Config, model: nn.Module, x: torch.Tensor, y: torch.Te
     """The loss one step minimises: :func:`objective` of ``model(x)``; with ``mixing_alpha > 0`` Part III's
     mixed loss ½ [L(head(h)) + L(head(h̃))] (:func:`grokutils.intervention.mixed_loss`); with one of Part II's
     strategies, the loss of step ``step`` with input noise ``noise_std`` or the abelian regulariser
-    (:func:`grokutils.perturbation.strategy_loss`)."""
+    (:func:`grokutils.perturbation.strategy_loss`); with one of Part IV's regularisers, the loss minus λ·NCC or
+    λ·κ of the batch until the step it is unplugged at (:func:`grokutils.regularisers.regularised_loss`)."""
     def loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return objective(config, logits, labels)
 
@@ -41,6 +42,8 @@ def training_loss(config: Config, model: nn.Module, x: torch.Tensor, y: torch.Te
         return intervention.mixed_loss(loss, model, x, y, config.mixing_alpha)
     if perturbation.active(config):
         return perturbation.strategy_loss(config, loss, model, x, y, step, noise_std)
+    if regularisers.active(config):
+        return regularisers.regularised_loss(config, loss, model, x, y, step)
     return objective(config, model(x), y)
 
 
@@ -183,12 +186,13 @@ def compile_wanted(config: Config, train_size: int, device: torch.device) -> boo
     """Whether :func:`train` compiles the model's forward (and so its backward) with ``torch.compile``:
     ``$GROKUTILS_COMPILE`` if set (``0``/``1``), else for the models of :data:`COMPILE_MODELS` on runs of at
     least :data:`COMPILE_MIN_SAMPLE_STEPS` samples × steps; never with representation mixing (Part III's
-    mixed loss reads features and head apart) nor with Part II's strategies, and only where TorchInductor
-    can build kernels (a C++ compiler for the CPU, Triton for CUDA). The decision depends on the configuration,
-    not on timings, so a run takes the same path wherever the same tools exist (``Result.env['compiled']``
-    records it)."""
+    mixed loss reads features and head apart) nor with Part II's strategies or Part IV's regularisers, and only
+    where TorchInductor can build kernels (a C++ compiler for the CPU, Triton for CUDA). The decision depends on
+    the configuration, not on timings, so a run takes the same path wherever the same tools exist
+    (``Result.env['compiled']`` records it)."""
     setting = os.environ.get(COMPILE_ENV, "").strip()
-    if setting == "0" or device.type not in ("cpu", "cuda") or config.mixing_alpha > 0 or perturbation.active(config):
+    if setting == "0" or device.type not in ("cpu", "cuda") or config.mixing_alpha > 0 or perturbation.active(config) \
+            or regularisers.active(config):
         return False
     if setting != "1":
         batch = train_size if config.batch_size is None else min(config.batch_size, train_size)

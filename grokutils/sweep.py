@@ -16,7 +16,9 @@ architecture, and train in one loop with one evaluation schedule, by one of two 
 once per process), so a sweep is never much slower than training its members one by one.
 Each member keeps its own initialisation, minibatch order and weight decay. Part III's intervention
 (:mod:`grokutils.intervention`) is per member too: its own mixing α, and for
-norm-matched members a rescaling to their own baseline's norm after every step. The early stop
+norm-matched members a rescaling to their own baseline's norm after every step. Part II's strategies
+(:mod:`grokutils.perturbation`) and Part IV's regularisers (:mod:`grokutils.regularisers`) train by ``'loop'``
+only, each member with its own loss of every step. The early stop
 after grokking (``Config.stop_after_grok``) is per member in effect: the group keeps
 training until every member has reached its :func:`~grokutils.result.stop_step` (or ``num_steps``),
 a member that has is no longer evaluated (nor trained, in a loop), and its result ends at its own stop.
@@ -41,7 +43,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from grokutils import data as data_module
-from grokutils import intervention, models, perturbation
+from grokutils import intervention, models, perturbation, regularisers
 from grokutils.config import Config, eval_steps
 from grokutils.result import Result, environment, stop_step
 from grokutils.losses import objective
@@ -245,7 +247,8 @@ class VmapMembers:
     def train_step(self, x: torch.Tensor, y: torch.Tensor, active: list[int], step: int = 0,
                    noise: list[float] | None = None) -> None:
         """One step of every member (``x``, ``y``: shared full batch, or stacked per-member batches). Part II's
-        strategies never train here (:func:`choose_strategy`), so ``step`` and ``noise`` are not read."""
+        strategies and Part IV's regularisers never train here (:func:`choose_strategy`), so ``step`` and
+        ``noise`` are not read."""
         loss = self.batched_loss(self.params, self.buffers, x, y, self.alphas).sum()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -373,6 +376,8 @@ def choose_strategy(configs: list[Config], dataset: data_module.Dataset, device:
     Returns ``{"strategy", "ms_per_step": {strategy: ms} (empty unless measured), "why"}``."""
     if any(perturbation.active(c) for c in configs):
         return {"strategy": "loop", "ms_per_step": {}, "why": "Part II's strategies train one member at a time"}
+    if any(regularisers.active(c) for c in configs):
+        return {"strategy": "loop", "ms_per_step": {}, "why": "Part IV's regularisers train one member at a time"}
     fixed = os.environ.get(STRATEGY_ENV, "").strip()
     if fixed in STRATEGIES:
         return {"strategy": fixed, "ms_per_step": {}, "why": f"${STRATEGY_ENV}"}
@@ -409,9 +414,10 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
     if state is not None:  # resume with the strategy the sweep started with: the same numbers
         choice = {"strategy": state.get("strategy", "vmap"), "ms_per_step": {}, "why": "checkpoint"}
     elif strategy is not None:
-        if strategy == "vmap" and any(perturbation.active(c) for c in configs):
+        if strategy == "vmap" and any(perturbation.active(c) or regularisers.active(c) for c in configs):
             raise ValueError("train_sweep: strategy='vmap' is not allowed for Part II's strategies (noise_scale, "
-                             "noise_floor, abelian_weight); use strategy='loop' or None.")
+                             "noise_floor, abelian_weight) nor Part IV's regularisers (ncc_weight, "
+                             "flatness_weight); use strategy='loop' or None.")
         choice = {"strategy": strategy, "ms_per_step": {}, "why": "asked"}
     else:
         choice = choose_strategy(configs, dataset, device)

@@ -6,8 +6,9 @@ accuracy/loss, weight norm, and any registered metric), a NaN/inf guard,
 checkpoint + resume, the optional early stop after grokking (``Config.stop_after_grok``,
 :func:`grokutils.result.stop_step`), and Part III's intervention (representation mixing, the
 norm-matched control and the per-step norm trace its baseline records; see
-:mod:`grokutils.intervention`). :mod:`grokutils.sweep` trains many configurations
-of one shape at once with the same pieces.
+:mod:`grokutils.intervention`), Part II's strategies (:mod:`grokutils.perturbation`) and Part IV's regularisers
+(:mod:`grokutils.regularisers`, through :func:`grokutils.steps.training_loss`). :mod:`grokutils.sweep` trains
+many configurations of one shape at once with the same pieces.
 """
 
 from __future__ import annotations

@@ -121,7 +121,8 @@ def test_key_matches_across_processes_known_value():
     values = dataclasses.asdict(config)
     values.pop("device")
     later = {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False, "stop_after_grok": None,
-             "loss_dtype": "float32", "init": "book", "noise_scale": 0.0, "noise_floor": 0.0, "abelian_weight": 0.0}
+             "loss_dtype": "float32", "init": "book", "noise_scale": 0.0, "noise_floor": 0.0, "abelian_weight": 0.0,
+             "ncc_weight": 0.0, "flatness_weight": 0.0, "unplug_step": None}
     for name, default in later.items():
         if values[name] == default:
             values.pop(name)  # a later field at its default does not enter the key
@@ -139,12 +140,14 @@ KEY_CHANGES = [
     ("num_steps", 100), ("seed", 1), ("eval_schedule", "every:5"), ("grok_threshold", 0.9),
     ("metrics", ("representation_norm",)), ("activation", "tanh"), ("mixing_alpha", 0.1),
     ("norm_matched", True), ("stop_after_grok", 2000), ("loss_dtype", "float64"), ("init", "pytorch"),
-    ("noise_scale", 0.5), ("noise_floor", 0.05), ("abelian_weight", 100.0),
+    ("noise_scale", 0.5), ("noise_floor", 0.05), ("abelian_weight", 100.0), ("ncc_weight", 1e-3),
+    ("flatness_weight", 1e-4), ("unplug_step", 50),
 ]
 #: Fields whose non-default value needs another base configuration to be valid.
 KEY_CHANGE_BASES = {"activation": Config(task="mnist", model="mlp"), "num_train": Config(task="mnist", model="mlp"),
                     "widths": Config(task="mnist", model="mlp"), "momentum": Config(optimizer="sgd"),
-                    "norm_matched": Config(mixing_alpha=0.1, metrics=("norm_trace",))}
+                    "norm_matched": Config(mixing_alpha=0.1, metrics=("norm_trace",)),
+                    "unplug_step": Config(flatness_weight=1e-4)}
 
 
 def test_key_changes_cover_every_field_but_device():
@@ -274,7 +277,8 @@ def test_later_fields_enter_the_key_only_away_from_their_default():
     base = Config(task="mnist", model="mlp")
     assert LATER_FIELDS == {"activation": "relu", "mixing_alpha": 0.0, "norm_matched": False,
                             "stop_after_grok": None, "loss_dtype": "float32", "init": "book", "noise_scale": 0.0,
-                            "noise_floor": 0.0, "abelian_weight": 0.0}
+                            "noise_floor": 0.0, "abelian_weight": 0.0, "ncc_weight": 0.0, "flatness_weight": 0.0,
+                            "unplug_step": None}
     assert base.replace(activation="relu").key() == base.key()
     assert base.replace(activation="tanh").key() != base.key()
     assert base.replace(activation="tanh").key() != base.replace(activation="softplus").key()
@@ -528,6 +532,8 @@ FIELD_VALUES = {
     "loss_dtype": st.sampled_from(gu.config.LOSS_DTYPES + ("float16",)),
     "init": st.sampled_from(gu.config.INITS + ("xavier",)),
     "noise_scale": st.floats(-0.5, 2), "noise_floor": st.floats(-0.5, 2), "abelian_weight": st.floats(-1, 200),
+    "ncc_weight": st.floats(-1e-3, 1e-2), "flatness_weight": st.floats(-1e-3, 1e-2),
+    "unplug_step": st.none() | st.integers(-2, 200),
     "optimizer": st.sampled_from(gu.config.OPTIMIZERS), "lr": st.floats(-1, 2), "weight_decay": st.floats(-1, 2),
     "betas": st.tuples(st.floats(-0.5, 1.5), st.floats(-0.5, 1.5)), "momentum": st.floats(-1, 2),
     "warmup_steps": st.integers(-2, 100), "batch_size": st.none() | st.integers(-1, 6000),

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-FAMILIES = ["basic", "collapse", "spectral", "fourier", "flatness", "information", "robustness", "autoencoder"]
+FAMILIES = ["basic", "collapse", "spectral", "fourier", "flatness", "information", "robustness", "autoencoder",
+            "flatness_theory", "information_ablation", "robustness_bounds", "sharpness"]
 
 
 def public_callables(module):

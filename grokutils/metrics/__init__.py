@@ -22,8 +22,8 @@ returning a dict of values recorded at every evaluation step. Its names are also
 (``tests/test_config.py`` keeps the two equal).
 """
 
-from grokutils.metrics import (balance, collapse, flatness, fourier, information, information_ablation, robustness,
-                               robustness_bounds, sharpness, snapshots, spectral, spectral_lemmas)
+from grokutils.metrics import (balance, collapse, flatness, flatness_theory, fourier, information, information_ablation,
+                               robustness, robustness_bounds, sharpness, snapshots, spectral, spectral_lemmas)
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
 
 REGISTRY = {
@@ -40,8 +40,10 @@ REGISTRY = {
     "sharpness": sharpness.sharpness_metrics,
     "information_ablation": information_ablation.information_ablation_metrics,
     "robustness_bounds": robustness_bounds.robustness_bounds_metrics,
+    "flatness": flatness.flatness_metrics,
+    "flatness_theory": flatness_theory.flatness_theory_metrics,
 }
 
-__all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "fourier", "information", "information_ablation",
-           "representation_norm",
-           "robustness", "robustness_bounds", "sharpness", "snapshots", "spectral", "spectral_lemmas", "weight_norm"]
+__all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "flatness_theory", "fourier", "information",
+           "information_ablation", "representation_norm", "robustness", "robustness_bounds", "sharpness", "snapshots",
+           "spectral", "spectral_lemmas", "weight_norm"]

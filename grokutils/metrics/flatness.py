@@ -38,6 +38,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from grokutils.metrics import collapse
 from grokutils.metrics.checks import finite_float64
 
 #: Largest total parameter count that :func:`exact_hessian_trace` accepts.
@@ -286,8 +287,6 @@ def flatness_metrics(context) -> dict:
     means and the simplex angle arccos(−1/(K − 1)) (Figure 3). Features are the model's penultimate map
     (``model.features``), the last layer its ``head``; book Part IV.
     """
-    from grokutils.metrics import collapse  # a sibling module; imported here to keep this one a leaf
-
     model, x, y = context.model, context.data.x_train, context.data.y_train
     features = torch.cat([model.features(chunk) for chunk in x.split(8192)]).double()
     weight, bias = model.head.weight, model.head.bias

@@ -34,7 +34,7 @@ ABLATION_ALPHAS = (0.5, 1.0, 2.0)
 
 
 def alpha_key(name: str, alpha: float) -> str:
-    """The history key of signal ``name`` at order ``alpha``: ``"pmi_a0.5"``."""
+    """The history key of signal ``name`` at order ``alpha``: ``"pmi_a0.5"`` (Part II)."""
     return f"{name}_a{alpha:g}"
 
 
@@ -51,7 +51,7 @@ def _check_alphas(alphas) -> tuple[float, ...]:
 def information_ablation(model, x: torch.Tensor, sigma: float, alphas=ABLATION_ALPHAS,
                          batch_size: int = BATCH_SIZE, generator: torch.Generator | None = None) -> dict[str, float]:
     """PMI, PE, MID and ED (:func:`~grokutils.metrics.robustness.matrix_information_signals`) at every order
-    in ``alphas``, keyed by :func:`alpha_key` (Tan & Huang 2023, Section 6, Figure 12).
+    in ``alphas``, keyed by :func:`alpha_key` (Tan & Huang 2023, Section 6, Figure 12; book Part II).
 
     The noise is drawn once from ``generator`` and shared by every α; batches and cut-offs are those of
     ``matrix_information_signals``, whose values these equal at each α.
@@ -88,7 +88,7 @@ def label_information(model, x: torch.Tensor, labels: torch.Tensor, num_classes:
                       alpha: float = 1.0, batch_size: int = BATCH_SIZE,
                       generator: torch.Generator | None = None) -> float:
     """I_α(K_logits; K_labels) on perturbed inputs, averaged over batches (Tan & Huang 2023, Appendix B,
-    Figure 13): K_logits from the unit-norm network outputs on x + ε, K_labels = Y Yᵀ of the one-hot labels
+    Figure 13; Part II): K_logits from the unit-norm network outputs on x + ε, K_labels = Y Yᵀ of the one-hot labels
     (1 where two samples share a class)."""
     sigma, alpha = _check_sigma(sigma), _check_alpha(alpha)
     batch_size = _check_count(batch_size, "batch_size", 2)
@@ -109,7 +109,7 @@ def label_information(model, x: torch.Tensor, labels: torch.Tensor, num_classes:
 
 
 def information_ablation_metrics(context) -> dict:
-    """Training-loop callback ``information_ablation``: :func:`information_ablation` on the training probe of
+    """Training-loop callback ``information_ablation`` (Part II): :func:`information_ablation` on the training probe of
     :func:`~grokutils.metrics.robustness.robustness_metrics` (keys ``train_pmi_a0.5`` …) and on as many
     unperturbed-split test samples (``test_…``), and :func:`label_information` on the training probe
     (``label_pmi``); same σ and noise seed as the robustness callback."""

@@ -23,7 +23,7 @@ SAMPLES, SEED = 20, 0
 
 def sharpness_metrics(context) -> dict:
     """Callback: ``sharpness`` (Hutchinson's Tr ∇²_θ L on the probe) and ``sharpness_se`` (its standard
-    error over the :data:`SAMPLES` vectors)."""
+    error over the :data:`SAMPLES` vectors); Part II, Figure 2 (c, d)."""
     model, data, config = context.model, context.data, context.config
     index = probe_indices(len(data.y_train), PROBE_SIZE, PROBE_SEED).to(data.y_train.device)
     x, y = data.x_train[index], data.y_train[index]
