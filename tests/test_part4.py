@@ -83,3 +83,21 @@ def test_representativeness_claim():
     for r in flat:
         r.history["representativeness"] = [1.0] * len(r.steps)
     assert claim_checks.claim_representativeness(flat, "representativeness").verdict == Verdict.NOT_REPRODUCED
+
+
+def test_the_setting_rule_takes_the_first_candidate_in_which_every_seed_groks():
+    first, second, third = gu.presets.FLATNESS_CANDIDATES
+    assert gu.presets.chosen_candidate({first: [True, False, True], second: [True] * 3, third: [True] * 3}) == second
+    assert gu.presets.chosen_candidate({first: [True] * 3, second: [True] * 3}) == first
+    assert gu.presets.chosen_candidate({first: [False] * 3}) is None
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_flatness_candidates_are_the_paper_setup_with_one_or_two_changes(profile):
+    cells = gu.presets.flatness_candidates(profile)
+    paper = gu.presets.FLATNESS_PAPER
+    for (lr, frac), configs in cells.items():
+        assert all(c.lr == lr and c.frac_train == frac and c.num_layers == 2 and c.metrics == ("flatness",)
+                   for c in configs)
+        assert all(c.weight_decay == paper.weight_decay and c.betas == paper.betas for c in configs)
+    assert len(cells) == (3 if profile == "paper" else 1)

@@ -58,6 +58,16 @@ from grokutils.presets.part2 import (  # noqa: F401
     robustness_controls,
     robustness_runs,
 )
+from grokutils.presets.part4 import (  # noqa: F401
+    FLATNESS_BUDGET,
+    FLATNESS_CANDIDATES,
+    FLATNESS_DEVIATIONS,
+    FLATNESS_PAPER,
+    FLATNESS_SEEDS,
+    FLATNESS_STOP_AFTER_GROK,
+    chosen_candidate,
+    flatness_candidates,
+)
 from grokutils.presets.part3 import (  # noqa: F401
     SPECTRAL_PAPER,
     MIXING_ALPHA,
@@ -101,6 +111,14 @@ from grokutils.presets.chapters import (  # noqa: F401
 )
 
 __all__ = [
+    "FLATNESS_BUDGET",
+    "FLATNESS_CANDIDATES",
+    "FLATNESS_DEVIATIONS",
+    "FLATNESS_PAPER",
+    "FLATNESS_SEEDS",
+    "FLATNESS_STOP_AFTER_GROK",
+    "chosen_candidate",
+    "flatness_candidates",
     "NOISE_SCHEDULES",
     "ROBUSTNESS_DEVIATIONS",
     "MNIST_METRICS",
