@@ -138,6 +138,9 @@ PAGES: dict[str, PageRuns] = {
     "p2_fig8_13_information": PageRuns(_groups(**_P2_STANDARD), measured="quick: not measured yet."),
     "p2_theory": PageRuns(_groups(MNIST=_robustness("standard", "mnist"), **{"a_+_b": _robustness("standard", "add")}),
                           measured="quick: not measured yet."),
+    "p4_fig1_grokking": PageRuns(_groups(the_candidate_settings=lambda p: [
+        c for configs in presets.flatness_candidates(p).values() for c in configs]),
+        measured="quick: not measured yet."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),

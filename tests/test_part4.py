@@ -101,3 +101,13 @@ def test_flatness_candidates_are_the_paper_setup_with_one_or_two_changes(profile
                    for c in configs)
         assert all(c.weight_decay == paper.weight_decay and c.betas == paper.betas for c in configs)
     assert len(cells) == (3 if profile == "paper" else 1)
+
+
+def test_part4_tables():
+    runs = seeds()
+    candidates = {gu.presets.FLATNESS_CANDIDATES[0]: runs}
+    assert "5/5" in gu.part4.tables.candidates_table(candidates)
+    table = gu.part4.tables.half_fall_table(runs + [run(5, t_grok=None)])
+    assert "0.10" in table and "1.00" in table and "—" in table
+    chosen, chosen_runs = gu.part4.chosen_runs(candidates)
+    assert chosen == gu.presets.FLATNESS_CANDIDATES[0] and chosen_runs == runs

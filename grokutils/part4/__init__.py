@@ -3,10 +3,13 @@ numbers.
 
 - :mod:`~grokutils.part4.paper`: the paper's claims and the criteria of every verdict (fixed before any Part IV
   run);
+- :mod:`~grokutils.part4.load`: which stored runs each page reads;
 - :mod:`~grokutils.part4.analysis`: runs in, numbers out;
+- :mod:`~grokutils.part4.tables`: those numbers as tables;
 - :mod:`~grokutils.part4.claim_checks`: one function per claim.
 """
 
-from grokutils.part4 import analysis, claim_checks, paper
+from grokutils.part4 import analysis, claim_checks, load, paper, tables
+from grokutils.part4.load import chosen_runs, load_candidates
 
-__all__ = ["analysis", "claim_checks", "paper"]
+__all__ = ["analysis", "chosen_runs", "claim_checks", "load", "load_candidates", "paper", "tables"]

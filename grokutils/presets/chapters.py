@@ -7,6 +7,7 @@ from grokutils.config import Config
 from grokutils.presets.part1 import (collapse_architectures, collapse_cnn_snapshots, collapse_sweep, collapse_theory,
                                      collapse_vit_sweep, concentration_sweep)
 from grokutils.presets.part2 import robustness_controls, robustness_runs
+from grokutils.presets.part4 import flatness_candidates
 from grokutils.presets.part3 import (MIXING_ALPHA, MIXING_ALPHA_STRONG, SPECTRAL_PAPER, lemmas_steps,
                                      spectral_calibration, spectral_intervention, spectral_lemmas, spectral_main,
                                      spectral_mixing_doses, spectral_mixing_strong, spectral_mlp,
@@ -15,10 +16,11 @@ from grokutils.presets.quickstart import nanda, omnigrok_mnist
 from grokutils.profiles import check_profile
 
 
-#: Configurations of one shape that the sweep engine trains at once, per part (the chapter
-#: name's prefix): one seed's six weight decays in Part I, the five seeds of a Part II arm, the ten
-#: seeds of Part III in two groups of five. The loaders and ``python -m grokutils.regenerate`` both read it.
-SWEEP_SIZES = {"00": 6, "p1": 6, "p2": 5, "p3": 5}
+#: Configurations of one shape that the sweep engine trains at once, per part (the chapter name's prefix):
+#: one seed's six weight decays in Part I, the five seeds of a Part II arm, the ten seeds of Part III in
+#: two groups of five, the three seeds of a Part IV candidate. The loaders and
+#: ``python -m grokutils.regenerate`` both read it.
+SWEEP_SIZES = {"00": 6, "p1": 6, "p2": 5, "p3": 5, "p4": 3}
 
 
 def sweep_size(chapter: str) -> int:
@@ -46,6 +48,7 @@ def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
         "p2_fig4_7_degrokking": [c for arms in robustness.values() for arm, runs in arms.items() if arm != "standard"
                                  for c in runs],
         "p2_fig8_13_information": [c for runs in robustness_controls(p).values() for c in runs],
+        "p4_fig1_grokking": [c for configs in flatness_candidates(p).values() for c in configs],
         "p3_two_phases": spectral_main(p),
         "p3_intervention": ([c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p)
                             + [c for alpha, arm in spectral_mixing_doses(p).items()

@@ -1,0 +1,22 @@
+"""Part IV's runs: which stored runs each page reads (trained first where missing, except in a book build)."""
+
+from __future__ import annotations
+
+from grokutils import presets
+from grokutils.grokking import generalises_late
+from grokutils.result import Result
+from grokutils.runs import ResultStore, run_groups, store_for
+
+def load_candidates(profile: str, store: ResultStore | None = None,
+                    progress: bool = True) -> dict[tuple[float, float], list[Result]]:
+    """Figure 1: every candidate setting of :func:`grokutils.presets.flatness_candidates`, keyed (lr, frac)."""
+    return {candidate: run_groups(configs, store or store_for(profile), progress,
+                                  presets.SWEEP_SIZES["p4"])
+            for candidate, configs in presets.flatness_candidates(profile).items()}
+
+
+def chosen_runs(candidates: dict[tuple[float, float], list[Result]]) -> tuple[tuple[float, float] | None, list[Result]]:
+    """The candidate :func:`grokutils.presets.chosen_candidate` picks and its runs; with none chosen (quick,
+    smoke, or no candidate in which every seed groks), the first candidate's runs."""
+    chosen = presets.chosen_candidate({c: [generalises_late(r) for r in runs] for c, runs in candidates.items()})
+    return chosen, candidates[chosen if chosen is not None else next(iter(candidates))]

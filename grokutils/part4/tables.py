@@ -1,0 +1,34 @@
+"""Part IV's numbers as tables (what the pages display)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from grokutils import cells
+from grokutils.grokking import generalises_late
+from grokutils.part4 import analysis
+from grokutils.report import Markdown, markdown_table
+from grokutils.result import Result
+
+
+def candidates_table(candidates: Mapping[tuple[float, float], Sequence[Result]]) -> Markdown:
+    """The CPU-sized candidates of Figure 1: seeds that grok, t_fit and t_grok (mean ± sd)."""
+    rows = [(f"{lr:g}", f"{frac:g}", f"{sum(generalises_late(r) for r in runs)}/{len(runs)}",
+             cells.mean_sd([r.t_fit for r in runs]), cells.mean_sd([r.t_grok for r in runs]))
+            for (lr, frac), runs in candidates.items()]
+    return markdown_table(("learning rate", "train fraction", "grok", "t_fit", "t_grok"), rows)
+
+
+def _position(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.2f}"
+
+
+def half_fall_table(runs: Sequence[Result]) -> Markdown:
+    """Figure 1 per seed: t_fit, t_grok, and the half-fall step and position of NCC and κ."""
+    rows = []
+    for r in runs:
+        ncc, kappa = analysis.half_fall_step(r, "ncc"), analysis.half_fall_step(r, "relative_flatness")
+        rows.append((r.config.seed, cells.steps(r.t_fit), cells.steps(r.t_grok), cells.steps(ncc),
+                     _position(analysis.position(r, ncc)), cells.steps(kappa), _position(analysis.position(r, kappa))))
+    return markdown_table(("seed", "t_fit", "t_grok", "NCC half-fall", "position", "κ half-fall", "position"), rows)
