@@ -66,7 +66,15 @@ def _part3(gu) -> dict[str, str]:
         "part3 lemma 4": part3.tables.rank_decay_table(main),
         "part3 early stop": part3.tables.budget_sentence(main, main[0].config.num_steps),
         "part3 table 5": part3.tables.diagnosis_table(tasks, part3.threshold(main).value),
+        **_calibration(part3),
     }
+
+
+def _calibration(part3) -> dict[str, str]:
+    groups = part3.load_calibration("paper", progress=False)
+    return {"part3 calibration": part3.calibration_table(groups),
+            "part3 calibration sentence": part3.calibration_sentence(groups),
+            "part3 calibration entropy and time": part3.calibration.entropy_time_sentence(groups)}
 
 
 def compute() -> dict[str, str]:
