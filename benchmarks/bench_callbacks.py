@@ -31,7 +31,8 @@ SETUPS = {"mlp": lambda: gu.presets.collapse_mnist("paper"),
 CALLBACK_SETUP = {"collapse": "mlp", "population": "mlp", "concentration": "mlp", "information": "mlp",
                   "snapshots": "mlp", "representation_norm": "mlp", "spectral": "transformer",
                   "fourier": "transformer", "robustness": "transformer", "balancedness": "mlp",
-                  "sharpness": "mlp"}
+                  "sharpness": "mlp", "information_ablation": "mlp", "robustness_bounds": "mlp",
+                  "flatness": "transformer", "flatness_theory": "mlp"}
 
 
 def median_seconds(call, repeats: int) -> float:

@@ -120,4 +120,49 @@ GLOSSARY: dict[str, str] = {
     "t_grok": "first evaluation step with test_acc >= the task's threshold (0.95 algorithmic)",
     "grok_delay": "t_grok - t_fit",
     "t_rnc1": "first evaluation step after its peak at which RNC1 <= 0.5 × the peak (Part I, Thm 4.3)",
+    # Part II, beyond Figures 2 and 8-11
+    "test_acc_swap_seen": "test accuracy on the test pairs (a, b) whose swap (b, a) is a training pair (Part II, "
+                          "beside Figure 5)",
+    "test_acc_swap_unseen": "test accuracy on the other test pairs (Part II, beside Figure 5)",
+    "label_pmi": "matrix mutual information of the perturbed logits' Gram and the one-hot labels' Gram (Part II, "
+                 "Appendix B, Figure 13)",
+    "lemma31_lhs": "mean over training images of ||x||² ||∇ₓf(x)||²_F (Part II, Lemma 3.1; metrics.robustness_bounds)",
+    "lemma31_rhs": "||W₁||₂² × mean ||∇_{W₁} f(x)||²_F, the first-layer form of Lemma 3.1's right side",
+    "lemma31_slack": "lemma31_rhs / lemma31_lhs (≥ 1 when the bound holds)",
+    "lemma31_sharpness_rhs": "||W₁||₂² × tr H / (2cn), Lemma 3.1's right side with the exact Gauss–Newton trace",
+    "lemma31_sharpness_slack": "lemma31_sharpness_rhs / lemma31_lhs",
+    "perturbation_first_order": "σ² × mean ||∇ₓf(x)||²_F, the perturbation error to first order (Part II)",
+    "gauss_newton_trace": "the exact Gauss–Newton trace of the run's mean MSE objective, comparable with sharpness "
+                          "(equal to the Hessian trace for a ReLU MLP; Part II)",
+    "theorem59_lhs": "|ED| at α = 2, averaged over batches (Part II, Theorem 5.9)",
+    "theorem59_rhs": "the book's bound on it from the output representation's perturbation (Theorem 5.9)",
+    "theorem59_rhs_paper": "the paper's looser form of that bound, 4δ (Theorem 5.9)",
+    "theorem59_slack": "theorem59_rhs / theorem59_lhs",
+    "theorem512_lhs": "|MID| at α = 2, averaged over batches (Part II, Theorem 5.12)",
+    "theorem512_rhs": "the book's bound on it from both representations' perturbations (Theorem 5.12)",
+    "theorem512_rhs_paper": "the paper's looser form of that bound, 8(δ₁ + δ₂) (Theorem 5.12)",
+    "theorem512_slack": "theorem512_rhs / theorem512_lhs",
+    # Part IV
+    "ncc": "NCC of the training features, the paper's sum form (Part IV, Definition 3.1; metrics.collapse.ncc)",
+    "ncc_mean": "NCC in the authors' averaged form (Part IV; metrics.collapse.ncc_mean)",
+    "relative_flatness": "relative flatness κ of the last layer on the training split, closed form (Part IV, "
+                         "Definition 3.2)",
+    "flatness_bound": "||w||²_F × Tr H, the cheap upper bound on κ (Part IV, Lemma A.2)",
+    "angle_deviation": "mean |angle − arccos(−1/(K − 1))| of the centred class means, radians (Part IV, Figure 3)",
+    "lemma_a2_kappa": "κ on the flatness_theory probe (Part IV, Lemma A.2's left side)",
+    "lemma_a2_intermediate": "(Σ_s ||w_s|| √Tr H_ss)², the middle step of Lemma A.2's proof",
+    "lemma_a2_bound": "||w||²_F × Tr H on the same probe (Lemma A.2's right side)",
+    "lemma_a2_slack": "lemma_a2_bound − lemma_a2_kappa",
+    "lemma_a2_ratio": "lemma_a2_kappa / lemma_a2_bound, in [0, 1] when the bound holds",
+    "representativeness": "test loss minus the expected training loss under Gaussian KDE perturbations of the "
+                          "training features (Part IV, Appendix D; metrics.flatness_theory)",
+    "representativeness_se": "its Monte-Carlo standard error",
+    "representativeness_test_loss": "the test loss of representativeness",
+    "representativeness_kde_loss": "the expected perturbed training loss of representativeness",
 }
+
+#: Part II's α ablation (Section 6, Figure 12; metrics.information_ablation): every split, signal and order.
+GLOSSARY.update({f"{split}_{signal}_a{alpha}": f"{signal.upper()} at α = {alpha} on the {split} probe (Part II, "
+                                               f"Figure 12)"
+                 for split in ("train", "test") for signal in ("pmi", "pe", "mid", "ed")
+                 for alpha in ("0.5", "1", "2")})
