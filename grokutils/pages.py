@@ -141,6 +141,12 @@ PAGES: dict[str, PageRuns] = {
     "p4_fig1_grokking": PageRuns(_groups(the_candidate_settings=lambda p: [
         c for configs in presets.flatness_candidates(p).values() for c in configs]),
         measured="quick: not measured yet."),
+    "p4_sec5_ncc_regulariser": PageRuns(_groups(**{"the_baseline_and_every_λ": lambda p: [
+        c for configs in presets.ncc_regulariser_runs(p).values() for c in configs]}),
+        measured="quick: not measured yet."),
+    "p4_sec6_flatness_regulariser": PageRuns(_groups(the_baseline_and_the_regularised_runs=lambda p: [
+        c for configs in presets.flatness_regulariser_runs(p).values() for c in configs]),
+        measured="quick: not measured yet."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),

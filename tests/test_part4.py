@@ -111,3 +111,18 @@ def test_part4_tables():
     assert "0.10" in table and "1.00" in table and "—" in table
     chosen, chosen_runs = gu.part4.chosen_runs(candidates)
     assert chosen == gu.presets.FLATNESS_CANDIDATES[0] and chosen_runs == runs
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_causal_runs_follow_the_papers_recipe(profile):
+    ncc = gu.presets.ncc_regulariser_runs(profile)
+    flat = gu.presets.flatness_regulariser_runs(profile)
+    for configs in [*ncc.values(), *flat.values()]:
+        assert all(c.optimizer == "sgd" and c.lr == 0.01 and c.momentum == 0.9 and c.batch_size == 64
+                   and c.weight_decay == 0.0 for c in configs)
+    assert all(c.ncc_weight == 0 for c in ncc["baseline"]) and all(c.ncc_weight == 1e-3 for c in ncc["λ = 0.001"])
+    regularised = flat["regularised"][0]
+    assert regularised.flatness_weight == 1e-4 and 0 < regularised.unplug_step < regularised.num_steps
+    if profile == "paper":
+        assert regularised.unplug_step == 100 * gu.presets.STEPS_PER_EPOCH and len(ncc) == 6
+        assert [c.seed for c in ncc["baseline"]] == [1, 42, 15213]

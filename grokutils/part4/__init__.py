@@ -10,6 +10,8 @@ numbers.
 """
 
 from grokutils.part4 import analysis, claim_checks, load, paper, tables
-from grokutils.part4.load import chosen_runs, load_candidates
+from grokutils.part4.load import (chosen_runs, load_candidates, load_flatness_regulariser,
+                                  load_ncc_regulariser)
 
-__all__ = ["analysis", "chosen_runs", "claim_checks", "load", "load_candidates", "paper", "tables"]
+__all__ = ["analysis", "chosen_runs", "claim_checks", "load", "load_candidates", "load_flatness_regulariser",
+           "load_ncc_regulariser", "paper", "tables"]

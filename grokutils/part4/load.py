@@ -20,3 +20,18 @@ def chosen_runs(candidates: dict[tuple[float, float], list[Result]]) -> tuple[tu
     smoke, or no candidate in which every seed groks), the first candidate's runs."""
     chosen = presets.chosen_candidate({c: [generalises_late(r) for r in runs] for c, runs in candidates.items()})
     return chosen, candidates[chosen if chosen is not None else next(iter(candidates))]
+
+
+def load_ncc_regulariser(profile: str, store: ResultStore | None = None,
+                         progress: bool = True) -> dict[str, list[Result]]:
+    """Section 5 on MNIST: the baseline and every λ of :func:`grokutils.presets.ncc_regulariser_runs`."""
+    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
+            for arm, configs in presets.ncc_regulariser_runs(profile).items()}
+
+
+def load_flatness_regulariser(profile: str, store: ResultStore | None = None,
+                              progress: bool = True) -> dict[str, list[Result]]:
+    """Section 6 on MNIST: the baseline and the unplugged flatness regulariser
+    (:func:`grokutils.presets.flatness_regulariser_runs`)."""
+    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
+            for arm, configs in presets.flatness_regulariser_runs(profile).items()}

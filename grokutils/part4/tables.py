@@ -32,3 +32,17 @@ def half_fall_table(runs: Sequence[Result]) -> Markdown:
         rows.append((r.config.seed, cells.steps(r.t_fit), cells.steps(r.t_grok), cells.steps(ncc),
                      _position(analysis.position(r, ncc)), cells.steps(kappa), _position(analysis.position(r, kappa))))
     return markdown_table(("seed", "t_fit", "t_grok", "NCC half-fall", "position", "κ half-fall", "position"), rows)
+
+
+def arms_table(arms: Mapping[str, Sequence[Result]]) -> Markdown:
+    """Sections 5 and 6: per arm, the final test accuracy, NCC, κ and angle deviation (mean ± sd over seeds), and
+    how many runs diverged."""
+    rows = []
+    for arm, runs in arms.items():
+        finite = [r for r in runs if not analysis.diverged(r)]
+        row = [arm, f"{len(runs) - len(finite)}/{len(runs)}"]
+        for metric, digits in (("test_acc", 3), ("ncc", 1), ("relative_flatness", 3), ("angle_deviation", 3)):
+            row.append(cells.mean_sd([analysis.final(r, metric) for r in finite], digits))
+        rows.append(row)
+    return markdown_table(("arm", "diverged", "final test accuracy", "final NCC", "final κ", "angle deviation (rad)"),
+                          rows)

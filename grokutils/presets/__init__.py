@@ -59,6 +59,18 @@ from grokutils.presets.part2 import (  # noqa: F401
     robustness_runs,
 )
 from grokutils.presets.part4 import (  # noqa: F401
+    CAUSAL_DEVIATIONS,
+    CAUSAL_MNIST,
+    CAUSAL_SEEDS,
+    FLATNESS_WEIGHT,
+    NCC_ABLATION,
+    NCC_WEIGHT,
+    STEPS_PER_EPOCH,
+    UNPLUG_EPOCH,
+    FLATNESS_EPOCHS,
+    NCC_EPOCHS,
+    flatness_regulariser_runs,
+    ncc_regulariser_runs,
     FLATNESS_BUDGET,
     FLATNESS_CANDIDATES,
     FLATNESS_DEVIATIONS,
@@ -111,6 +123,18 @@ from grokutils.presets.chapters import (  # noqa: F401
 )
 
 __all__ = [
+    "CAUSAL_DEVIATIONS",
+    "CAUSAL_MNIST",
+    "CAUSAL_SEEDS",
+    "FLATNESS_WEIGHT",
+    "NCC_ABLATION",
+    "NCC_WEIGHT",
+    "STEPS_PER_EPOCH",
+    "UNPLUG_EPOCH",
+    "FLATNESS_EPOCHS",
+    "NCC_EPOCHS",
+    "flatness_regulariser_runs",
+    "ncc_regulariser_runs",
     "FLATNESS_BUDGET",
     "FLATNESS_CANDIDATES",
     "FLATNESS_DEVIATIONS",

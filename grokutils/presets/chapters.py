@@ -7,7 +7,7 @@ from grokutils.config import Config
 from grokutils.presets.part1 import (collapse_architectures, collapse_cnn_snapshots, collapse_sweep, collapse_theory,
                                      collapse_vit_sweep, concentration_sweep)
 from grokutils.presets.part2 import robustness_controls, robustness_runs
-from grokutils.presets.part4 import flatness_candidates
+from grokutils.presets.part4 import flatness_candidates, flatness_regulariser_runs, ncc_regulariser_runs
 from grokutils.presets.part3 import (MIXING_ALPHA, MIXING_ALPHA_STRONG, SPECTRAL_PAPER, lemmas_steps,
                                      spectral_calibration, spectral_intervention, spectral_lemmas, spectral_main,
                                      spectral_mixing_doses, spectral_mixing_strong, spectral_mlp,
@@ -49,6 +49,8 @@ def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
                                  for c in runs],
         "p2_fig8_13_information": [c for runs in robustness_controls(p).values() for c in runs],
         "p4_fig1_grokking": [c for configs in flatness_candidates(p).values() for c in configs],
+        "p4_sec5_ncc_regulariser": [c for configs in ncc_regulariser_runs(p).values() for c in configs],
+        "p4_sec6_flatness_regulariser": [c for configs in flatness_regulariser_runs(p).values() for c in configs],
         "p3_two_phases": spectral_main(p),
         "p3_intervention": ([c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p)
                             + [c for alpha, arm in spectral_mixing_doses(p).items()
