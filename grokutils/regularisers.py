@@ -5,7 +5,10 @@ Both read the model's penultimate features φ = ``model.features(x)`` of the ste
 ``model(x)``, which every model of the book computes as ``head(features(x))``.
 
 - **NCC regulariser** (Section 5, ``Config.ncc_weight`` = λ; the paper's λ = 1e-3, ablation 1e-2 … 1e-6): the
-  loss minus λ · NCC of the batch, :func:`batch_ncc`, which *raises* NCC (suppresses neural collapse).
+  loss minus λ · NCC of the batch, :func:`batch_ncc`, which *raises* NCC (suppresses neural collapse). The NCC
+  is the authors' averaged form (:data:`REGULARISER_NCC_AVERAGED`): their λ was set with their code, and the
+  paper's sum form of Definition 3.1 is K(K − 1)·n_c times larger (≈ 580 × at batch 64 with 10 classes), which
+  made the MNIST MLP's loss diverge within 80 steps at λ = 1e-3 (measured before any stored run).
 - **Flatness regulariser** (Section 6, ``Config.flatness_weight`` = λ; the paper's λ = 1e-4): the loss minus
   λ · κ of the batch, :func:`batch_relative_flatness`, which pushes towards sharp minima; from step
   ``Config.unplug_step`` on it is removed ("unplugged"), and the step minimises the loss alone.
@@ -28,6 +31,10 @@ from grokutils.config import Config
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
+#: The NCC the regulariser subtracts: the authors' averaged form (class-mean variances, mean over the ordered
+#: pairs of classes present), :func:`grokutils.metrics.collapse.ncc_mean` of the batch.
+REGULARISER_NCC_AVERAGED = True
+
 
 def active(config: Config) -> bool:
     """Whether ``config`` trains with one of Part IV's regularisers (at some step)."""
@@ -48,9 +55,11 @@ def applies(config: Config, step: int) -> bool:
     return config.flatness_weight > 0 and (config.unplug_step is None or step < config.unplug_step)
 
 
-def batch_ncc(features: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+def batch_ncc(features: torch.Tensor, labels: torch.Tensor, num_classes: int, averaged: bool = False) -> torch.Tensor:
     """NCC of a batch, differentiable: Σ_{c≠c′} (V_c + V_c′) / (2 ‖μ_c − μ_c′‖²) (Han et al. 2025, Definition 3.1,
-    the paper's sum form: V_c = Σ_{i: y_i = c} ‖φ_i − μ_c‖², the sum over ordered pairs of classes).
+    the paper's sum form: V_c = Σ_{i: y_i = c} ‖φ_i − μ_c‖², the sum over ordered pairs of classes); with
+    ``averaged`` the authors' form, V_c / n_c and the mean over the ordered pairs present
+    (:func:`grokutils.metrics.collapse.ncc_mean` of the batch).
 
     ``features`` (N, d), integer ``labels`` (N,) in ``0..num_classes − 1``. The classes are those present in the
     batch: a class with no sample in it has no mean and enters no pair, so the value is exactly
@@ -66,12 +75,18 @@ def batch_ncc(features: torch.Tensor, labels: torch.Tensor, num_classes: int) ->
     means = (onehot.T @ features) / counts.clamp(min=1).unsqueeze(1)  # μ_c; 0 for an absent class
     deviations = features - onehot @ means  # φ_i − μ_{y_i}
     variances = onehot.T @ deviations.pow(2).sum(1)  # V_c, summed over the class
+    if averaged:
+        variances = variances / counts.clamp(min=1)
     distances = (means.unsqueeze(1) - means.unsqueeze(0)).pow(2).sum(-1)  # ‖μ_c − μ_c′‖²
     present = counts > 0
     off_diagonal = ~torch.eye(num_classes, dtype=torch.bool, device=features.device)
     pairs = present.unsqueeze(1) & present.unsqueeze(0) & off_diagonal & (distances > 0)
     ratios = (variances.unsqueeze(1) + variances.unsqueeze(0)) / (2 * torch.where(pairs, distances, 1.0))
-    return torch.where(pairs, ratios, 0.0).sum()
+    total = torch.where(pairs, ratios, 0.0).sum()
+    if not averaged:
+        return total
+    present_pairs = present.sum() * (present.sum() - 1)
+    return total / present_pairs.clamp(min=1).to(total.dtype)
 
 
 def batch_relative_flatness(features: torch.Tensor, logits: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -95,7 +110,7 @@ def penalty(config: Config, features: torch.Tensor, logits: torch.Tensor, labels
     (``flatness_weight > 0``), in the loss's precision (``Config.loss_dtype``)."""
     dtype = torch.float64 if config.loss_dtype == "float64" else features.dtype
     if config.ncc_weight > 0:
-        return batch_ncc(features.to(dtype), labels, logits.shape[-1])
+        return batch_ncc(features.to(dtype), labels, logits.shape[-1], averaged=REGULARISER_NCC_AVERAGED)
     return batch_relative_flatness(features.to(dtype), logits.to(dtype), weight.to(dtype))
 
 

@@ -27,3 +27,13 @@ def test_callback_equals_the_functions_on_the_training_features():
     assert row["flatness_bound"] >= row["relative_flatness"] > 0
     deviation = (collapse.class_mean_angles(h, data.y_train) - collapse.simplex_angle(11)).abs().mean()
     assert row["angle_deviation"] == pytest.approx(float(deviation)) and math.isfinite(row["angle_deviation"])
+
+
+def test_a_diverged_run_records_nan_for_every_key():
+    config = gu.Config(task="add", p=11, frac_train=0.5, d_model=16, num_heads=4, d_mlp=32)
+    data = gu.data.algorithmic("add", 11, 0.5)
+    model = gu.models.build(config, data.input_shape, data.num_classes, data.vocab_size)
+    with torch.no_grad():
+        model.head.weight.fill_(float("nan"))
+    row = flatness.flatness_metrics(EvalContext(model, data, config, step=0))
+    assert set(row) == set(flatness.FLATNESS_KEYS) and all(math.isnan(v) for v in row.values())

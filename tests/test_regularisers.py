@@ -55,6 +55,8 @@ def test_the_batch_ncc_is_the_metric_on_the_classes_the_batch_holds(labels):
     value = regularisers.batch_ncc(features, labels, num_classes=5)
     assert value.dtype == torch.float64
     assert float(value) == pytest.approx(collapse.ncc(features, labels), rel=1e-12)
+    averaged = regularisers.batch_ncc(features, labels, num_classes=5, averaged=True)
+    assert float(averaged) == pytest.approx(collapse.ncc_mean(features, labels), rel=1e-12)
 
 
 def test_the_batch_ncc_is_finite_where_the_metric_refuses():
@@ -91,6 +93,7 @@ def test_the_measures_gradients_equal_finite_differences():
     weight = torch.randn(4, 4, generator=g, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(4, generator=g, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda f: regularisers.batch_ncc(f, labels, 4), (features,))
+    assert torch.autograd.gradcheck(lambda f: regularisers.batch_ncc(f, labels, 4, averaged=True), (features,))
     kappa = lambda f, w, b: regularisers.batch_relative_flatness(f, f @ w.T + b, w)  # noqa: E731
     assert torch.autograd.gradcheck(kappa, (features, weight, bias))
 
@@ -127,7 +130,7 @@ def test_the_loss_is_the_objective_minus_lambda_times_the_measure():
     features = model.features(x)
     logits = model.head(features)
     plain = objective(NANDA, logits, y)
-    for changes, measure in (({"ncc_weight": 1e-3}, collapse.ncc(features, y)),
+    for changes, measure in (({"ncc_weight": 1e-3}, collapse.ncc_mean(features, y)),  # the authors' averaged form
                              ({"flatness_weight": 1e-4},
                               flatness.relative_flatness_closed_form(features, y, model.head.weight))):
         config = NANDA.replace(**changes)
@@ -161,7 +164,7 @@ def ncc_and_kappa(context) -> dict:
 
 
 @pytest.mark.parametrize("name, weight, series", [
-    ("ncc_weight", 3e-3, "ncc_toy"), ("flatness_weight", 0.1, "kappa_toy")], ids=["ncc", "flatness"])
+    ("ncc_weight", 0.4, "ncc_toy"), ("flatness_weight", 0.1, "kappa_toy")], ids=["ncc", "flatness"])
 def test_minus_lambda_times_the_measure_raises_it(name, weight, series):
     """On the toy clusters (AdamW, 30 full-batch steps) the plain run collapses its features (NCC falls); −λ·NCC
     and −λ·κ make the measure rise at every evaluation, above the plain run's, and end far above it."""

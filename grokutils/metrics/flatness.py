@@ -275,6 +275,9 @@ def flatness_bound(features, labels, weight, bias=None) -> float:
 
 # --------------------------------------------------------------------------- callback
 
+#: What :func:`flatness_metrics` records.
+FLATNESS_KEYS = ("ncc", "ncc_mean", "relative_flatness", "flatness_bound", "angle_deviation")
+
 
 @torch.no_grad()
 def flatness_metrics(context) -> dict:
@@ -285,11 +288,14 @@ def flatness_metrics(context) -> dict:
     (Definition 3.2, :func:`relative_flatness_closed_form`), ``flatness_bound`` (‖W‖²_F · Tr H, Lemma A.2)
     and ``angle_deviation``, the mean absolute difference (radians) between the angles of the centred class
     means and the simplex angle arccos(−1/(K − 1)) (Figure 3). Features are the model's penultimate map
-    (``model.features``), the last layer its ``head``; book Part IV.
+    (``model.features``), the last layer its ``head``; book Part IV. A run whose features or last layer are no
+    longer finite (it diverged) records NaN for every key.
     """
     model, x, y = context.model, context.data.x_train, context.data.y_train
     features = torch.cat([model.features(chunk) for chunk in x.split(8192)]).double()
     weight, bias = model.head.weight, model.head.bias
+    if not (bool(torch.isfinite(features).all()) and bool(torch.isfinite(weight).all())):
+        return dict.fromkeys(FLATNESS_KEYS, math.nan)  # a run that diverged (Appendix B's large λ): nothing to measure
     angles = collapse.class_mean_angles(features, y)
     return {
         "ncc": collapse.ncc(features, y),

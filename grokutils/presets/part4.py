@@ -87,6 +87,10 @@ CAUSAL_DEVIATIONS = [
               "an MLP 784-200-200-10 on the offline MNIST (1,000 training images)",
               "the CIFAR runs take hours on a GPU per seed; Config(model='resnet18'/'resnet10', task='cifar10') "
               "runs them where torchvision, the data and a GPU exist"),
+    Deviation("the NCC in the regulariser", "Definition 3.1's sum form (the authors' code averages)",
+              "the authors' averaged form (grokutils.regularisers.REGULARISER_NCC_AVERAGED)",
+              "λ = 1e-3 was set with their code; the sum form is K(K − 1)·n_c ≈ 580 times larger at batch 64 and "
+              "made the MLP diverge within 80 steps (measured before any stored run)"),
     Deviation("epochs", f"{NCC_EPOCHS} (Section 5), {FLATNESS_EPOCHS} with the regulariser removed after epoch "
               f"{UNPLUG_EPOCH} (Section 6)", f"the same epochs of 1,000 images ({STEPS_PER_EPOCH} steps each)",
               "as reported"),
