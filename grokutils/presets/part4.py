@@ -99,7 +99,7 @@ CAUSAL_DEVIATIONS = [
 
 def _causal(profile: str, epochs: int) -> Config:
     p = check_profile(profile)
-    steps = {"paper": epochs * STEPS_PER_EPOCH, "quick": epochs * STEPS_PER_EPOCH // 5, "smoke": 40}[p]
+    steps = {"paper": epochs * STEPS_PER_EPOCH, "quick": epochs * STEPS_PER_EPOCH // 5, "smoke": epochs // 10}[p]
     return CAUSAL_MNIST.replace(num_steps=steps, eval_schedule="every:10" if p == "smoke" else "every:80")
 
 
