@@ -79,8 +79,8 @@ def _series(steps, values) -> tuple[np.ndarray, np.ndarray]:
 def half_change_step(steps: Sequence[int], values: Sequence[float], t_fit: int | None) -> int | None:
     """The first evaluation at or after ``t_fit`` at which ``values`` has covered :data:`HALF_CHANGE` of its
     change from t_fit (the first evaluation at or after it) to the last evaluation; t_fit's evaluation for a
-    series that does not change; None without a fit or without an evaluation from t_fit on. The same
-    definition as Part II's ``grokutils.part2.analysis.half_change_step``, on plain arrays."""
+    series that does not change; None without a fit or without an evaluation from t_fit on. Part II's
+    ``grokutils.part2.analysis.half_change_step`` applies it to stored runs."""
     steps, values = _series(steps, values)
     if t_fit is None:
         return None

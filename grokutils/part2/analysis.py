@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grokutils import stats
+from grokutils import signal_monitor, stats
 from grokutils.grokking import generalises_late
 from grokutils.metrics.information_ablation import ABLATION_ALPHAS, alpha_key
 from grokutils.part2 import paper
@@ -195,15 +195,9 @@ def logit_distance(result: Result) -> LogitDistance:
 def half_change_step(result: Result, metric: str) -> int | None:
     """The first evaluation at or after t_fit at which ``metric`` has covered
     :data:`~grokutils.part2.paper.HALF_CHANGE` of its change from t_fit to the last evaluation (None before a
-    fit; t_fit itself for a series that does not change)."""
-    steps, values = after_fit(result, metric)
-    if not steps.size:
-        return None
-    total = values[-1] - values[0]
-    if total == 0:
-        return int(steps[0])
-    covered = (values - values[0]) / total
-    return int(steps[np.nonzero(covered >= paper.HALF_CHANGE)[0][0]])
+    fit; t_fit itself for a series that does not change): the book's one transition rule,
+    :func:`grokutils.signal_monitor.half_change_step`, on a stored run."""
+    return signal_monitor.half_change_step(result.step_array, result[metric], result.t_fit)
 
 
 def lag(result: Result, metric: str) -> float:

@@ -14,6 +14,7 @@ non-grokking controls.
 
 from __future__ import annotations
 
+from grokutils import signal_monitor
 from grokutils.claims import PaperClaim
 
 #: The two setups, as the pages name them.
@@ -57,7 +58,7 @@ LOGIT_ZERO = 0.1
 #: Figures 8, 9 and 13: a signal's transition time t_half is the first evaluation at or after t_fit at which
 #: it has covered half of its change from t_fit to the last evaluation; its lag is t_half − t_grok. A signal
 #: is "more timely" than another in a seed when its |lag| is smaller.
-HALF_CHANGE = 0.5
+HALF_CHANGE = signal_monitor.HALF_CHANGE
 #: Figures 10 and 11: |MID| and |ED| at t_fit (the last word before the fit: "small, or after a sharp fall")
 #: tell grokking runs apart when they are smaller in the grokking runs than in the wd = 0 controls, one-sided
 #: Mann–Whitney p < :data:`grokutils.verdicts.SIGNIFICANCE` (rule 1; with 5 runs against 2 only a complete
