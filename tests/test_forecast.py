@@ -203,6 +203,34 @@ def test_mann_whitney_u_is_the_pair_count_and_p_the_exact_permutation_tail():
     assert stats.mann_whitney_greater(a, b)[0] == sum((x > y) + 0.5 * (x == y) for x in a for y in b) == 4.0
 
 
+@pytest.mark.parametrize("a, b", [
+    ([0.897, 0.897, 0.898], [0.892, 0.892, 0.897]),
+    ([3.0, 3.0, 2.0, 1.0], [1.0, 1.0, 2.0]),
+    ([5.0, 5.0, 5.0], [5.0, 5.0]),
+    ([2.0], [1.0, 1.0, 3.0]),
+])
+def test_mann_whitney_p_with_ties_is_the_exact_permutation_tail(a, b):
+    """Ties used to fall back on the normal approximation, which gave p = 0.038 for 3 runs against 3,
+    below the design's exact minimum 1/C(6, 3) = 0.05."""
+    u, p = stats.mann_whitney_greater(a, b)
+    pooled, n = a + b, len(a) + len(b)
+    pair_count = lambda chosen: sum((pooled[i] > pooled[j]) + 0.5 * (pooled[i] == pooled[j])  # noqa: E731
+                                    for i in chosen for j in range(n) if j not in chosen)
+    tails = [pair_count(chosen) >= u for chosen in itertools.combinations(range(n), len(a))]
+    assert p == pytest.approx(sum(tails) / len(tails), abs=1e-12)
+    assert p >= 1 / math.comb(n, len(a)) - 1e-12
+
+
+def test_mann_whitney_uses_the_normal_approximation_only_past_the_exact_limit():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=30).tolist(), rng.normal(size=30).tolist()
+    exact = scipy_stats.mannwhitneyu(a, b, alternative="greater", method="exact").pvalue
+    assert stats.mann_whitney_greater(a, b)[1] == pytest.approx(exact, rel=1e-9)
+    a.append(0.5)
+    assert stats.mann_whitney_greater(a, b)[1] == pytest.approx(
+        scipy_stats.mannwhitneyu(a, b, alternative="greater").pvalue)
+
+
 def test_rank_biserial_is_plus_or_minus_one_for_separated_samples():
     assert stats.rank_biserial([5, 6, 7], [1, 2]) == 1.0
     assert stats.rank_biserial([1, 2], [5, 6, 7]) == -1.0
