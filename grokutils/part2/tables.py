@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from grokutils import cells
-from grokutils.part2 import analysis, paper
+from grokutils.part2 import analysis, paper, theory
 from grokutils.report import Markdown, markdown_table
 from grokutils.result import Result
 
@@ -105,3 +105,15 @@ def per_seed_table(runs: Sequence[Result]) -> Markdown:
                      cells.correlation(analysis.sharpness_trend(r))))
     return markdown_table(("seed", "t_fit", "t_grok", "groks", "norm fall to t_grok", "perturbation error end / t_fit",
                            "ρ(step, sharpness) after t_fit"), rows)
+
+
+def lemma31_slack_table(mnist: Sequence[Result]) -> Markdown:
+    """Lemma 3.1's slack (right side / left side; 1 is tight) at t_fit, at t_grok and at the last step, mean ± sd
+    over the runs that grok: does the bound stay tight enough to carry the paper's explanation?"""
+    grokked = analysis.grokking_runs(mnist)
+    rows = []
+    for name, lhs, rhs in theory.LEMMA31_FORMS:
+        at = [[theory.slack_at(r, lhs, rhs, step(r)) for r in grokked]
+              for step in (lambda r: r.t_fit, lambda r: r.t_grok, lambda r: r.steps[-1])]
+        rows.append((name, *(cells.mean_sd(values, 1) for values in at)))
+    return markdown_table(("bound", "slack at t_fit", "slack at t_grok", "slack at the end"), rows)

@@ -66,11 +66,21 @@ def _claim_bounds(claim: PaperClaim, checks: Sequence[BoundCheck]) -> Claim:
     return claim.judged(measured + " (a theorem holding: it cannot fail)", Verdict.UNINFORMATIVE)
 
 
+#: Lemma 3.1's two forms: (name, left-side key, right-side key) of :func:`robustness_bounds_metrics`' history.
+LEMMA31_FORMS = (("E‖x‖²‖∇ₓf‖² ≤ ‖W₁‖₂² E‖∇_{W₁}f‖²", "lemma31_lhs", "lemma31_rhs"),
+                 ("E‖x‖²‖∇ₓf‖² ≤ ‖W₁‖₂² tr H / (2cn)", "lemma31_lhs", "lemma31_sharpness_rhs"))
+
+
 def lemma31_checks(mnist: Sequence[Result]) -> list[BoundCheck]:
     """Lemma 3.1 on the MNIST MLP from t_fit on: the first-layer form and the sharpness form."""
-    return [bound_check(mnist, "E‖x‖²‖∇ₓf‖² ≤ ‖W₁‖₂² E‖∇_{W₁}f‖²", "lemma31_lhs", "lemma31_rhs", from_fit=True),
-            bound_check(mnist, "E‖x‖²‖∇ₓf‖² ≤ ‖W₁‖₂² tr H / (2cn)", "lemma31_lhs", "lemma31_sharpness_rhs",
-                        from_fit=True)]
+    return [bound_check(mnist, name, lhs, rhs, from_fit=True) for name, lhs, rhs in LEMMA31_FORMS]
+
+
+def slack_at(result: Result, lhs: str, rhs: str, step: int) -> float:
+    """Right side / left side of a recorded bound at the first evaluation at or after ``step`` (the last one if
+    none is)."""
+    i = min(int(np.searchsorted(result.step_array, step)), len(result.steps) - 1)
+    return float(result[rhs][i] / result[lhs][i])
 
 
 def claim_lemma31(mnist: Sequence[Result]) -> Claim:
