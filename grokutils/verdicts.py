@@ -13,7 +13,9 @@ A claim of a paper gets one :class:`Verdict`, computed by code from stored runs.
    seeds, which does not shrink with more seeds as a bootstrap interval of the mean does.
 4. **A check that holds by construction, or that cannot fail on these data, is "uninformative"**
    (:attr:`Verdict.UNINFORMATIVE`): e.g. a bound built from the statistics it bounds, or a signal
-   that fires as often in runs that never grok (:func:`fires_without_grokking`).
+   that fires as often in runs that never grok (:func:`fires_without_grokking`). Its mirror: a rule
+   whose test cannot reject at all with this many runs is "not testable here"
+   (:func:`rank_test_can_reject`: 3 runs against 3 never reach p < 0.05).
 5. **Claims about every run** are judged by the share of runs that agree (:data:`MAJORITY`,
    :func:`majority_verdict`); a setting in which no run groks is its own row, "not reproduced".
 6. **A ranking of predictors** is reproduced only when their out-of-sample errors separate
@@ -83,6 +85,14 @@ def effect_verdict(p_value: float | None, in_full: bool = True, alpha: float = S
     if not significant(p_value, alpha):
         return Verdict.NOT_REPRODUCED
     return Verdict.REPRODUCED if in_full else Verdict.PARTLY
+
+
+def rank_test_can_reject(n_a: int, n_b: int, alpha: float = SIGNIFICANCE) -> bool:
+    """Rule 4's mirror: whether a one-sided exact rank test of ``n_a`` runs against ``n_b`` can reach
+    p < ``alpha`` at all. Its smallest p-value is 1/C(n_a + n_b, n_a), taken when the samples separate
+    completely: 0.05 for 3 runs against 3, so three seeds per arm can never show an effect at 5 %; 4
+    against 4 can (1/70). A verdict resting on a test that cannot reject is "not testable here"."""
+    return n_a > 0 and n_b > 0 and 1 / math.comb(n_a + n_b, n_a) < alpha
 
 
 def contains(interval: tuple[float, float, float] | None, value: float) -> bool:

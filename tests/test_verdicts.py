@@ -6,8 +6,9 @@ import math
 
 import pytest
 
+from grokutils import presets, stats
 from grokutils.verdicts import (MAJORITY, Verdict, contains, effect_verdict, excludes_zero, fires_without_grokking,
-                                seed_spread, significant, stable_across_seeds)
+                                rank_test_can_reject, seed_spread, significant, stable_across_seeds)
 
 
 @pytest.mark.parametrize("p, in_full, expected", [
@@ -49,3 +50,25 @@ def test_an_interval_that_holds_the_prediction_and_its_alternative_decides_nothi
     assert interval_agreement((-0.98, -1.05, -0.9), -1.0, 0.0) is True
     assert interval_agreement((-0.3, -0.32, -0.28), -1.0, 0.0) is False
     assert interval_agreement((0.70, -3.69, 5.10), -1.0, 0.0) is None  # Theorem 4.3's own setting, t_grok
+
+
+@pytest.mark.parametrize("n_a, n_b, can", [(3, 3, False), (4, 4, True), (5, 5, True), (2, 5, True), (1, 5, False),
+                                           (1, 19, False), (1, 20, True), (0, 5, False)])
+def test_a_rank_test_that_cannot_reject_is_known_before_the_runs(n_a, n_b, can):
+    """Mirror of rule 4: the smallest exact one-sided p is 1/C(n_a + n_b, n_a); 3 against 3 gives 0.05 exactly."""
+    assert rank_test_can_reject(n_a, n_b) is can
+    if n_a and n_b:
+        assert (stats.mann_whitney_greater(list(range(n_b, n_a + n_b)), list(range(n_b)))[1] < 0.05) is can
+
+
+def test_every_paper_comparison_by_rank_test_can_reject():
+    """Part II's degrokking and controls and Part IV's regularisers compare arms by a rank test: each paper design
+    must be able to show an effect (Part IV's paper used 3 seeds, which cannot)."""
+    runs = presets.robustness_runs("paper")
+    controls = presets.robustness_controls("paper")
+    for task, arms in runs.items():
+        assert rank_test_can_reject(len(arms["standard"]), len(arms["perturbed"]))
+        assert rank_test_can_reject(len(controls[task]), len(arms["standard"]))
+    for arms in (presets.ncc_regulariser_runs("paper"), presets.flatness_regulariser_runs("paper")):
+        sizes = {len(configs) for configs in arms.values()}
+        assert all(rank_test_can_reject(n, n) for n in sizes), sizes

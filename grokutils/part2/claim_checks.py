@@ -16,7 +16,7 @@ from grokutils.claims import Claim, PaperClaim
 from grokutils.part2 import analysis, paper
 from grokutils.result import Result
 from grokutils.verdicts import (SIGNIFICANCE, Verdict, effect_verdict, excludes_zero, fires_without_grokking,
-                                majority_verdict, share, significant, verdict)
+                                majority_verdict, rank_test_can_reject, share, significant, verdict)
 
 
 def _share_text(flags: Sequence[bool], what: str) -> str:
@@ -164,6 +164,9 @@ def claim_mid_ed(task: str, runs: Sequence[Result], controls: Sequence[Result]) 
         return _no_grokking(claim, runs)
     if not quiet:
         return claim.untestable(f"no wd-0 control fits without grokking ({len(controls)} controls)")
+    if not rank_test_can_reject(len(quiet), len(grokked)):
+        return claim.untestable(f"{len(quiet)} controls against {len(grokked)} grokking runs: a one-sided rank "
+                                f"test cannot reach p < {SIGNIFICANCE}")
     parts, separated = [], []
     for metric in ("mid", "ed"):
         grok = [analysis.value_at_fit(r, metric) for r in grokked]

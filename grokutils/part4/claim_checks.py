@@ -14,12 +14,21 @@ from grokutils.claims import Claim
 from grokutils.grokking import generalises_late
 from grokutils.part4 import analysis, paper
 from grokutils.result import Result
-from grokutils.verdicts import Verdict, majority_verdict, share, significant, verdict
+from grokutils.verdicts import (SIGNIFICANCE, Verdict, majority_verdict, rank_test_can_reject, share, significant,
+                                verdict)
 
 
 def _grokking(claim, runs: Sequence[Result]) -> list[Result] | Claim:
     grokked = [r for r in runs if generalises_late(r)]
     return grokked or claim.judged(f"no seed groks (0/{len(runs)})", Verdict.NOT_REPRODUCED)
+
+
+def _untestable(claim, measured: str, n_a: int, n_b: int) -> Claim | None:
+    """The claim as "not testable here" when its rank test of ``n_a`` runs against ``n_b`` cannot reject."""
+    if rank_test_can_reject(n_a, n_b):
+        return None
+    return claim.untestable(f"{measured}; with {n_a} runs against {n_b} a one-sided rank test cannot reach "
+                            f"p < {SIGNIFICANCE}")
 
 
 def claim_ncc_memorisation(runs: Sequence[Result]) -> Claim:
@@ -65,7 +74,8 @@ def claim_ncc_regulariser(baseline: Sequence[Result], regularised: Sequence[Resu
                 f"{'yes' if same_accuracy else 'no'}); κ ratio ×{math.exp(kappa[0]):.3g} (equivalent within "
                 f"×/÷ {paper.KAPPA_RATIO}: {'yes' if same_kappa else 'no'})")
     rises = significant(rise_p)
-    return paper.NCC_REGULARISER.judged(measured, verdict(rises and same_accuracy and same_kappa,
+    untestable = _untestable(paper.NCC_REGULARISER, measured, len(regularised), len(baseline))
+    return untestable or paper.NCC_REGULARISER.judged(measured, verdict(rises and same_accuracy and same_kappa,
                                                           rises and (same_accuracy or same_kappa)))
 
 
@@ -78,6 +88,9 @@ def claim_ncc_ablation(baseline: Sequence[Result], largest: Sequence[Result]) ->
                                     [analysis.final(r, "test_acc") for r in finite])[1] if finite else None)
     measured = (f"{sum(diverged)}/{len(largest)} diverge; final test accuracy below the baseline's: "
                 f"p = {cells.p_value(p)}")
+    if share(diverged) < 0.5 and (untestable := _untestable(paper.NCC_ABLATION, measured, len(baseline),
+                                                              len(finite))):
+        return untestable
     return paper.NCC_ABLATION.judged(measured, verdict(share(diverged) >= 0.5 or significant(p)))
 
 
@@ -99,7 +112,8 @@ def claim_flatness_regulariser(baseline: Sequence[Result], regularised: Sequence
                 f"p = {cells.p_value(below_p)}")
     delayed = significant(at_unplug) and majority_verdict(share(groks_after)) == Verdict.REPRODUCED
     every = delayed and majority_verdict(share(kappa_falls)) == Verdict.REPRODUCED and significant(below_p)
-    return paper.FLATNESS_REGULARISER.judged(measured, verdict(every, delayed))
+    untestable = _untestable(paper.FLATNESS_REGULARISER, measured, len(baseline), len(regularised))
+    return untestable or paper.FLATNESS_REGULARISER.judged(measured, verdict(every, delayed))
 
 
 def claim_representativeness(runs: Sequence[Result], metric: str) -> Claim:

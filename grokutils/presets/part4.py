@@ -76,7 +76,9 @@ def chosen_candidate(groks: Mapping[tuple[float, float], Sequence[bool]]) -> tup
 CAUSAL_MNIST = Config(task="mnist", num_train=1000, model="mlp", widths=(200, 200), init_scale=1.0,
                       loss="cross_entropy", optimizer="sgd", lr=0.01, momentum=0.9, weight_decay=0.0, warmup_steps=0,
                       batch_size=64, eval_schedule="every:80", grok_threshold=0.85, metrics=("flatness",), seed=1)
-CAUSAL_SEEDS = (1, 42, 15213)
+#: The paper's seeds 1, 42, 15213 and two more: with three runs per arm an exact one-sided rank test cannot reach
+#: p < 0.05 (its smallest p is 1/C(6, 3) = 0.05; grokutils.verdicts.rank_test_can_reject), five can (1/252).
+CAUSAL_SEEDS = (1, 42, 15213, 0, 2)
 #: Steps per epoch of 1,000 images in batches of 64 (the last batch smaller), and the paper's epochs.
 STEPS_PER_EPOCH = 16
 NCC_EPOCHS, FLATNESS_EPOCHS, UNPLUG_EPOCH = 250, 650, 100
@@ -94,6 +96,10 @@ CAUSAL_DEVIATIONS = [
     Deviation("epochs", f"{NCC_EPOCHS} (Section 5), {FLATNESS_EPOCHS} with the regulariser removed after epoch "
               f"{UNPLUG_EPOCH} (Section 6)", f"the same epochs of 1,000 images ({STEPS_PER_EPOCH} steps each)",
               "as reported"),
+    Deviation("seeds", "3 (1, 42, 15213)", "5 (1, 42, 15213, 0, 2)",
+              "with 3 runs per arm no one-sided rank test can reach p < 0.05 (smallest p = 1/C(6, 3) = 0.05), so "
+              "no effect could be shown; the 2 seeds were added after the 3-seed runs, before any Part IV page "
+              "entered the book, and the criteria did not change"),
 ]
 
 
