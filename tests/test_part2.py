@@ -204,7 +204,7 @@ def test_bounds_that_hold_are_uninformative_and_violations_are_not_reproduced():
     assert gu.part2.theory.claim_section5({"mnist": holding}).verdict == Verdict.UNINFORMATIVE
     broken = holding[:2] + [with_bounds(run(3, config=MNIST), 2.0, 1.0)]
     assert gu.part2.theory.claim_lemma31(broken).verdict == Verdict.NOT_REPRODUCED
-    check = gu.part2.theory.bound_check(broken, "x", "lemma31_lhs", "lemma31_rhs", from_fit=True)
+    check = gu.bound_checks.bound_check(broken, "x", "lemma31_lhs", "lemma31_rhs", from_fit=True)
     assert check.violations == len(broken[2].steps) - T_FIT // EVERY and check.smallest_slack == 0.5
 
 

@@ -126,3 +126,40 @@ def test_causal_runs_follow_the_papers_recipe(profile):
     if profile == "paper":
         assert regularised.unplug_step == 100 * gu.presets.STEPS_PER_EPOCH and len(ncc) == 6
         assert [c.seed for c in ncc["baseline"]] == [1, 42, 15213, 0, 2]
+
+
+# ------------------------------------------------------------------ Proposition 5.2 and Lemma A.2 (part4.theory)
+def test_proposition52_fails_exactly_beyond_the_predicted_offset_of_the_global_mean():
+    theory = gu.part4.theory
+    for k, M, lam in ((2, 1.0, 1.0), (3, 0.5, 4.0), (10, 2.0, 0.1)):
+        threshold = theory.offset_threshold(k, M, lam)
+        below, at, above = theory.offset_scan(k, M, lam, [0.0, threshold, threshold * 1.05])
+        assert below.ratio < 1 and at.ratio == pytest.approx(1.0, rel=1e-9) and above.ratio > 1
+        assert below.ratio == pytest.approx(gu.metrics.flatness_theory.proposition52_kappa(k, M, lam) /
+                                            gu.metrics.flatness_theory.proposition52_bound(k, M, lam), rel=1e-9)
+
+
+def test_proposition52_claim_is_uninformative_when_it_holds_and_not_reproduced_with_a_counterexample():
+    theory = gu.part4.theory
+    grid = gu.metrics.flatness_theory.proposition52_grid((2, 4), (1.0,), (0.1, 1.0, 10.0))
+    centred = theory.offset_scan(offsets=[0.0, 0.5])
+    assert theory.claim_proposition52(grid, centred).verdict == Verdict.UNINFORMATIVE
+    row = theory.claim_proposition52(grid, theory.offset_scan(offsets=[0.0, 0.5, 1.5]))
+    assert row.verdict == Verdict.NOT_REPRODUCED and "fails from ‖μ_g‖ = 1.5 M" in row.measured
+    low, high = theory.autograd_agreement(grid)
+    assert low < 1e-8  # the autograd Hessian keeps κ's digits until the softmax saturates
+
+
+def test_lemma_a2_along_runs_skips_diverged_evaluations_and_finds_violations():
+    theory = gu.part4.theory
+    holding = seeds()
+    for r in holding:
+        r.history["flatness_bound"] = [3 * v for v in r["relative_flatness"]]
+    diverged = run(9)
+    diverged.history["relative_flatness"] = [float("nan")] * len(diverged.steps)
+    diverged.history["flatness_bound"] = [float("nan")] * len(diverged.steps)
+    check = theory.lemma_a2_check(holding + [diverged], "synthetic")
+    assert check.evaluations == 5 * len(holding[0].steps) and check.violations == 0 and check.median_slack == 3
+    assert theory.claim_lemma_a2([check]).verdict == Verdict.UNINFORMATIVE
+    holding[0].history["flatness_bound"][4] = 0.5 * holding[0]["relative_flatness"][4]
+    assert theory.claim_lemma_a2([theory.lemma_a2_check(holding, "x")]).verdict == Verdict.NOT_REPRODUCED

@@ -430,3 +430,24 @@ def test_part4_flatness_regulariser_is_what_its_page_says():
     claim = gu.part4.claim_checks.claim_flatness_regulariser(arms["baseline"], arms["regularised"], unplug)
     assert "p = 0.063" in claim.measured and "final accuracy below the baseline's: p = 0.4" in claim.measured
     assert claim.verdict == gu.verdicts.Verdict.NOT_REPRODUCED
+
+
+def test_part4_theory_is_what_its_page_says():
+    """p4_theory's reading: Proposition 5.2 holds at all 108 centred configurations with κ / bound in [2/k², 1/k];
+    with the global mean off 0 it fails from ‖μ_g‖ = M (k = 2), 1.7 M (k = 3), 4.5 M (k = 10) at λ = M = 1;
+    autograd's κ is off by up to 45 % in saturation; Lemma A.2 holds at 2,840 evaluations with slack 9.4–11."""
+    theory = gu.part4.theory
+    grid = theory.proposition52_grid()
+    assert len(grid) == 108 and all(row["holds"] for row in grid)
+    assert all(2 / row["k"] ** 2 - 1e-9 <= row["ratio"] <= 1 / row["k"] + 1e-9 for row in grid)
+    thresholds = [round(theory.offset_threshold(k, 1.0, 1.0), 1) for k in (2, 3, 10)]
+    assert thresholds == [1.0, 1.7, 4.5]
+    assert round(theory.autograd_agreement(grid)[1], 2) == 0.45
+    assert theory.claim_proposition52(grid, theory.offset_scan()).verdict == gu.verdicts.Verdict.NOT_REPRODUCED
+    runs = [r for arms in (gu.part4.load_ncc_regulariser("paper", STORE, progress=False),
+                           gu.part4.load_flatness_regulariser("paper", STORE, progress=False))
+            for configs in arms.values() for r in configs]
+    check = theory.lemma_a2_check(runs, "all")
+    assert check.evaluations == 2840 and check.violations == 0 and round(check.smallest_slack, 1) == 9.4
+    slack = np.concatenate([np.asarray(r["flatness_bound"]) / np.asarray(r["relative_flatness"]) for r in runs])
+    assert round(float(np.nanmax(slack))) == 11

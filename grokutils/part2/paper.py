@@ -14,7 +14,7 @@ non-grokking controls.
 
 from __future__ import annotations
 
-from grokutils import signal_monitor
+from grokutils import bound_checks, signal_monitor
 from grokutils.claims import PaperClaim
 
 #: The two setups, as the pages name them.
@@ -41,7 +41,7 @@ SHARPNESS_SPEARMAN = -0.7
 #: Lemma 3.1, Theorems 5.9 and 5.12: a bound is violated at an evaluation when its left side exceeds its
 #: right side by more than this relative amount (round-off); a bound that holds everywhere is a theorem
 #: holding, "uninformative" as a test of the paper's explanation; its tightness is reported beside.
-BOUND_RTOL = 1e-9
+BOUND_RTOL = bound_checks.BOUND_RTOL
 #: Figure 5: a training set counts as commutative from the first evaluation whose abelian test on the
 #: training pairs reaches this (t_abelian).
 ABELIAN_LEVEL = 0.99

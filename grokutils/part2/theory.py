@@ -10,60 +10,17 @@ reported with its tightness; one that fails beyond round-off is "not reproduced"
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from grokutils.claims import Claim, PaperClaim
+from grokutils.bound_checks import BoundCheck, bound_check, claim_bounds
+from grokutils.claims import Claim
 from grokutils.data import Dataset
 from grokutils.part2 import distance_bound, paper
 from grokutils.result import Result
 from grokutils.verdicts import Verdict, majority_verdict, share
-
-
-@dataclass(frozen=True)
-class BoundCheck:
-    """One bound over the evaluations of some runs: how many were checked, how many violated it (left side
-    above right side by more than :data:`~grokutils.part2.paper.BOUND_RTOL`), and its slack (right / left)."""
-
-    name: str
-    evaluations: int
-    violations: int
-    median_slack: float
-    smallest_slack: float
-
-    def sentence(self) -> str:
-        return (f"{self.name}: {self.violations} violations in {self.evaluations:,} evaluations; right side / "
-                f"left side median {self.median_slack:.3g}, smallest {self.smallest_slack:.3g}")
-
-
-def bound_check(results: Sequence[Result], name: str, lhs: str, rhs: str, from_fit: bool = False) -> BoundCheck:
-    """:class:`BoundCheck` of history series ``lhs`` ≤ ``rhs`` over every evaluation of ``results`` (from t_fit
-    on with ``from_fit``: the interpolation regime of Lemma 3.1)."""
-    left, right = [], []
-    for r in results:
-        start = 0 if not from_fit else (len(r.steps) if r.t_fit is None else int(np.searchsorted(r.step_array,
-                                                                                                   r.t_fit)))
-        left.append(r[lhs][start:])
-        right.append(r[rhs][start:])
-    left, right = np.concatenate(left), np.concatenate(right)
-    if not left.size:
-        return BoundCheck(name, 0, 0, math.nan, math.nan)
-    violated = left > right * (1 + paper.BOUND_RTOL) + 1e-300
-    slack = right[left > 0] / left[left > 0]
-    median, smallest = (float(np.median(slack)), float(slack.min())) if slack.size else (math.inf, math.inf)
-    return BoundCheck(name, int(left.size), int(violated.sum()), median, smallest)
-
-
-def _claim_bounds(claim: PaperClaim, checks: Sequence[BoundCheck]) -> Claim:
-    measured = "; ".join(c.sentence() for c in checks)
-    if not any(c.evaluations for c in checks):
-        return claim.untestable("no evaluation recorded the bound")
-    if any(c.violations for c in checks):
-        return claim.judged(measured, Verdict.NOT_REPRODUCED)
-    return claim.judged(measured + " (a theorem holding: it cannot fail)", Verdict.UNINFORMATIVE)
 
 
 #: Lemma 3.1's two forms: (name, left-side key, right-side key) of :func:`robustness_bounds_metrics`' history.
@@ -86,7 +43,7 @@ def slack_at(result: Result, lhs: str, rhs: str, step: int) -> float:
 def claim_lemma31(mnist: Sequence[Result]) -> Claim:
     """Lemma 3.1 at every evaluation after the fit of every MNIST run (the MLP; the transformer has no
     single first layer acting on the input)."""
-    return _claim_bounds(paper.LEMMA31, lemma31_checks(mnist))
+    return claim_bounds(paper.LEMMA31, lemma31_checks(mnist))
 
 
 def section5_checks(standard: Mapping[str, Sequence[Result]]) -> list[BoundCheck]:
@@ -97,7 +54,7 @@ def section5_checks(standard: Mapping[str, Sequence[Result]]) -> list[BoundCheck
 
 def claim_section5(standard: Mapping[str, Sequence[Result]]) -> Claim:
     """Theorems 5.9 and 5.12 at every evaluation of every standard run of both tasks."""
-    return _claim_bounds(paper.SECTION5, section5_checks(standard))
+    return claim_bounds(paper.SECTION5, section5_checks(standard))
 
 
 @dataclass(frozen=True)

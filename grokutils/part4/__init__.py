@@ -6,12 +6,13 @@ numbers.
 - :mod:`~grokutils.part4.load`: which stored runs each page reads;
 - :mod:`~grokutils.part4.analysis`: runs in, numbers out;
 - :mod:`~grokutils.part4.tables`: those numbers as tables;
-- :mod:`~grokutils.part4.claim_checks`: one function per claim.
+- :mod:`~grokutils.part4.claim_checks`: one function per claim;
+- :mod:`~grokutils.part4.theory`: Proposition 5.2 on exact collapse, Lemma A.2 along the runs.
 """
 
-from grokutils.part4 import analysis, claim_checks, load, paper, tables
+from grokutils.part4 import analysis, claim_checks, load, paper, tables, theory
 from grokutils.part4.load import (chosen_runs, load_candidates, load_flatness_regulariser,
                                   load_ncc_regulariser)
 
 __all__ = ["analysis", "chosen_runs", "claim_checks", "load", "load_candidates", "load_flatness_regulariser",
-           "load_ncc_regulariser", "paper", "tables"]
+           "load_ncc_regulariser", "paper", "tables", "theory"]

@@ -14,6 +14,7 @@ the fit, 1 at grokking.
 
 from __future__ import annotations
 
+from grokutils import bound_checks
 from grokutils.claims import PaperClaim
 
 # ----------------------------------------------------------------------------------------------
@@ -44,7 +45,7 @@ KAPPA_RATIO = 1.5
 REPRESENTATIVENESS_FRACTION = 0.1
 #: Proposition 5.2, Lemma A.2: a bound violated beyond this relative round-off is "not reproduced"; one that
 #: holds everywhere is a theorem holding, "uninformative" (rule 4), with its tightness reported.
-BOUND_RTOL = 1e-9
+BOUND_RTOL = bound_checks.BOUND_RTOL
 
 # ----------------------------------------------------------------------------------------------
 # The claims as the paper states them (the rows of the chapter's claims table)

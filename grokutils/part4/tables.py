@@ -46,3 +46,25 @@ def arms_table(arms: Mapping[str, Sequence[Result]]) -> Markdown:
         rows.append(row)
     return markdown_table(("arm", "diverged", "final test accuracy", "final NCC", "final κ", "angle deviation (rad)"),
                           rows)
+
+
+def proposition52_table(grid: Sequence[dict]) -> Markdown:
+    """Proposition 5.2 on the grid, per number of classes k: points, how many hold, κ / bound against the range
+    the proof's algebra gives under exact collapse, (2 + (k−2)e)/k² ∈ [2/k², 1/k]."""
+    rows = []
+    for k in sorted({row["k"] for row in grid}):
+        at_k = [row for row in grid if row["k"] == k]
+        ratios = [row["ratio"] for row in at_k]
+        rows.append((k, len(at_k), sum(row["holds"] for row in at_k), f"{min(ratios):.3g} – {max(ratios):.3g}",
+                     f"{2 / k**2:.3g} – {1 / k:.3g}"))
+    return markdown_table(("k", "grid points", "bound holds", "κ / bound", "the proof's range"), rows)
+
+
+def lemma_a1_table(examples: Mapping[str, dict]) -> Markdown:
+    """Lemma A.1 on its examples (:func:`grokutils.part4.theory.lemma_a1_examples`): the spread of the constant
+    over classes (relative to λM²), and NC4 on the training features and on probes around the global mean."""
+    return markdown_table(("configuration", "spread of b_j + λ(μ_j − μ_g)ᵀμ_g (relative)", "NC4 on the training "
+                           "features", "NC4 around μ_g", "lemma holds"),
+                          [(name, f"{row['relative_spread']:.2g}", f"{row['nc4_train']:.0%}",
+                            f"{row['nc4_probe']:.1%}", "yes" if row["holds"] else "no")
+                           for name, row in examples.items()])
