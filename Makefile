@@ -62,8 +62,10 @@ unit-fast: $(STAMP) ## the pytest suite without the tests marked slow (they star
 notebooks: $(STAMP) ## run every notebook with papermill: make notebooks PROFILE=quick
 	$(PY) tools/run_notebooks.py --profile $(PROFILE)
 
-lint: $(STAMP) ## ruff check of the code, tests and notebooks (rules: pyproject.toml, [tool.ruff])
+lint: $(STAMP) ## ruff check of the code, tests and notebooks (rules: pyproject.toml, [tool.ruff]); the workflows and CITATION.cff against their schemas
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.citation-file-format CITATION.cff
 
 test: $(STAMP) lint ## everything CI checks: lint, unit tests, smoke notebooks, book build (warnings are errors)
 	$(PY) -m pytest -q
