@@ -106,6 +106,10 @@ GLOSSARY: dict[str, str] = {
     "ed": "pe − the same entropy on clean inputs (Part II)",
     "abelian_train": "fraction of training pairs with argmax f(a, b) = argmax f(b, a) (Part II, Figure 5)",
     "abelian_test": "the same on the test pairs (Part II, Figure 5)",
+    "abelian_agreement": "Part V's abelian indicator: fraction of the probe's pairs with argmax f(a, b) = argmax "
+                         "f(b, a) (Part II's abelian test on one probe; commutative tasks)",
+    "cost_<indicator>": "seconds one evaluation of that Part V indicator took, its own forward passes included "
+                        "(recorded by the signals callback as cost_weight_norm, cost_rnc1, ...)",
     "logit_distance_train": "mean ||f(a, b) − f(b, a)|| over training pairs (Part II, Figure 7)",
     "fourier_alignment": "mean alignment of the token embedding with its key Fourier frequencies (Part III, claim 7)",
     "fourier_top_power": "share of the embedding's Fourier power in its top 5 frequencies (Part III, claim 7)",

@@ -52,7 +52,7 @@ from grokutils.losses import objective
 from grokutils.metrics.probe import probe_indices
 
 __all__ = ["HALF_CHANGE", "MIN_RELATIVE_CHANGE", "PROBE_SEED", "PROBE_SIZE", "SignalCallback", "SignalMonitor",
-           "half_change_step", "lead", "transition_step"]
+           "half_change_step", "lead", "objective_of", "transition_step"]
 
 #: Fraction of its post-fit change an indicator has covered at its transition (Part II's ``HALF_CHANGE``).
 HALF_CHANGE = 0.5
@@ -304,6 +304,11 @@ class _Objective:
         return objective(self.config, logits, labels, reduction="mean")
 
 
+def objective_of(config) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss a monitor's sharpness takes for a run of ``config``: its objective, mean reduction."""
+    return _Objective(config)
+
+
 class SignalCallback:
     """A :class:`SignalMonitor` as a metric callback of grokutils' trainer: ``callback(context) -> dict``
     with ``context.model``, ``.data``, ``.config``, ``.step`` (see :class:`grokutils.train.EvalContext`).
@@ -315,7 +320,8 @@ class SignalCallback:
     autoencoder trained on the train and test images (as Part I's callback). Every evaluation of the trainer
     is recorded (the trainer decides when). A new monitor starts when the data or the model changes or the
     step does not increase (a new run); :attr:`monitor` is the latest. ``record_costs`` adds each
-    indicator's seconds as ``cost_<name>``. Not registered in :data:`grokutils.metrics.REGISTRY`.
+    indicator's seconds as ``cost_<name>``. Its stateless twin is the registered callback ``signals``
+    (:func:`grokutils.metrics.signals.signals_metrics`).
     """
 
     def __init__(self, indicators: Iterable[str | Indicator] | None = None, probe_size: int = PROBE_SIZE,
@@ -334,7 +340,7 @@ class SignalCallback:
         if images and any(indicator.name == "compression_mi" for indicator in self.indicators):
             codes = autoencoder_codes(x, torch.cat([data.x_train, data.x_test]))
         return SignalMonitor(x, y, self.indicators, task=config.task, p=getattr(config, "p", None),
-                             loss_fn=_Objective(config), codes=codes)
+                             loss_fn=objective_of(config), codes=codes)
 
     def __call__(self, context) -> dict[str, float]:
         run = (id(context.data), id(context.model))

@@ -281,3 +281,23 @@ def test_callback_in_the_trainer():
     assert result.steps == callback.monitor.steps
     assert result.history["rnc1"] == callback.monitor.history["rnc1"]
     assert len(result.history["fourier_alignment"]) == len(result.steps)
+
+
+def test_registered_signals_callback_equals_the_monitor_callback_and_keeps_no_state():
+    """``Config(metrics=("signals",))`` records what SignalCallback records, with ``cost_<indicator>``; a sweep
+    of two seeds records each member's own values, the same as training them one by one."""
+    config = gu.Config(task="add", p=11, frac_train=0.5, d_model=16, num_heads=4, d_mlp=32, num_steps=20,
+                       eval_schedule="every:10", device="cpu", metrics=("signals",))
+    result = gu.train.train(config, progress=False)
+    callback = SignalCallback()
+    reference = gu.train.train(config.replace(metrics=()), callbacks=[callback], progress=False)
+    values = [key for key in callback.monitor.history if not key.startswith("cost_")]
+    assert set(values) <= set(result.history) and "fourier_alignment" in values and "abelian_agreement" in values
+    for key in values:
+        np.testing.assert_allclose(result.history[key], reference.history[key], rtol=1e-9, equal_nan=True)
+    assert all(f"cost_{name}" in result.history for name in callback.monitor.seconds)
+    assert "cost_compression_mi" not in result.history  # not applicable to tokens: not recorded, not timed
+    pair = gu.sweep.train_sweep([config.replace(seed=1), config.replace(seed=2)], progress=False)
+    alone = gu.train.train(config.replace(seed=2), progress=False)
+    np.testing.assert_allclose(pair[1].history["rnc1"], alone.history["rnc1"], rtol=1e-6)
+    assert gu.metrics.REGISTRY["signals"] is gu.metrics.signals.signals_metrics

@@ -13,7 +13,8 @@ Submodules by family:
 - ``balance`` (Part I, Appendix A.4): weight balancedness of consecutive layers;
 - ``snapshots`` (Part I, Figure 2): 2-D projections of train/test features at a few steps;
 - ``sharpness`` (Part II): Hutchinson's trace of the training loss's Hessian;
-- ``robustness`` (Part II): perturbation error, PMI / PE / MID / ED, abelian test, logit distance.
+- ``robustness`` (Part II): perturbation error, PMI / PE / MID / ED, abelian test, logit distance;
+- ``signals`` (Part V): every indicator of :mod:`grokutils.indicators` at once, with its cost.
 
 ``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
 ``metrics`` to a callback of an :class:`~grokutils.train.EvalContext`
@@ -25,6 +26,7 @@ returning a dict of values recorded at every evaluation step. Its names are also
 from grokutils.metrics import (balance, collapse, flatness, flatness_theory, fourier, information, information_ablation,
                                robustness, robustness_bounds, sharpness, snapshots, spectral, spectral_lemmas)
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
+from grokutils.metrics import signals  # noqa: E402  (after the families: the indicators it records import them)
 
 REGISTRY = {
     "representation_norm": representation_norm,
@@ -42,8 +44,9 @@ REGISTRY = {
     "robustness_bounds": robustness_bounds.robustness_bounds_metrics,
     "flatness": flatness.flatness_metrics,
     "flatness_theory": flatness_theory.flatness_theory_metrics,
+    "signals": signals.signals_metrics,
 }
 
 __all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "flatness_theory", "fourier", "information",
-           "information_ablation", "representation_norm", "robustness", "robustness_bounds", "sharpness", "snapshots",
-           "spectral", "spectral_lemmas", "weight_norm"]
+           "information_ablation", "representation_norm", "robustness", "robustness_bounds", "sharpness", "signals",
+           "snapshots", "spectral", "spectral_lemmas", "weight_norm"]
