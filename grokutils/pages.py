@@ -150,6 +150,9 @@ PAGES: dict[str, PageRuns] = {
     "p4_theory": PageRuns(_groups(**{"the_Section_5_and_6_runs": lambda p: [
         c for arms in (presets.ncc_regulariser_runs(p), presets.flatness_regulariser_runs(p))
         for configs in arms.values() for c in configs]}), measured="quick: not measured yet."),
+    "p5_leaderboard": PageRuns(_groups(**{"the_grid": lambda p: [
+        c for arms in presets.signal_grid(p).values() for configs in arms.values() for c in configs]}),
+        measured="quick: not measured yet."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),

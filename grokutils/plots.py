@@ -373,3 +373,35 @@ def arm_panels(arms: Mapping[str, Sequence[Result]], metrics: Sequence[str], lab
     if title:
         fig.suptitle(title)
     return fig
+
+
+def interval_bars(labels: Sequence[str], intervals: Sequence[tuple[float, float, float]], groups: Sequence[str] = (),
+                  xlabel: str = "", reference: float | None = None, reference_label: str = "", ax=None,
+                  xlim: tuple[float, float] | None = None):
+    """One horizontal line per label, top to bottom: its (estimate, low, high) as a dot and a bar, coloured by
+    ``groups`` (e.g. the Part that champions it), with an optional vertical reference line. Infinite or NaN
+    ends are drawn to the axis edge (``xlim`` fixes it) and marked "beyond"."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.32 * len(labels) + 1.2), constrained_layout=True)
+    finite = [v for interval in intervals for v in interval if np.isfinite(v)]
+    right = xlim[1] if xlim else (max(finite) * 1.1 if finite else 1.0)
+    colours = {g: f"C{i}" for i, g in enumerate(dict.fromkeys(groups))}
+    for row, (label, (estimate, low, high)) in enumerate(zip(labels, intervals)):
+        y = len(labels) - 1 - row
+        colour = colours.get(groups[row], "0.4") if groups else "0.4"
+        clipped = [min(v, right) if np.isfinite(v) else right for v in (estimate, low, high)]
+        ax.plot(clipped[1:], [y, y], color=colour, lw=2, alpha=0.7)
+        ax.plot(clipped[0], y, "o", color=colour, ms=5)
+        if not np.isfinite(estimate) or estimate > right:
+            ax.annotate("beyond", (right, y), xytext=(-4, 0), textcoords="offset points", ha="right", va="center",
+                        fontsize=7, color=colour)
+    for group, colour in colours.items():
+        ax.plot([], [], "o", color=colour, label=group)
+    if reference is not None:
+        ax.axvline(reference, color="k", lw=1, ls="--", label=reference_label or None)
+    ax.set_yticks(range(len(labels)), list(reversed(labels)), fontsize=8)
+    ax.set_xlim(xlim or (0, right))
+    ax.set_xlabel(xlabel)
+    if colours or reference_label:
+        ax.legend(fontsize=8, loc="lower right")
+    return ax

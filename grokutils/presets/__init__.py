@@ -80,6 +80,15 @@ from grokutils.presets.part4 import (  # noqa: F401
     chosen_candidate,
     flatness_candidates,
 )
+from grokutils.presets.part5 import (  # noqa: F401
+    CONTROL_SEEDS,
+    SIGNAL_DEVIATIONS,
+    SIGNAL_SEEDS,
+    SIGNAL_TASKS,
+    STOP_AFTER_GROK,
+    TRANSFORMER_STEPS,
+    signal_grid,
+)
 from grokutils.presets.part3 import (  # noqa: F401
     SPECTRAL_PAPER,
     MIXING_ALPHA,
@@ -123,6 +132,13 @@ from grokutils.presets.chapters import (  # noqa: F401
 )
 
 __all__ = [
+    "CONTROL_SEEDS",
+    "SIGNAL_DEVIATIONS",
+    "SIGNAL_SEEDS",
+    "SIGNAL_TASKS",
+    "STOP_AFTER_GROK",
+    "TRANSFORMER_STEPS",
+    "signal_grid",
     "CAUSAL_DEVIATIONS",
     "CAUSAL_MNIST",
     "CAUSAL_SEEDS",

@@ -8,6 +8,7 @@ from grokutils.presets.part1 import (collapse_architectures, collapse_cnn_snapsh
                                      collapse_vit_sweep, concentration_sweep)
 from grokutils.presets.part2 import robustness_controls, robustness_runs
 from grokutils.presets.part4 import flatness_candidates, flatness_regulariser_runs, ncc_regulariser_runs
+from grokutils.presets.part5 import signal_grid
 from grokutils.presets.part3 import (MIXING_ALPHA, MIXING_ALPHA_STRONG, SPECTRAL_PAPER, lemmas_steps,
                                      spectral_calibration, spectral_intervention, spectral_lemmas, spectral_main,
                                      spectral_mixing_doses, spectral_mixing_strong, spectral_mlp,
@@ -18,9 +19,9 @@ from grokutils.profiles import check_profile
 
 #: Configurations of one shape that the sweep engine trains at once, per part (the chapter name's prefix):
 #: one seed's six weight decays in Part I, the five seeds of a Part II arm, the ten seeds of Part III in
-#: two groups of five, the three seeds of a Part IV candidate. The loaders and
+#: two groups of five, the three seeds of a Part IV candidate, the five seeds of a Part V task. The loaders and
 #: ``python -m grokutils.regenerate`` both read it.
-SWEEP_SIZES = {"00": 6, "p1": 6, "p2": 5, "p3": 5, "p4": 3}
+SWEEP_SIZES = {"00": 6, "p1": 6, "p2": 5, "p3": 5, "p4": 3, "p5": 5}
 
 
 def sweep_size(chapter: str) -> int:
@@ -51,6 +52,7 @@ def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
         "p4_fig1_grokking": [c for configs in flatness_candidates(p).values() for c in configs],
         "p4_sec5_ncc_regulariser": [c for configs in ncc_regulariser_runs(p).values() for c in configs],
         "p4_sec6_flatness_regulariser": [c for configs in flatness_regulariser_runs(p).values() for c in configs],
+        "p5_leaderboard": [c for arms in signal_grid(p).values() for configs in arms.values() for c in configs],
         "p3_two_phases": spectral_main(p),
         "p3_intervention": ([c for arm in spectral_intervention(p).values() for c in arm] + spectral_mixing_strong(p)
                             + [c for alpha, arm in spectral_mixing_doses(p).items()

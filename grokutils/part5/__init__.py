@@ -1,0 +1,13 @@
+"""Part V: every signal of grokking on the same runs, from stored runs to the leaderboard.
+
+- :mod:`~grokutils.part5.paper`: the rules of the comparison (fixed before any Part V run);
+- :mod:`~grokutils.part5.load`: the grid's stored runs;
+- :mod:`~grokutils.part5.leaderboard`: per indicator and run, its transition, lead, false alarm and
+  leave-one-seed-out forecast of t_grok; the leaderboard's rows;
+- :mod:`~grokutils.part5.tables`: those numbers as tables.
+"""
+
+from grokutils.part5 import leaderboard, load, paper, tables
+from grokutils.part5.load import load_grid
+
+__all__ = ["leaderboard", "load", "load_grid", "paper", "tables"]
