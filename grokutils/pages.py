@@ -153,6 +153,8 @@ PAGES: dict[str, PageRuns] = {
     "p5_leaderboard": PageRuns(_groups(**{"the_grid": lambda p: [
         c for arms in presets.signal_grid(p).values() for configs in arms.values() for c in configs]}),
         measured="quick: not measured yet."),
+    "p5_monitor": PageRuns(_groups(), trains=_groups(**{"x_+_y_mod_31_in_a_plain_loop": lambda p: [
+        presets.monitor_loop_config(p)]}), measured="quick: not measured yet."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),

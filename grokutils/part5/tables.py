@@ -6,6 +6,9 @@ import math
 import re
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
+import numpy as np
+
 from grokutils import plots
 from grokutils.indicators import INDICATORS
 from grokutils.part5 import paper
@@ -72,3 +75,40 @@ def leaderboard_figure(rows: Sequence[Row], xlim: tuple[float, float] = (0.0, 1.
                              reference=fit.error[0] if fit and math.isfinite(fit.error[0]) else None,
                              reference_label="the fit's error", xlim=xlim)
     return ax.figure
+
+
+def monitor_table(monitor, t_fit: int | None, t_grok: int | None, loop_seconds: float) -> Markdown:
+    """One plain-loop run's indicators (a :class:`grokutils.signal_monitor.SignalMonitor`): transition, lead over
+    t_grok, cost per evaluation and its share of the loop's time (the indicator alone)."""
+    summary, costs = monitor.summary(t_fit, t_grok), monitor.costs()
+    rows = []
+    for key, found in summary.items():
+        name = indicator_of(key)
+        seconds = sum(monitor.seconds[name])
+        step = "—" if found["transition"] is None else f"{found['transition']:,}"
+        lead = "—" if math.isnan(found["lead"]) else f"{found['lead']:+,.0f}"
+        rows.append((f"`{key}`", champion(key), step, lead, f"{1000 * costs[name]:.1f}",
+                     f"{100 * seconds / loop_seconds:.1f} %"))
+    return markdown_table(("indicator", "Part", "transition", "lead over t_grok", "ms per evaluation",
+                           "share of the loop's time"), rows)
+
+
+def monitor_figure(monitor, t_fit: int | None, t_grok: int | None, columns: int = 6):
+    """Every recorded indicator of a monitor, min–max scaled, with its transition (dotted) and t_grok (dashed)."""
+    keys = list(monitor.history)
+    rows = -(-len(keys) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 1.7 * rows), sharex=True, constrained_layout=True)
+    for ax, key in zip(np.ravel(axes), keys):
+        values = np.asarray(monitor.history[key], dtype=float)
+        span = np.nanmax(values) - np.nanmin(values) if np.isfinite(values).any() else 0.0
+        ax.plot(monitor.steps, (values - np.nanmin(values)) / span if span > 0 else values * 0, color="C0")
+        step = monitor.transition(key, t_fit)
+        if step is not None:
+            ax.axvline(step, color="C1", ls=":", lw=1.2)
+        if t_grok is not None:
+            ax.axvline(t_grok, color="k", ls="--", lw=0.8)
+        ax.set_title(key, fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in np.ravel(axes)[len(keys):]:
+        ax.axis("off")
+    return fig

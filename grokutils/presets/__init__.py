@@ -88,6 +88,9 @@ from grokutils.presets.part5 import (  # noqa: F401
     STOP_AFTER_GROK,
     TRANSFORMER_STEPS,
     signal_grid,
+    MONITOR_EVERY,
+    MONITOR_STEPS,
+    monitor_loop_config,
 )
 from grokutils.presets.part3 import (  # noqa: F401
     SPECTRAL_PAPER,
@@ -139,6 +142,9 @@ __all__ = [
     "STOP_AFTER_GROK",
     "TRANSFORMER_STEPS",
     "signal_grid",
+    "MONITOR_EVERY",
+    "MONITOR_STEPS",
+    "monitor_loop_config",
     "CAUSAL_DEVIATIONS",
     "CAUSAL_MNIST",
     "CAUSAL_SEEDS",

@@ -91,3 +91,16 @@ def signal_grid(profile: str = "paper") -> dict[str, dict[str, list[Config]]]:
         grid[task] = {"grokking": [base.replace(seed=s) for s in seeds],
                       "control": [control.replace(seed=s) for s in controls]}
     return grid
+
+
+#: The run the monitor page trains in a plain PyTorch loop: a small x + y mod 31 (60 % split) with Part III's
+#: transformer at width 64, which fits by step ≈ 200 and groks by ≈ 3,000 on one CPU core in about half a minute.
+MONITOR_STEPS = {"paper": 3_600, "quick": 3_600, "smoke": 40}
+MONITOR_EVERY = {"paper": 200, "quick": 200, "smoke": 20}
+
+
+def monitor_loop_config(profile: str = "paper") -> Config:
+    """The configuration of the monitor page's plain loop (every profile trains it; smoke for a few steps)."""
+    p = check_profile(profile)
+    return SPECTRAL_PAPER.replace(p=31, frac_train=0.6, d_model=64, d_mlp=256, batch_size=None, metrics=(),
+                                  num_steps=MONITOR_STEPS[p], eval_schedule=f"every:{MONITOR_EVERY[p]}")
