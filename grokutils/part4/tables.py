@@ -24,14 +24,26 @@ def _position(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:.2f}"
 
 
-def half_fall_table(runs: Sequence[Result]) -> Markdown:
-    """Figure 1 per seed: t_fit, t_grok, and the half-fall step and position of NCC and κ."""
+#: The measures of Figure 1's table, by recorded key: Part IV's two.
+FIGURE1_MEASURES = {"ncc": "NCC", "relative_flatness": "κ"}
+#: Part I against Part IV on the same runs: Part I's within-class collapse (RNC1) beside NCC and κ.
+RIVAL_MEASURES = {"rnc1": "RNC1 (Part I)", "ncc": "NCC (Part IV)", "relative_flatness": "κ (Part IV)"}
+
+
+def half_fall_table(runs: Sequence[Result], measures: Mapping[str, str] = FIGURE1_MEASURES) -> Markdown:
+    """Per seed: t_fit, t_grok, and each measure's half-fall step and its position (0 at the fit, 1 at
+    grokking); ``measures``: recorded key → column name (default: Figure 1's NCC and κ)."""
     rows = []
     for r in runs:
-        ncc, kappa = analysis.half_fall_step(r, "ncc"), analysis.half_fall_step(r, "relative_flatness")
-        rows.append((r.config.seed, cells.steps(r.t_fit), cells.steps(r.t_grok), cells.steps(ncc),
-                     _position(analysis.position(r, ncc)), cells.steps(kappa), _position(analysis.position(r, kappa))))
-    return markdown_table(("seed", "t_fit", "t_grok", "NCC half-fall", "position", "κ half-fall", "position"), rows)
+        row = [r.config.seed, cells.steps(r.t_fit), cells.steps(r.t_grok)]
+        for key in measures:
+            step = analysis.half_fall_step(r, key)
+            row += [cells.steps(step), _position(analysis.position(r, step))]
+        rows.append(row)
+    header = ["seed", "t_fit", "t_grok"]
+    for name in measures.values():
+        header += [f"{name} half-fall", "position"]
+    return markdown_table(header, rows)
 
 
 def arms_table(arms: Mapping[str, Sequence[Result]]) -> Markdown:

@@ -22,7 +22,8 @@ from grokutils.profiles import check_profile
 FLATNESS_PAPER = Config(task="add", p=97, frac_train=0.5, model="transformer", num_layers=2, d_model=128,
                         num_heads=4, d_mlp=512, loss="cross_entropy", optimizer="adamw", lr=1e-4, weight_decay=1.0,
                         betas=(0.9, 0.98), warmup_steps=10, batch_size=512, num_steps=1_000_000,
-                        eval_schedule="every:200", grok_threshold=0.95, metrics=("flatness",), seed=0)
+                        eval_schedule="every:200", grok_threshold=0.95,
+                        metrics=("flatness", "collapse", "flatness_theory"), seed=0)
 #: The changes tried, smallest first: (learning rate, train fraction).
 FLATNESS_CANDIDATES = ((1e-3, 0.5), (1e-3, 0.4), (1e-3, 0.3))
 #: Steps each candidate may use, and how long a run continues after it groks (to see κ settle).
@@ -37,8 +38,10 @@ FLATNESS_DEVIATIONS = [
               "10⁶ steps × 3 seeds do not fit a 2-core CPU; the order of the candidates and the rule were fixed "
               "before any run"),
     Deviation("batch size, warm-up", "not stated (Power et al.'s setup)", "512, 10 steps", "Power et al. (2022)"),
-    Deviation("evaluations", "not stated", "every 200 steps on the whole training split (NCC, κ, its bound, "
-              "class-mean angles)", "the measures of Figure 1 at a resolution of 1 % of the budget"),
+    Deviation("evaluations", "not stated", "every 200 steps: NCC, κ, its bound and the class-mean angles on the "
+              "whole training split; Part I's RNC1 and NC1; Lemma A.2 and Appendix D's representativeness on "
+              "1,000-sample probes", "the measures of Figure 1 at a resolution of 1 % of the budget, and on the "
+              "same runs the collapse measure of the rival Part I and the representativeness of Figure 8"),
 ]
 
 
