@@ -138,6 +138,13 @@ PAGES: dict[str, PageRuns] = {
     "p2_fig8_13_information": PageRuns(_groups(**_P2_STANDARD), measured="quick: not measured yet."),
     "p2_theory": PageRuns(_groups(MNIST=_robustness("standard", "mnist"), **{"a_+_b": _robustness("standard", "add")}),
                           measured="quick: not measured yet."),
+    "p4_00_chapter": PageRuns(_groups(**{
+        "Figure_1's_candidate_settings": lambda p: [c for configs in presets.flatness_candidates(p).values()
+                                                      for c in configs],
+        "the_Section_5_and_6_runs": lambda p: [c for arms in (presets.ncc_regulariser_runs(p),
+                                                              presets.flatness_regulariser_runs(p))
+                                               for configs in arms.values() for c in configs]}),
+        measured="quick: not measured yet."),
     "p4_fig1_grokking": PageRuns(_groups(the_candidate_settings=lambda p: [
         c for configs in presets.flatness_candidates(p).values() for c in configs]),
         measured="quick: not measured yet."),

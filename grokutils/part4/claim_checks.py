@@ -7,12 +7,13 @@ of :mod:`grokutils.verdicts`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from grokutils import cells, stats
 from grokutils.claims import Claim
 from grokutils.grokking import generalises_late
 from grokutils.part4 import analysis, paper
+from grokutils.presets import NCC_WEIGHT
 from grokutils.result import Result
 from grokutils.verdicts import (SIGNIFICANCE, Verdict, majority_verdict, rank_test_can_reject, share, significant,
                                 verdict)
@@ -127,3 +128,17 @@ def claim_representativeness(runs: Sequence[Result], metric: str) -> Claim:
     measured = (f"final / largest: {cells.mean_sd(ratios, 3)} ({sum(flags)}/{len(flags)} seeds ≤ "
                 f"{paper.REPRESENTATIVENESS_FRACTION})")
     return paper.REPRESENTATIVENESS.judged(measured, majority_verdict(share(flags)))
+
+
+def claims(figure1: Sequence[Result], ncc_arms: Mapping[str, Sequence[Result]],
+           flatness_arms: Mapping[str, Sequence[Result]], unplug: int) -> list[Claim]:
+    """The chapter's claims table from stored runs: Figure 1 (``figure1``: the chosen setting's seeds) with
+    Appendix D's representativeness, Section 5 and its ablation (``ncc_arms``: ``{"baseline", "λ = …"}``), and
+    Section 6 (``flatness_arms``: ``{"baseline", "regularised"}``, unplugged at ``unplug``). The theory rows are
+    :mod:`grokutils.part4.theory`'s."""
+    largest = max((arm for arm in ncc_arms if arm != "baseline"), key=lambda arm: float(arm.split("= ")[1]))
+    return [claim_ncc_memorisation(figure1), claim_kappa_grokking(figure1),
+            claim_representativeness(figure1, "representativeness"),
+            claim_ncc_regulariser(ncc_arms["baseline"], ncc_arms[f"λ = {NCC_WEIGHT:g}"]),
+            claim_ncc_ablation(ncc_arms["baseline"], ncc_arms[largest]),
+            claim_flatness_regulariser(flatness_arms["baseline"], flatness_arms["regularised"], unplug)]
