@@ -50,10 +50,38 @@ class PaperClaim:
         return self.judged(why, Verdict.NOT_TESTABLE)
 
 
+#: The colour of each verdict's badge (inline HTML, so that it shows in the rendered book and in JupyterLab alike).
+VERDICT_COLOURS = {Verdict.REPRODUCED: "#1b7f3b", Verdict.PARTLY: "#9a6200", Verdict.NOT_REPRODUCED: "#b3261e",
+                   Verdict.UNINFORMATIVE: "#5f6368", Verdict.NOT_TESTABLE: "#5f6368"}
+#: Characters of the paper's and the measured text that a claims table shows; the full texts are folded beneath.
+CELL_LIMIT = 120
+
+
+def badge(verdict: Verdict | str) -> str:
+    """A verdict as a coloured badge (``<span class="verdict …">``)."""
+    verdict = Verdict(verdict)
+    return (f'<span class="verdict verdict-{verdict.name.lower()}" style="background:{VERDICT_COLOURS[verdict]};'
+            f'color:#fff;border-radius:0.7em;padding:0.05em 0.5em;white-space:nowrap;font-size:0.85em">'
+            f"{verdict.value}</span>")
+
+
+def gist(text: str, limit: int = CELL_LIMIT) -> str:
+    """The first clause of ``text`` (up to its first "; "), cut at a word within ``limit`` characters; "…" marks
+    what was left for the full text."""
+    first = text.split("; ", 1)[0]
+    if len(first) > limit:
+        return first[: first.rfind(" ", 0, limit)].rstrip(",;: ") + " …"
+    return first if first == text else first + " …"
+
+
 def claims_table(claims: Iterable[Claim]) -> Markdown:
-    """The chapter's claims as a Markdown table: claim, paper, measured here, verdict (bold)."""
-    return markdown_table(("claim", "paper", "measured here", "verdict"),
-                          ((c.name, c.paper, c.measured, f"**{c.verdict}**") for c in claims))
+    """The chapter's claims as a compact Markdown table (claim · paper · here · a coloured verdict badge), with
+    every claim's full paper and measured texts folded beneath it (``<details>``)."""
+    claims = list(claims)
+    table = markdown_table(("claim", "paper", "here", "verdict"),
+                           ((c.name, gist(c.paper), gist(c.measured), badge(c.verdict)) for c in claims))
+    details = "\n".join(f"- **{c.name}** ({c.verdict}). *Paper:* {c.paper}. *Here:* {c.measured}." for c in claims)
+    return Markdown(f"{table}\n\n<details>\n<summary>Every claim in full</summary>\n\n{details}\n\n</details>")
 
 
 def select(claims: Iterable[Claim], *ids: str) -> list[Claim]:

@@ -232,9 +232,10 @@ def _chapters(configs: Sequence[Config]) -> list[str]:
 
 
 def profile_and_runtime(page: str) -> Markdown:
-    """The page's "Profile and runtime" paragraph, computed from :data:`PAGES`."""
+    """The page's "Profile and runtime" paragraph, computed from :data:`PAGES`, folded (``<details>``) so that a
+    page opens with its argument."""
     runs = _page(page)
-    parts = ["**Profile and runtime.** The `parameters` cell sets the profile."]
+    parts = ["The `parameters` cell sets the profile."]
     for profile in PROFILES[::-1]:
         reads = {name: configs for name, configs in runs.reads(profile).items() if configs}
         trains = runs.trains(profile)
@@ -252,7 +253,8 @@ def profile_and_runtime(page: str) -> Markdown:
     if runs.measured:
         parts.append(f"Measured: {runs.measured}")
     parts.append("The runtime is printed at the end.")
-    return Markdown(" ".join(parts))
+    return Markdown("<details>\n<summary><b>Profile and runtime</b>: what this page reads or trains, how long it "
+                    "takes, how to regenerate it</summary>\n\n" + " ".join(parts) + "\n\n</details>")
 
 
 def _page(page: str) -> PageRuns:

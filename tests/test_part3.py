@@ -187,9 +187,8 @@ def test_intervention_that_delays_every_run_is_reproduced():
     comparison = part3.intervention_comparisons(baseline, mixed)[0]
     assert comparison.delay == 5_000
     assert comparison.u == 100.0 and comparison.rank_biserial == 1.0
-    # scipy's normal approximation with 10 runs per arm (exact only below 8); U = 100 is the extreme
-    assert comparison.p == pytest.approx(scipy_stats.mannwhitneyu(
-        [t + 5_000 for t in T_GROKS], T_GROKS, alternative="greater", method="asymptotic").pvalue)
+    # U = 100 is the extreme: one arrangement of the C(20, 10) the exact permutation test counts
+    assert comparison.p == pytest.approx(1 / math.comb(20, 10))
     assert comparison.p < 1e-3
     assert comparison.all_grokked and (comparison.p_all, comparison.rank_biserial_all) == (comparison.p, 1.0)
     sd = np.std(T_GROKS, ddof=1)
@@ -214,10 +213,12 @@ def test_norm_matched_control_with_runs_that_do_not_grok():
     grokked = [t + 3_000 for k, t in enumerate(T_GROKS) if k not in (0, 5)]
     assert comparison.treated_t_grok == tuple(grokked) and comparison.treated_runs == 10
     assert comparison.delay == pytest.approx(np.mean(grokked) - np.mean(T_GROKS))
-    assert comparison.p == pytest.approx(scipy_stats.mannwhitneyu(grokked, T_GROKS, alternative="greater").pvalue)
+    exact = scipy_stats.PermutationMethod(n_resamples=np.inf)  # scipy's exact permutation test, ties included
+    assert comparison.p == pytest.approx(scipy_stats.mannwhitneyu(grokked, T_GROKS, alternative="greater",
+                                                                  method=exact).pvalue)
     censored = [END + 1 if k in (0, 5) else t + 3_000 for k, t in enumerate(T_GROKS)]
     assert comparison.p_all == pytest.approx(
-        scipy_stats.mannwhitneyu(censored, T_GROKS, alternative="greater").pvalue)
+        scipy_stats.mannwhitneyu(censored, T_GROKS, alternative="greater", method=exact).pvalue)
     claim = part3.claim_norm_matched(baseline, control)
     assert claim.verdict == "reproduced" and "norm-matched mixing 8/10" in claim.measured
     table = part3.intervention_table(baseline, _mixed(baseline, 5_000), control)

@@ -50,7 +50,7 @@ def test_claim_rejects_an_unknown_verdict_and_the_table_renders():
     with pytest.raises(ValueError, match="verdict"):
         Claim("x.id", "x", "y", "z", "sort of")
     table = claims_table([Claim("c.id", "c", "p", "m", "reproduced")])
-    assert "| c | p | m | **reproduced** |" in table
+    assert "| c | p | m | <span class=\"verdict verdict-reproduced\"" in table and "<details>" in table
 
 
 def test_a_claim_from_a_string_verdict_carries_the_verdict_type():
