@@ -79,8 +79,7 @@ bench: $(STAMP) ## grokutils vs a plain PyTorch loop, same configuration, same p
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_callbacks.py
 
-lab: $(STAMP) ## open the notebooks in JupyterLab
-	$(PY) -m pip install --quiet jupyterlab
+lab: $(STAMP) ## open the notebooks in JupyterLab (installed with the [book] extra: offline once make env ran)
 	$(VENV)/bin/jupyter lab notebooks/
 
 clean:

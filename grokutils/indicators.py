@@ -5,28 +5,27 @@ name, a one-line description citing the Part (and paper) that champions it, what
 ``(model, probe) -> float`` (or a dict of floats) that calls the book's own metric function, never a
 re-implementation:
 
-=====================  =====================================================================  ===========
-indicator              metric function                                                        Part
-=====================  =====================================================================  ===========
-``weight_norm``        :func:`grokutils.metrics.basic.weight_norm`                            II (III)
-``rnc1``, ``nc1``,     :func:`~grokutils.metrics.collapse.rnc1`, ``nc1``, ``nc2``             I
-``nc2``
-``ncc``, ``ncc_mean``  :func:`~grokutils.metrics.collapse.ncc`, ``ncc_mean``                  IV
-``spectral_entropy``,  :func:`~grokutils.metrics.spectral.spectral_entropy`,                  III
-``effective_rank``     ``effective_rank``
-``relative_flatness``  :func:`~grokutils.metrics.flatness.relative_flatness_closed_form`      IV
-``flatness_bound``     :func:`~grokutils.metrics.flatness.flatness_bound`                     IV
-``sharpness``          :func:`~grokutils.metrics.flatness.hutchinson_trace` of the loss       II
-``perturbation_error`` :func:`~grokutils.metrics.robustness.perturbation_error`               II
-``matrix_information`` :func:`~grokutils.metrics.robustness.matrix_information_signals`       II
-                       (values ``pmi``, ``pe``, ``mid``, ``ed``)
-``nhsic``              :func:`~grokutils.metrics.information.nhsic` (``nhsic_zx``, ``nhsic_zy``,  I
-                       ``nhsic_redundancy``)
-``compression_mi``     :func:`~grokutils.metrics.information.compression_mutual_information`  I
-                       (``mi_zx``, ``mi_zy``, ``mi_redundancy``)
-``fourier_alignment``  :func:`~grokutils.metrics.fourier.mean_fourier_alignment`              III
-``abelian_agreement``  :func:`~grokutils.metrics.robustness.abelian_agreement`                II
-=====================  =====================================================================  ===========
+==========================  =====================================================================  ========
+indicator                   metric function                                                        Part
+==========================  =====================================================================  ========
+``weight_norm``             :func:`grokutils.metrics.basic.weight_norm`                            II (III)
+``rnc1``, ``nc1``, ``nc2``  :func:`~grokutils.metrics.collapse.rnc1`, ``nc1``, ``nc2``             I
+``ncc``, ``ncc_mean``       :func:`~grokutils.metrics.collapse.ncc`, ``ncc_mean``                  IV
+``spectral_entropy``,       :func:`~grokutils.metrics.spectral.spectral_entropy`,                  III
+``effective_rank``          ``effective_rank``
+``relative_flatness``       :func:`~grokutils.metrics.flatness.relative_flatness_closed_form`      IV
+``flatness_bound``          :func:`~grokutils.metrics.flatness.flatness_bound`                     IV
+``sharpness``               :func:`~grokutils.metrics.flatness.hutchinson_trace` of the loss       II
+``perturbation_error``      :func:`~grokutils.metrics.robustness.perturbation_error`               II
+``matrix_information``      :func:`~grokutils.metrics.robustness.matrix_information_signals`       II
+                            (values ``pmi``, ``pe``, ``mid``, ``ed``)
+``nhsic``                   :func:`~grokutils.metrics.information.nhsic`                           I
+                            (``nhsic_zx``, ``nhsic_zy``, ``nhsic_redundancy``)
+``compression_mi``          :func:`~grokutils.metrics.information.compression_mutual_information`  I
+                            (``mi_zx``, ``mi_zy``, ``mi_redundancy``)
+``fourier_alignment``       :func:`~grokutils.metrics.fourier.mean_fourier_alignment`              III
+``abelian_agreement``       :func:`~grokutils.metrics.robustness.abelian_agreement`                II
+==========================  =====================================================================  ========
 
 The probe (:class:`Probe`) is one fixed batch of inputs with labels, the same for every indicator and
 every evaluation; settings that the book's callbacks fix (noise σ and seeds, Hutchinson's vectors, the
