@@ -150,18 +150,24 @@ PAGES: dict[str, PageRuns] = {
         measured="quick: not measured yet."),
     "p4_sec5_ncc_regulariser": PageRuns(_groups(**{"the_baseline_and_every_λ": lambda p: [
         c for configs in presets.ncc_regulariser_runs(p).values() for c in configs]}),
-        measured="quick: not measured yet."),
+        measured="quick: 31 s on the development VM with nothing cached (two training processes sharing its 2 cores)."),
     "p4_sec6_flatness_regulariser": PageRuns(_groups(the_baseline_and_the_regularised_runs=lambda p: [
         c for configs in presets.flatness_regulariser_runs(p).values() for c in configs]),
-        measured="quick: not measured yet."),
+        measured="quick: 46 s on the development VM with nothing cached (two training processes sharing its 2 cores)."),
     "p4_theory": PageRuns(_groups(**{"the_Section_5_and_6_runs": lambda p: [
         c for arms in (presets.ncc_regulariser_runs(p), presets.flatness_regulariser_runs(p))
-        for configs in arms.values() for c in configs]}), measured="quick: not measured yet."),
+        for configs in arms.values() for c in configs]}),
+        measured="quick: 39 s on the development VM once the Section 5 and 6 pages had cached their quick runs (two "
+                 "training processes sharing its 2 cores)."),
     "p5_leaderboard": PageRuns(_groups(**{"the_grid": lambda p: [
         c for arms in presets.signal_grid(p).values() for configs in arms.values() for c in configs]}),
         measured="quick: not measured yet."),
     "p5_monitor": PageRuns(_groups(), trains=_groups(**{"x_+_y_mod_31_in_a_plain_loop": lambda p: [
         presets.monitor_loop_config(p)]}), measured="quick: not measured yet."),
+    "ex_p1_collapse": PageRuns(_groups(), measured="quick: seconds (no runs; the checks compute on small tensors)."),
+    "ex_p2_robustness": PageRuns(_groups(), measured="quick: seconds (no runs; the checks compute on small tensors)."),
+    "ex_p3_spectral": PageRuns(_groups(), measured="quick: seconds (no runs; the checks compute on small tensors)."),
+    "ex_p4_flatness": PageRuns(_groups(), measured="quick: seconds (no runs; the checks compute on small tensors)."),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),
