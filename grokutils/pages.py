@@ -164,10 +164,18 @@ PAGES: dict[str, PageRuns] = {
         measured="quick: not measured yet."),
     "p5_monitor": PageRuns(_groups(), trains=_groups(**{"x_+_y_mod_31_in_a_plain_loop": lambda p: [
         presets.monitor_loop_config(p)]}), measured="quick: not measured yet."),
-    "ex_p1_collapse": PageRuns(_groups(), measured="quick: seconds (no runs; the checks compute on small tensors)."),
-    "ex_p2_robustness": PageRuns(_groups(), measured="quick: seconds (no runs; the checks compute on small tensors)."),
-    "ex_p3_spectral": PageRuns(_groups(), measured="quick: seconds (no runs; the checks compute on small tensors)."),
-    "ex_p4_flatness": PageRuns(_groups(), measured="quick: seconds (no runs; the checks compute on small tensors)."),
+    "ex_p1_collapse": PageRuns(_groups(), measured=(
+        "every profile: about 6 s with papermill on the development VM while two training processes shared its "
+        "2 cores, kernel start included; no runs, the checks compute on small tensors.")),
+    "ex_p2_robustness": PageRuns(_groups(), measured=(
+        "every profile: about 6 s with papermill on the development VM while two training processes shared its "
+        "2 cores, kernel start included; no runs, the checks compute on small tensors.")),
+    "ex_p3_spectral": PageRuns(_groups(), measured=(
+        "every profile: about 6 s with papermill on the development VM while two training processes shared its "
+        "2 cores, kernel start included; no runs, the checks compute on small tensors.")),
+    "ex_p4_flatness": PageRuns(_groups(), measured=(
+        "every profile: about 6 s with papermill on the development VM while two training processes shared its "
+        "2 cores, kernel start included; no runs, the checks compute on small tensors.")),
     "p3_00_chapter": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS, the_MLP=presets.spectral_mlp), measured=(
         "quick: about 18 minutes on the development VM with nothing cached (the quick runtimes of the pages that "
         "train what it reads); seconds after them.")),
@@ -251,6 +259,8 @@ def profile_and_runtime(page: str) -> Markdown:
             text.append(f"{verb} — {_listed(reads)}")
         if trains:
             text.append(f"trains here, storing nothing, {_listed(trains)}")
+        if not text:
+            text.append("reads and trains no runs")
         parts.append(f'`"{profile}"` ' + "; it ".join(text) + ".")
         if profile == "paper" and reads:
             chapters = _chapters([c for configs in reads.values() for c in configs])
@@ -355,8 +365,11 @@ class Page:
 
     def finish(self) -> None:
         """Print the page's runtime and what it included."""
-        if _page(self.name).trains(self.profile):
+        runs = _page(self.name)
+        if runs.trains(self.profile):
             kind = "one run trains here in every profile"
+        elif not any(runs.reads(self.profile).values()):
+            kind = "no runs read or trained"
         elif self.profile == "paper":
             kind = "reading stored results"
         else:

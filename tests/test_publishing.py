@@ -257,3 +257,22 @@ def test_binder_installs_the_package_with_its_book_extras_and_pyprojects_cpu_tor
     version = re.fullmatch(r"python-(\d+\.\d+)", runtime).group(1)
     assert PYPROJECT["project"]["requires-python"] == f">={version}", (
         "Binder runs the oldest Python that the package supports")
+
+
+# --------------------------------------------------------------------------- MathJax served with the book
+def test_the_book_serves_mathjax_itself(tmp_path, monkeypatch):
+    """book/_ext/offline_mathjax.py copies MathJax into the built site and points Sphinx at it, so that math renders
+    without the CDN; the configuration it names exists in the copy."""
+    assert CONFIG["sphinx"]["local_extensions"].get("offline_mathjax") == "book/_ext"
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    import offline_mathjax
+
+    target = offline_mathjax.copy_mathjax(tmp_path)
+    assert target == tmp_path / "_static" / "mathjax" and (target / "MathJax.js").is_file()
+    path, _, query = offline_mathjax.MATHJAX_PATH.partition("?config=")
+    assert (tmp_path / "_static" / path).is_file() and (target / "config" / f"{query}.js").is_file()
+    assert (target / "jax" / "output" / "HTML-CSS").is_dir() and any((target / "fonts").iterdir())
+    assert "math" in offline_mathjax.MATHJAX2_CONFIG["tex2jax"]["processClass"].split("|")
+    requirements = {Requirement(r).name for r in PYPROJECT["project"]["optional-dependencies"]["book"]}
+    assert "jupyter-server-mathjax" in requirements
+
