@@ -70,3 +70,14 @@ def test_every_cell_has_a_unique_id(path):
     """nbformat 4.5 requires cell ids; papermill warns (and later nbformat will fail) without them."""
     ids = [cell.get("id") for cell in json.loads(path.read_text())["cells"]]
     assert None not in ids and len(set(ids)) == len(ids), f"{path.name}: cells without an id or with a repeated one"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_markdown_has_no_control_characters(path):
+    """A tab or backspace in a markdown cell is almost always a LaTeX command eaten by a string escape
+    (``"\\to"`` written as ``"\to"``): the formula renders wrongly."""
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            bad = sorted({repr(ch) for ch in text if ord(ch) < 32 and ch != "\n"})
+            assert not bad, f"{path.name}: control characters {bad} in a markdown cell"
