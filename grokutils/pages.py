@@ -164,6 +164,7 @@ PAGES: dict[str, PageRuns] = {
         measured="quick: not measured yet."),
     "p5_monitor": PageRuns(_groups(), trains=_groups(**{"x_+_y_mod_31_in_a_plain_loop": lambda p: [
         presets.monitor_loop_config(p)]}), measured="quick: not measured yet."),
+    "seminar_guide": PageRuns(_groups(), measured="quick: seconds (it only lists what the classes run)."),
     "ex_p1_collapse": PageRuns(_groups(), measured=(
         "every profile: about 6 s with papermill on the development VM while two training processes shared its "
         "2 cores, kernel start included; no runs, the checks compute on small tensors.")),
