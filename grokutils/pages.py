@@ -142,18 +142,25 @@ PAGES: dict[str, PageRuns] = {
         "Figure_1's_candidate_settings": lambda p: [c for configs in presets.flatness_candidates(p).values()
                                                       for c in configs],
         "the_Section_5_and_6_runs": lambda p: [c for arms in (presets.ncc_regulariser_runs(p),
-                                                              presets.flatness_regulariser_runs(p))
+                                                              presets.flatness_regulariser_runs(p),
+                                                              presets.modular_ncc_runs(p),
+                                                              {"regularised": presets.modular_flatness_runs(p)[
+                                                                  "regularised"]})
                                                for configs in arms.values() for c in configs]}),
         measured="quick: not measured yet."),
     "p4_fig1_grokking": PageRuns(_groups(the_candidate_settings=lambda p: [
         c for configs in presets.flatness_candidates(p).values() for c in configs]),
         measured="quick: not measured yet."),
     "p4_sec5_ncc_regulariser": PageRuns(_groups(**{"the_baseline_and_every_λ": lambda p: [
-        c for configs in presets.ncc_regulariser_runs(p).values() for c in configs]}),
-        measured="quick: 31 s on the development VM with nothing cached (two training processes sharing its 2 cores)."),
+        c for configs in presets.ncc_regulariser_runs(p).values() for c in configs],
+        "x_+_y_mod_97": lambda p: [c for configs in presets.modular_ncc_runs(p).values() for c in configs]}),
+        measured="quick: its MNIST runs 31 s on the development VM with nothing cached (two training processes "
+                 "sharing its 2 cores); the x + y mod 97 runs not measured yet."),
     "p4_sec6_flatness_regulariser": PageRuns(_groups(the_baseline_and_the_regularised_runs=lambda p: [
-        c for configs in presets.flatness_regulariser_runs(p).values() for c in configs]),
-        measured="quick: 46 s on the development VM with nothing cached (two training processes sharing its 2 cores)."),
+        c for configs in presets.flatness_regulariser_runs(p).values() for c in configs],
+        **{"x_+_y_mod_97": lambda p: [c for configs in presets.modular_flatness_runs(p).values() for c in configs]}),
+        measured="quick: its MNIST runs 46 s on the development VM with nothing cached (two training processes "
+                 "sharing its 2 cores); the x + y mod 97 runs not measured yet."),
     "p4_theory": PageRuns(_groups(**{"the_Section_5_and_6_runs": lambda p: [
         c for arms in (presets.ncc_regulariser_runs(p), presets.flatness_regulariser_runs(p))
         for configs in arms.values() for c in configs]}),

@@ -163,3 +163,31 @@ def test_lemma_a2_along_runs_skips_diverged_evaluations_and_finds_violations():
     assert theory.claim_lemma_a2([check]).verdict == Verdict.UNINFORMATIVE
     holding[0].history["flatness_bound"][4] = 0.5 * holding[0]["relative_flatness"][4]
     assert theory.claim_lemma_a2([theory.lemma_a2_check(holding, "x")]).verdict == Verdict.NOT_REPRODUCED
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_modular_causal_runs_share_their_baseline_and_groks_setup(profile):
+    ncc, flat = gu.presets.modular_ncc_runs(profile), gu.presets.modular_flatness_runs(profile)
+    assert flat["baseline"] == ncc["baseline"]  # one baseline, stored once (by Section 5's chapter)
+    base = ncc["baseline"][0]
+    assert (base.task, base.p, base.frac_train, base.num_layers) == ("add", 97, 0.3, 1) and base.metrics == ("flatness",)
+    assert all(c.ncc_weight > 0 for arm, configs in ncc.items() if arm != "baseline" for c in configs)
+    regularised = flat["regularised"][0]
+    assert regularised.flatness_weight == gu.presets.FLATNESS_WEIGHT and 0 < regularised.unplug_step < base.num_steps
+    if profile == "paper":
+        assert regularised.unplug_step == gu.presets.MODULAR_UNPLUG and set(ncc) == {"baseline", "λ = 0.001", "λ = 0.01"}
+        assert {len(v) for v in (*ncc.values(), *flat.values())} == {5}
+    chapters = gu.presets.chapter_runs(profile)
+    assert set(ncc["baseline"]) <= set(chapters["p4_sec5_ncc_regulariser"])
+    assert not set(ncc["baseline"]) & set(chapters["p4_sec6_flatness_regulariser"])
+
+
+def test_the_chapter_claims_gain_the_modular_rows():
+    arms = {"baseline": seeds(), "λ = 0.001": seeds(ncc_end=2.0), "λ = 0.01": seeds(final_acc=0.5)}
+    regularised = [Result(r.config.replace(flatness_weight=1e-4, unplug_step=3_000), r.steps, r.history)
+                   for r in seeds(t_grok=8_000)]
+    flat = {"baseline": seeds(), "regularised": regularised}
+    rows = claim_checks.claims(seeds(), arms, flat, 3_000, modular_ncc=arms, modular_flatness=flat)
+    ids = [row.id for row in rows]
+    assert ids[-3:] == ["p4.ncc-regulariser-modular", "p4.ncc-ablation-modular", "p4.flatness-regulariser-modular"]
+    assert len(rows) == 9 and len(claim_checks.claims(seeds(), arms, flat, 3_000)) == 6

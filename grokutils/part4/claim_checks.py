@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from grokutils import cells, stats
-from grokutils.claims import Claim
+from grokutils.claims import Claim, PaperClaim
 from grokutils.grokking import generalises_late
 from grokutils.part4 import analysis, paper
 from grokutils.presets import NCC_WEIGHT
@@ -58,7 +58,8 @@ def claim_kappa_grokking(runs: Sequence[Result]) -> Claim:
     return paper.KAPPA_GROKKING.judged(measured, majority_verdict(share(flags)))
 
 
-def claim_ncc_regulariser(baseline: Sequence[Result], regularised: Sequence[Result]) -> Claim:
+def claim_ncc_regulariser(baseline: Sequence[Result], regularised: Sequence[Result],
+                          claim: PaperClaim = paper.NCC_REGULARISER) -> Claim:
     """Section 5: NCC ends higher (one-sided Mann–Whitney, rule 1) while the final test accuracy and κ are
     equivalent to the baseline's (intervals within the margins). All three: reproduced; the rise and one
     equivalence: partly."""
@@ -75,12 +76,13 @@ def claim_ncc_regulariser(baseline: Sequence[Result], regularised: Sequence[Resu
                 f"{'yes' if same_accuracy else 'no'}); κ ratio ×{math.exp(kappa[0]):.3g} (equivalent within "
                 f"×/÷ {paper.KAPPA_RATIO}: {'yes' if same_kappa else 'no'})")
     rises = significant(rise_p)
-    untestable = _untestable(paper.NCC_REGULARISER, measured, len(regularised), len(baseline))
-    return untestable or paper.NCC_REGULARISER.judged(measured, verdict(rises and same_accuracy and same_kappa,
+    untestable = _untestable(claim, measured, len(regularised), len(baseline))
+    return untestable or claim.judged(measured, verdict(rises and same_accuracy and same_kappa,
                                                           rises and (same_accuracy or same_kappa)))
 
 
-def claim_ncc_ablation(baseline: Sequence[Result], largest: Sequence[Result]) -> Claim:
+def claim_ncc_ablation(baseline: Sequence[Result], largest: Sequence[Result],
+                       claim: PaperClaim = paper.NCC_ABLATION) -> Claim:
     """Appendix B: at the largest λ the runs diverge (majority) or end significantly less accurate (rule 1)."""
     analysis.check_paired(baseline, largest, "largest-λ")
     diverged = [analysis.diverged(r) for r in largest]
@@ -89,13 +91,13 @@ def claim_ncc_ablation(baseline: Sequence[Result], largest: Sequence[Result]) ->
                                     [analysis.final(r, "test_acc") for r in finite])[1] if finite else None)
     measured = (f"{sum(diverged)}/{len(largest)} diverge; final test accuracy below the baseline's: "
                 f"p = {cells.p_value(p)}")
-    if share(diverged) < 0.5 and (untestable := _untestable(paper.NCC_ABLATION, measured, len(baseline),
-                                                              len(finite))):
+    if share(diverged) < 0.5 and (untestable := _untestable(claim, measured, len(baseline), len(finite))):
         return untestable
-    return paper.NCC_ABLATION.judged(measured, verdict(share(diverged) >= 0.5 or significant(p)))
+    return claim.judged(measured, verdict(share(diverged) >= 0.5 or significant(p)))
 
 
-def claim_flatness_regulariser(baseline: Sequence[Result], regularised: Sequence[Result], unplug: int) -> Claim:
+def claim_flatness_regulariser(baseline: Sequence[Result], regularised: Sequence[Result], unplug: int,
+                               claim: PaperClaim = paper.FLATNESS_REGULARISER) -> Claim:
     """Section 6: accuracy at the unplug step below the baseline's (rule 1); after unplugging the runs grok and
     κ falls (majorities); the final accuracy below the baseline's (rule 1). All: reproduced; the delay and the
     rise after unplugging: partly."""
@@ -113,8 +115,8 @@ def claim_flatness_regulariser(baseline: Sequence[Result], regularised: Sequence
                 f"p = {cells.p_value(below_p)}")
     delayed = significant(at_unplug) and majority_verdict(share(groks_after)) == Verdict.REPRODUCED
     every = delayed and majority_verdict(share(kappa_falls)) == Verdict.REPRODUCED and significant(below_p)
-    untestable = _untestable(paper.FLATNESS_REGULARISER, measured, len(baseline), len(regularised))
-    return untestable or paper.FLATNESS_REGULARISER.judged(measured, verdict(every, delayed))
+    untestable = _untestable(claim, measured, len(baseline), len(regularised))
+    return untestable or claim.judged(measured, verdict(every, delayed))
 
 
 def claim_representativeness(runs: Sequence[Result], metric: str) -> Claim:
@@ -131,14 +133,29 @@ def claim_representativeness(runs: Sequence[Result], metric: str) -> Claim:
 
 
 def claims(figure1: Sequence[Result], ncc_arms: Mapping[str, Sequence[Result]],
-           flatness_arms: Mapping[str, Sequence[Result]], unplug: int) -> list[Claim]:
+           flatness_arms: Mapping[str, Sequence[Result]], unplug: int,
+           modular_ncc: Mapping[str, Sequence[Result]] | None = None,
+           modular_flatness: Mapping[str, Sequence[Result]] | None = None) -> list[Claim]:
     """The chapter's claims table from stored runs: Figure 1 (``figure1``: the chosen setting's seeds) with
     Appendix D's representativeness, Section 5 and its ablation (``ncc_arms``: ``{"baseline", "λ = …"}``), and
     Section 6 (``flatness_arms``: ``{"baseline", "regularised"}``, unplugged at ``unplug``). The theory rows are
-    :mod:`grokutils.part4.theory`'s."""
-    largest = max((arm for arm in ncc_arms if arm != "baseline"), key=lambda arm: float(arm.split("= ")[1]))
-    return [claim_ncc_memorisation(figure1), claim_kappa_grokking(figure1),
-            claim_representativeness(figure1, "representativeness"),
-            claim_ncc_regulariser(ncc_arms["baseline"], ncc_arms[f"λ = {NCC_WEIGHT:g}"]),
-            claim_ncc_ablation(ncc_arms["baseline"], ncc_arms[largest]),
+    :mod:`grokutils.part4.theory`'s. With ``modular_ncc`` and ``modular_flatness`` (the same arms on x + y mod 97,
+    unplugged at their own step) the three causal claims again on that task."""
+    rows = [claim_ncc_memorisation(figure1), claim_kappa_grokking(figure1),
+            claim_representativeness(figure1, "representativeness"), *_ncc_claims(ncc_arms),
             claim_flatness_regulariser(flatness_arms["baseline"], flatness_arms["regularised"], unplug)]
+    if modular_ncc is not None:
+        rows += _ncc_claims(modular_ncc, paper.NCC_REGULARISER_MODULAR, paper.NCC_ABLATION_MODULAR)
+    if modular_flatness is not None:
+        regularised = modular_flatness["regularised"]
+        rows.append(claim_flatness_regulariser(modular_flatness["baseline"], regularised,
+                                               regularised[0].config.unplug_step, paper.FLATNESS_REGULARISER_MODULAR))
+    return rows
+
+
+def _ncc_claims(arms: Mapping[str, Sequence[Result]], regulariser: PaperClaim = paper.NCC_REGULARISER,
+                ablation: PaperClaim = paper.NCC_ABLATION) -> list[Claim]:
+    """Section 5's two rows: λ = 1e-3 against the baseline, and the largest λ of the arms."""
+    largest = max((arm for arm in arms if arm != "baseline"), key=lambda arm: float(arm.split("= ")[1]))
+    return [claim_ncc_regulariser(arms["baseline"], arms[f"λ = {NCC_WEIGHT:g}"], regulariser),
+            claim_ncc_ablation(arms["baseline"], arms[largest], ablation)]

@@ -35,3 +35,18 @@ def load_flatness_regulariser(profile: str, store: ResultStore | None = None,
     (:func:`grokutils.presets.flatness_regulariser_runs`)."""
     return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
             for arm, configs in presets.flatness_regulariser_runs(profile).items()}
+
+
+def load_modular_ncc(profile: str, store: ResultStore | None = None,
+                     progress: bool = True) -> dict[str, list[Result]]:
+    """Section 5 on x + y mod 97: the baseline and the NCC regulariser (:func:`grokutils.presets.modular_ncc_runs`)."""
+    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
+            for arm, configs in presets.modular_ncc_runs(profile).items()}
+
+
+def load_modular_flatness(profile: str, store: ResultStore | None = None,
+                          progress: bool = True) -> dict[str, list[Result]]:
+    """Section 6 on x + y mod 97: the baseline and the unplugged flatness regulariser
+    (:func:`grokutils.presets.modular_flatness_runs`)."""
+    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
+            for arm, configs in presets.modular_flatness_runs(profile).items()}

@@ -64,6 +64,15 @@ FLATNESS_REGULARISER = PaperClaim("p4.flatness-regulariser", "sharpness on deman
                                   "Fig 4)", "CE − λ·κ (λ = 1e-4), unplugged at a fixed step: validation stays low "
                                   "while on, rises sharply after while κ falls; final accuracy below the "
                                   "unregularised run")
+#: The same claims on x + y mod 97 (:func:`grokutils.presets.modular_ncc_runs`, ``modular_flatness_runs``), judged by
+#: the same criteria; added before any of those runs.
+NCC_REGULARISER_MODULAR = PaperClaim("p4.ncc-regulariser-modular", "suppressing collapse does not hurt, x + y mod 97",
+                                     NCC_REGULARISER.paper)
+NCC_ABLATION_MODULAR = PaperClaim("p4.ncc-ablation-modular", "too large a λ destabilises, x + y mod 97",
+                                  NCC_ABLATION.paper)
+FLATNESS_REGULARISER_MODULAR = PaperClaim("p4.flatness-regulariser-modular",
+                                          "sharpness on demand delays generalisation, x + y mod 97",
+                                          FLATNESS_REGULARISER.paper)
 PROPOSITION52 = PaperClaim("p4.proposition52", "Proposition 5.2: collapse bounds κ",
                            "under exact neural collapse κ ≤ λ²k³M⁴e^{−λM²k/(k−1)} / (1 + (k−1)e^{−λM²k/(k−1)})²")
 LEMMA_A2 = PaperClaim("p4.lemmaA2", "Lemma A.2: κ ≤ ‖w‖²_F · Tr H", "the cheap bound holds")
