@@ -170,12 +170,14 @@ def test_modular_causal_runs_share_their_baseline_and_groks_setup(profile):
     ncc, flat = gu.presets.modular_ncc_runs(profile), gu.presets.modular_flatness_runs(profile)
     assert flat["baseline"] == ncc["baseline"]  # one baseline, stored once (by Section 5's chapter)
     base = ncc["baseline"][0]
-    assert (base.task, base.p, base.frac_train, base.num_layers) == ("add", 97, 0.3, 1) and base.metrics == ("flatness",)
+    assert (base.task, base.p, base.frac_train, base.num_layers) == ("add", 97, 0.3, 1)
+    assert base.metrics == ("flatness",)
     assert all(c.ncc_weight > 0 for arm, configs in ncc.items() if arm != "baseline" for c in configs)
     regularised = flat["regularised"][0]
     assert regularised.flatness_weight == gu.presets.FLATNESS_WEIGHT and 0 < regularised.unplug_step < base.num_steps
     if profile == "paper":
-        assert regularised.unplug_step == gu.presets.MODULAR_UNPLUG and set(ncc) == {"baseline", "λ = 0.001", "λ = 0.01"}
+        assert regularised.unplug_step == gu.presets.MODULAR_UNPLUG
+        assert set(ncc) == {"baseline", "λ = 0.001", "λ = 0.01"}
         assert {len(v) for v in (*ncc.values(), *flat.values())} == {5}
     chapters = gu.presets.chapter_runs(profile)
     assert set(ncc["baseline"]) <= set(chapters["p4_sec5_ncc_regulariser"])
