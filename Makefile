@@ -22,7 +22,7 @@ TORCH_SPEC ?= "$(TORCH_REQ)"$(if $(TORCH_INDEX), --index-url $(TORCH_INDEX))
 STAMP := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: help env book test lint unit unit-fast notebooks results bench lab clean torch-spec
+.PHONY: help env book test lint unit unit-fast notebooks results bench lab clean torch-spec browser browser-check
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -71,6 +71,14 @@ test: $(STAMP) lint ## everything CI checks: lint, unit tests, smoke notebooks, 
 	$(PY) -m pytest -q
 	$(PY) tools/run_notebooks.py --profile smoke
 	$(MAKE) book
+
+browser: ## install Debian's chromium and chromium-driver for the browser check, if they are missing (apt-get)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
+
+browser-check: $(STAMP) browser ## open every page of the built book in headless chromium (not yet part of make test)
+	$(PY) tools/check_book_in_browser.py
 
 results: $(STAMP) ## regenerate the stored paper-profile results (long; resumes if interrupted)
 	$(PY) -m grokutils.regenerate --workers 2

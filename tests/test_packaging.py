@@ -140,7 +140,7 @@ def imported_modules(paths) -> set[str]:
 
 def third_party(paths) -> dict[str, set[str]]:
     """distribution name -> the modules of it imported, leaving out the standard library and the project's own."""
-    local = {"grokutils"} | {p.stem for folder in ("tests", "benchmarks", "tools")
+    local = {"grokutils"} | {p.stem for folder in ("tests", "benchmarks", "tools", "book/_ext")
                              for p in (ROOT / folder).glob("*.py")}
     installed = importlib.metadata.packages_distributions()
     found: dict[str, set[str]] = {}

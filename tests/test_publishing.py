@@ -276,3 +276,27 @@ def test_the_book_serves_mathjax_itself(tmp_path, monkeypatch):
     requirements = {Requirement(r).name for r in PYPROJECT["project"]["optional-dependencies"]["book"]}
     assert "jupyter-server-mathjax" in requirements
 
+
+
+# --------------------------------------------------------------------------- the browser check's pieces
+def test_the_browser_check_finds_pages_anchors_raw_math_and_external_errors(tmp_path, monkeypatch):
+    """tools/check_book_in_browser.py (make browser-check runs it on the built book in chromium): which pages it
+    opens, how it resolves anchors, what counts as raw math and as an external resource."""
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    import check_book_in_browser as check
+
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    for name in ("index.html", "search.html", "genindex.html", "_static/x.html", "notebooks/p3_00_chapter.html"):
+        (tmp_path / name).write_text('<h1 id="top">t</h1>')
+    assert check.pages(tmp_path) == [tmp_path / "index.html", tmp_path / "notebooks" / "p3_00_chapter.html"]
+    assert check.CHAPTER.search("notebooks/p3_00_chapter.html") and not check.CHAPTER.search("notebooks/p3_lemmas.html")
+    index = tmp_path / "index.html"
+    assert check._anchor_exists(index, "top") and not check._anchor_exists(index, "x")
+    assert check.RAW_DOLLAR_MATH.search(r"where $\tilde H$ falls") and not check.RAW_DOLLAR_MATH.search("$5 and $6")
+    base = "http://127.0.0.1:8000/"
+    assert check._external("https://cdn.jsdelivr.net/npm/x.js - Failed to load resource", base)
+    assert not check._external("http://127.0.0.1:8000/_static/a.js - Failed to load resource: 404", base)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "browser-check: $(STAMP) browser" in makefile
+    assert "apt-get install -y -qq chromium chromium-driver" in makefile

@@ -40,8 +40,11 @@ def copy_mathjax(outdir: str | Path) -> Path:
 #: MathJax 2's own form of what MyST tells MathJax 3 (``processHtmlClass``): MyST marks every page's top section
 #: ``tex2jax_ignore mathjax_ignore`` (so that a stray ``$`` in prose is left alone) and every formula it parsed
 #: ``math``; MathJax 2 must skip the first and typeset the second.
+#: The package ships MathJax's STIX-Web fonts only (not its default TeX fonts), so both outputs are told to use them.
 MATHJAX2_CONFIG = {"tex2jax": {"ignoreClass": "tex2jax_ignore|mathjax_ignore",
-                               "processClass": "tex2jax_process|mathjax_process|math|output_area"}}
+                               "processClass": "tex2jax_process|mathjax_process|math|output_area"},
+                   "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None},
+                   "SVG": {"font": "STIX-Web"}}
 
 
 def _set_path(app, config) -> None:
