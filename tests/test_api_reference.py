@@ -104,7 +104,7 @@ def covered(module_name: str, name: str) -> str | None:
 def test_config_enables_autodoc_napoleon_and_the_docstring_extension():
     sphinx = CONFIG["sphinx"]
     assert {"sphinx.ext.autodoc", "sphinx.ext.napoleon"} <= set(sphinx["extra_extensions"])
-    assert sphinx["local_extensions"] == {"api_docstrings": "book/_ext"}
+    assert sphinx["local_extensions"]["api_docstrings"] == "book/_ext"
     assert (ROOT / "book" / "_ext" / "api_docstrings.py").is_file()
 
 
