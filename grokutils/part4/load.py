@@ -7,12 +7,17 @@ from grokutils.grokking import generalises_late
 from grokutils.result import Result
 from grokutils.runs import ResultStore, run_groups, store_for
 
+
+def _arms(preset, profile: str, store: ResultStore | None, progress: bool) -> dict:
+    """Every arm of ``preset(profile)`` (``{arm: [config, ...]}``), loaded or trained in Part IV's sweep groups."""
+    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
+            for arm, configs in preset(profile).items()}
+
+
 def load_candidates(profile: str, store: ResultStore | None = None,
                     progress: bool = True) -> dict[tuple[float, float], list[Result]]:
     """Figure 1: every candidate setting of :func:`grokutils.presets.flatness_candidates`, keyed (lr, frac)."""
-    return {candidate: run_groups(configs, store or store_for(profile), progress,
-                                  presets.SWEEP_SIZES["p4"])
-            for candidate, configs in presets.flatness_candidates(profile).items()}
+    return _arms(presets.flatness_candidates, profile, store, progress)
 
 
 def chosen_runs(candidates: dict[tuple[float, float], list[Result]]) -> tuple[tuple[float, float] | None, list[Result]]:
@@ -25,28 +30,24 @@ def chosen_runs(candidates: dict[tuple[float, float], list[Result]]) -> tuple[tu
 def load_ncc_regulariser(profile: str, store: ResultStore | None = None,
                          progress: bool = True) -> dict[str, list[Result]]:
     """Section 5 on MNIST: the baseline and every λ of :func:`grokutils.presets.ncc_regulariser_runs`."""
-    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
-            for arm, configs in presets.ncc_regulariser_runs(profile).items()}
+    return _arms(presets.ncc_regulariser_runs, profile, store, progress)
 
 
 def load_flatness_regulariser(profile: str, store: ResultStore | None = None,
                               progress: bool = True) -> dict[str, list[Result]]:
     """Section 6 on MNIST: the baseline and the unplugged flatness regulariser
     (:func:`grokutils.presets.flatness_regulariser_runs`)."""
-    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
-            for arm, configs in presets.flatness_regulariser_runs(profile).items()}
+    return _arms(presets.flatness_regulariser_runs, profile, store, progress)
 
 
 def load_modular_ncc(profile: str, store: ResultStore | None = None,
                      progress: bool = True) -> dict[str, list[Result]]:
     """Section 5 on x + y mod 97: the baseline and the NCC regulariser (:func:`grokutils.presets.modular_ncc_runs`)."""
-    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
-            for arm, configs in presets.modular_ncc_runs(profile).items()}
+    return _arms(presets.modular_ncc_runs, profile, store, progress)
 
 
 def load_modular_flatness(profile: str, store: ResultStore | None = None,
                           progress: bool = True) -> dict[str, list[Result]]:
     """Section 6 on x + y mod 97: the baseline and the unplugged flatness regulariser
     (:func:`grokutils.presets.modular_flatness_runs`)."""
-    return {arm: run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
-            for arm, configs in presets.modular_flatness_runs(profile).items()}
+    return _arms(presets.modular_flatness_runs, profile, store, progress)
