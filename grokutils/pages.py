@@ -6,8 +6,8 @@ Every notebook has a ``parameters`` cell (``profile``, ``progress``) and then th
 ``page = gu.pages.start("<name>", profile, progress=progress, namespace=globals())``: papermill injects
 its parameters between the two, so :func:`start` sees them and refuses unknown names and wrong types
 (:func:`check_parameters`) before any work.
-Before the parameters cell, right after the title, a hidden cell sets up a bare runtime such as Colab (``grokutils.colab``;
-``tools/add_colab_cell.py`` writes it into every page).
+Before the parameters cell, right after the title, a hidden cell sets up a bare runtime such as Colab
+(``grokutils.colab``; ``tools/add_colab_cell.py`` writes it into every page).
 
 The paragraph is computed from the configurations the page reads under each profile
 (:data:`PAGES`), so a page cannot drift from its data: change a preset and every page that reads
