@@ -140,7 +140,7 @@ class ResultStore:
         if data["key"] != stored.key():
             return self._corrupt(path, f"its stored key {data['key']} does not match its config ({stored.key()}): it "
                                        "was edited, or written by another store format")
-        if stored != config:
+        if stored.replace(device=config.device) != config:  # the device says where a run trained, not what it is
             return self._corrupt(path, f"it holds the result of another configuration ({stored.label()})")
         result = Result(stored, data["steps"], data["history"], data["timings"], data["env"])
         if config.records_norm_trace:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -61,6 +62,16 @@ def test_changed_config_gets_another_file(store, config):
     assert len(store_files(store)) == 2
     # device does not change what a run is
     assert config.replace(device="auto") in store
+
+
+def test_a_run_stored_on_one_device_loads_under_another(store, config):
+    """A result trained with device 'cpu' (or 'cuda') is the result of device 'auto': it loads, is not moved aside."""
+    stored = run(config.replace(device="cpu"), store, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = store.load(config.replace(device="auto"))
+    assert loaded is not None and loaded.history == stored.history
+    assert store.path(config).exists() and not list(store.root.glob("*.corrupt*"))
 
 
 def test_stored_json_round_trips(store, config):
