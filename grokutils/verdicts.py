@@ -15,7 +15,8 @@ A claim of a paper gets one :class:`Verdict`, computed by code from stored runs.
    (:attr:`Verdict.UNINFORMATIVE`): e.g. a bound built from the statistics it bounds, or a signal
    that fires as often in runs that never grok (:func:`fires_without_grokking`). Its mirror: a rule
    whose test cannot reject at all with this many runs is "not testable here"
-   (:func:`rank_test_can_reject`: 3 runs against 3 never reach p < 0.05).
+   (:func:`rank_test_can_reject`: 3 runs against 3 never reach p < 0.05;
+   :func:`signed_rank_test_can_reject`: 4 paired seeds never do).
 5. **Claims about every run** are judged by the share of runs that agree (:data:`MAJORITY`,
    :func:`majority_verdict`); a setting in which no run groks is its own row, "not reproduced".
 6. **A ranking of predictors** is reproduced only when their out-of-sample errors separate
@@ -93,6 +94,13 @@ def rank_test_can_reject(n_a: int, n_b: int, alpha: float = SIGNIFICANCE) -> boo
     completely: 0.05 for 3 runs against 3, so three seeds per arm can never show an effect at 5 %; 4
     against 4 can (1/70). A verdict resting on a test that cannot reject is "not testable here"."""
     return n_a > 0 and n_b > 0 and 1 / math.comb(n_a + n_b, n_a) < alpha
+
+
+def signed_rank_test_can_reject(n_pairs: int, alpha: float = SIGNIFICANCE) -> bool:
+    """Rule 4's mirror for paired runs: whether a one-sided exact Wilcoxon signed-rank test of ``n_pairs``
+    differences can reach p < ``alpha``. Its smallest p-value is 1/2^n (every difference on the paper's side):
+    0.0625 for 4 seeds, 0.031 for 5, so a paired comparison needs at least five seeds."""
+    return n_pairs > 0 and 0.5 ** n_pairs < alpha
 
 
 def contains(interval: tuple[float, float, float] | None, value: float) -> bool:

@@ -136,6 +136,11 @@ def test_timeliness_claims():
     late = [run(seed, signal_at=9_500) for seed in range(5)]
     assert claim_checks.claim_timely(paper.PMI["add"], late, "pmi").verdict == Verdict.NOT_REPRODUCED
     assert claim_checks.claim_timely(paper.LABEL_PMI, timely, "pmi", "label_pmi").verdict == Verdict.REPRODUCED
+    # a tie in timeliness (lags equal up to noise) is a null effect: not reproduced, never partly
+    mixed = [run(seed, signal_at=None if seed < 3 else 9_500) for seed in range(5)]  # 3 of 5 seeds nearer
+    tie = claim_checks.claim_timely(paper.PMI["add"], mixed, "pmi")
+    assert "3/5" in tie.measured and "paired p" in tie.measured and tie.verdict == Verdict.NOT_REPRODUCED
+    assert claim_checks.claim_timely(paper.PMI["add"], timely[:4], "pmi").verdict == Verdict.NOT_TESTABLE
 
 
 def test_mid_ed_claim_needs_complete_separation_from_the_controls():

@@ -8,7 +8,8 @@ import pytest
 
 from grokutils import presets, stats
 from grokutils.verdicts import (MAJORITY, Verdict, contains, effect_verdict, excludes_zero, fires_without_grokking,
-                                rank_test_can_reject, seed_spread, significant, stable_across_seeds)
+                                rank_test_can_reject, seed_spread, signed_rank_test_can_reject, significant,
+                                stable_across_seeds)
 
 
 @pytest.mark.parametrize("p, in_full, expected", [
@@ -59,6 +60,14 @@ def test_a_rank_test_that_cannot_reject_is_known_before_the_runs(n_a, n_b, can):
     assert rank_test_can_reject(n_a, n_b) is can
     if n_a and n_b:
         assert (stats.mann_whitney_greater(list(range(n_b, n_a + n_b)), list(range(n_b)))[1] < 0.05) is can
+
+
+@pytest.mark.parametrize("n, can", [(0, False), (4, False), (5, True), (10, True)])
+def test_a_paired_test_that_cannot_reject_is_known_before_the_runs(n, can):
+    """The smallest exact one-sided signed-rank p of n pairs is 1/2^n: four seeds never reach p < 0.05."""
+    assert signed_rank_test_can_reject(n) is can
+    if n:
+        assert (stats.wilcoxon_less(list(range(n)), [x + 1 + i for i, x in enumerate(range(n))]) < 0.05) is can
 
 
 def test_every_paper_comparison_by_rank_test_can_reject():
