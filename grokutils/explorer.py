@@ -61,9 +61,10 @@ def static_grid(groups: dict[float, Sequence[Result]], fractions: Sequence[float
 
 def collapse_explorer(groups: dict[float, Sequence[Result]]):
     """An ipywidgets panel over the sweep: weight decay, seed and snapshot step (JupyterLab)."""
-    # here, not at the top: ipywidgets and IPython take ~0.15 s to import and only this widget needs them
+    # here, not at the top: ipywidgets takes ~0.15 s to import and only this widget needs it
     import ipywidgets as widgets
-    from IPython.display import display
+
+    from grokutils.run_explorer import show
 
     decay = widgets.SelectionSlider(options=list(groups), description="weight decay")
     seed = widgets.Dropdown(description="seed")
@@ -86,11 +87,7 @@ def collapse_explorer(groups: dict[float, Sequence[Result]]):
     def draw(*_):
         if seed.value is None or step.value not in run().snapshots():
             return
-        with output:
-            output.clear_output(wait=True)
-            figure = explorer_figure(run(), step.value)
-            display(figure)
-            plt.close(figure)
+        show(output, explorer_figure(run(), step.value))  # one update of the widget's outputs, figure closed
 
     decay.observe(on_decay, names="value")
     seed.observe(on_seed, names="value")

@@ -102,6 +102,12 @@ _P2_ARMS = {"MNIST_standard": _robustness("standard", "mnist"), "MNIST_perturbed
             "a_+_b_standard": _robustness("standard", "add"), "a_+_b_perturbed": _robustness("perturbed", "add"),
             "a_+_b_with_the_abelian_regulariser": _robustness("abelian", "add")}
 
+
+def _grid_task(task: str) -> Callable[[str], list[Config]]:
+    """Part V's grid runs of one task (its grokking runs and controls; none where the profile leaves it out)."""
+    return lambda profile: [c for configs in presets.signal_grid(profile).get(task, {}).values() for c in configs]
+
+
 #: Every notebook page (by file name) and its runs.
 PAGES: dict[str, PageRuns] = {
     "00_quickstart": PageRuns(_groups(Nanda=lambda p: [presets.nanda(p), presets.nanda(p, loss_dtype="float32")],
@@ -133,6 +139,8 @@ PAGES: dict[str, PageRuns] = {
     "p2_00_chapter": PageRuns(_groups(**_P2_ARMS, **{k: v for k, v in _P2_STANDARD.items() if "controls" in k}),
                               measured=(
         "quick: not measured yet.")),
+    "p2_explorer": PageRuns(_groups(**_P2_ARMS, **{k: v for k, v in _P2_STANDARD.items() if "controls" in k}),
+                            measured="quick: not measured yet."),
     "p2_fig1_2_robustness": PageRuns(_groups(**_P2_STANDARD), measured="quick: not measured yet."),
     "p2_fig3_distance_bound": PageRuns(_groups(the_standard_MNIST_runs=_robustness("standard", "mnist")),
                                        measured="quick: not measured yet."),
@@ -149,6 +157,16 @@ PAGES: dict[str, PageRuns] = {
                                                               {"regularised": presets.modular_flatness_runs(p)[
                                                                   "regularised"]})
                                                for configs in arms.values() for c in configs]}),
+        measured="quick: not measured yet."),
+    "p4_explorer": PageRuns(_groups(**{
+        "the_Section_5_and_6_runs_on_x_+_y_mod_97": lambda p: [
+            c for arms in (presets.modular_ncc_runs(p),
+                           {"regularised": presets.modular_flatness_runs(p)["regularised"]})
+            for configs in arms.values() for c in configs],
+        "the_Section_5_runs_on_MNIST": lambda p: [c for configs in presets.ncc_regulariser_runs(p).values()
+                                                  for c in configs],
+        "the_Section_6_runs_on_MNIST": lambda p: [c for configs in presets.flatness_regulariser_runs(p).values()
+                                                  for c in configs]}),
         measured="quick: not measured yet."),
     "p4_fig1_grokking": PageRuns(_groups(the_candidate_settings=lambda p: [
         c for configs in presets.flatness_candidates(p).values() for c in configs]),
@@ -171,6 +189,9 @@ PAGES: dict[str, PageRuns] = {
     "p5_leaderboard": PageRuns(_groups(**{"the_grid": lambda p: [
         c for arms in presets.signal_grid(p).values() for configs in arms.values() for c in configs]}),
         measured="quick: not measured yet."),
+    "p5_explorer": PageRuns(_groups(**{"x_+_y_mod_97": _grid_task("add"), "x_−_y_mod_97": _grid_task("sub"),
+                                       "x_·_y_mod_97": _grid_task("mul"), "S5": _grid_task("s5"),
+                                       "MNIST": _grid_task("mnist")}), measured="quick: not measured yet."),
     "p5_monitor": PageRuns(_groups(), trains=_groups(**{"x_+_y_mod_31_in_a_plain_loop": lambda p: [
         presets.monitor_loop_config(p)]}), measured="quick: not measured yet."),
     "seminar_guide": PageRuns(_groups(), measured="quick: seconds (it only lists what the classes run)."),
@@ -191,6 +212,9 @@ PAGES: dict[str, PageRuns] = {
         "train what it reads); seconds after them.")),
     "p3_two_phases": PageRuns(_groups(**_MAIN, S5_controls=_task("s5")), measured=(
         f"quick: 176 s on the development VM with nothing cached ({_SHARED_CORES}).")),
+    "p3_explorer": PageRuns(_groups(**_MAIN, **_ARMS, **_TASKS), measured=(
+        "quick: not measured with nothing cached (it reads the quick runs that the intervention and threshold pages "
+        f"train), seconds once they are cached; paper: 6 s with papermill, kernel start included ({_SHARED_CORES}).")),
     "p3_forecast": PageRuns(_groups(**_MAIN), measured=(
         f"quick: 176 s on the development VM when the main runs are not cached yet, 1 s once they are "
         f"({_SHARED_CORES}).")),

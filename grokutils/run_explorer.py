@@ -12,7 +12,9 @@ The input is what every part's loader returns, arms of runs: ``{label: [Result, 
   accuracy on a twin axis of the same panel. :func:`run_figure` draws that figure without the widget.
 - :func:`static_panels`: the rendered book's equivalent: small multiples, one panel per metric (test accuracy
   first), every arm overlaid as the median over its seeds in a band from the lowest to the highest seed, the
-  median t_grok of its grokked seeds dotted.
+  median t_grok of its grokked seeds dotted. In medians and bands a run that stopped early after grokking
+  (``Config.stop_after_grok``: Parts III–V) holds its last value, so that they do not jump to the seeds that
+  grok late as the others stop.
 
 The metrics each part offers (:data:`PART_METRICS`), by the names the runs record:
 
@@ -40,6 +42,8 @@ that record its metric. A metric recorded by no run is an error that lists the m
 
 from __future__ import annotations
 
+import base64
+import io
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -70,7 +74,7 @@ METRIC_LABELS: dict[str, str] = {
     "spectral_entropy": "spectral entropy H̃ (train probe)", "spectral_entropy_test": "H̃ (test probe)",
     "effective_rank": "effective rank", "fourier_alignment": "Fourier alignment",
     "ncc": "NCC (sum form)", "ncc_mean": "NCC (averaged form)", "relative_flatness": "relative flatness κ",
-    "flatness_bound": "‖W‖²_F · Tr H (bound on κ)", "angle_deviation": "angle to the simplex (rad)",
+    "flatness_bound": "bound on κ (Frobenius ‖W‖² · Tr H)", "angle_deviation": "angle to the simplex (rad)",
     "rnc1": "RNC1", "nc1": "NC1", "nc2": "NC2", "nhsic_zx": "nHSIC(Z; X)", "nhsic_zy": "nHSIC(Z; Y)",
     "nhsic_redundancy": "nHSIC redundancy", "mi_zx": "I(Z; X)", "mi_zy": "I(Z; Y)",
     "mi_redundancy": "I(Z; X) − I(Z; Y)",
@@ -139,14 +143,19 @@ def _check_metrics(metrics: Sequence[str]) -> list[str]:
     return list(metrics)
 
 
-def _grid(runs: Sequence[Result], metric: str) -> tuple[np.ndarray, np.ndarray]:
+def _grid(runs: Sequence[Result], metric: str, hold: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(steps, values): the union of the runs' evaluation steps, one row per run that records ``metric``,
-    NaN where a run was not evaluated (it stopped early) or the value is missing."""
+    NaN where a run was not evaluated or the value is missing. ``hold``: a run that stopped early because it
+    grokked (``Config.stop_after_grok``, :attr:`~grokutils.result.Result.ended_early`) keeps its last value
+    to the end, so that a median over seeds does not jump to the late grokkers as the early ones stop."""
     runs = [run for run in runs if metric in run.history]
     steps = np.unique(np.concatenate([run.step_array for run in runs])) if runs else np.zeros(0, dtype=int)
     values = np.full((len(runs), steps.size), np.nan)
     for row, run in zip(values, runs):
         row[np.searchsorted(steps, run.step_array)] = run[metric]
+        finite = np.flatnonzero(np.isfinite(row))
+        if hold and run.ended_early and finite.size:
+            row[finite[-1] + 1:] = row[finite[-1]]
     return steps, values
 
 
@@ -235,7 +244,8 @@ def _metric_panel(ax, runs: Sequence[Result], metric: str, logy: bool) -> None:
     else:
         for row in values:
             ax.plot(_x(steps), row, color="k", linewidth=0.6, alpha=0.35)
-        ax.plot(_x(steps), _median_band(values)[0], color="k", linewidth=1.8, label="median")
+        ax.plot(_x(steps), _median_band(_grid(runs, metric, hold=True)[1])[0], color="k", linewidth=1.8,
+                label="median")
     if logy:
         ax.set_yscale("log")
     twin = ax.twinx()
@@ -244,7 +254,7 @@ def _metric_panel(ax, runs: Sequence[Result], metric: str, logy: bool) -> None:
     twin.set_ylabel("accuracy", color="0.45")
     twin.grid(False)
     for name, style in (("train_acc", TRAIN_STYLE), ("test_acc", TEST_STYLE)):
-        acc_steps, acc = _grid(runs, name)
+        acc_steps, acc = _grid(runs, name, hold=True)
         if acc.size:
             twin.plot(_x(acc_steps), _median_band(acc)[0], **{**style, "alpha": 0.45, "linewidth": 1.0})
     many = len(runs) > 1
@@ -258,7 +268,8 @@ def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Se
     """The rendered book's explorer: small multiples, one panel per metric (``accuracy``: test accuracy
     first), ``columns`` to a row; in each panel every arm that records the metric, as the median over its
     seeds in a band from the lowest to the highest seed, and a dotted line at the median t_grok of its seeds
-    that reach it (their count in the legend). Metrics in ``logy`` get a log scale."""
+    that reach it (their count in the legend); a run that stopped early after grokking holds its last value
+    in the median and the band. Metrics in ``logy`` get a log scale."""
     arms = check_arms(arms, _check_metrics(metrics))
     if not isinstance(columns, int) or isinstance(columns, bool) or columns < 1:
         raise ValueError(f"columns={columns!r}: expected a positive integer.")
@@ -277,7 +288,7 @@ def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Se
         for name, runs in arms.items():
             if not _records(runs, metric):
                 continue
-            steps, values = _grid(runs, metric)
+            steps, values = _grid(runs, metric, hold=True)
             median, low, high = _median_band(values)
             ax.plot(_x(steps), median, color=colors[name], linewidth=1.4)
             if len(values) > 1:
@@ -301,13 +312,27 @@ def _grokked_note(runs: Sequence[Result]) -> str:
     return f"{grokked}/{len(runs)} reach t_grok"
 
 
+def show(output, figure) -> None:
+    """Make ``output`` (an ``ipywidgets.Output``) show ``figure`` alone, as a PNG, and close the figure.
+
+    The figure replaces the widget's ``outputs`` in one update instead of being displayed inside
+    ``with output:``: that capture context routes the kernel's display messages through the widget, and a
+    widget cell executed under papermill (nbclient) that drew this way hung twice in a dozen runs here,
+    never to finish (nbclient's known "cell containing ipywidgets sometimes blocks", jupyter/nbclient#312)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    output.outputs = ({"output_type": "display_data", "metadata": {},
+                       "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                                "text/plain": repr(figure)}},)
+
+
 def run_explorer(arms: Arms, metrics: Sequence[str], logy: bool = False):
     """An ipywidgets panel over ``arms`` (JupyterLab): arm, seed (:data:`ALL_SEEDS` or one), metrics (those of
     ``metrics`` that the arm's runs record; pick several with shift or ctrl) and a log-scale switch; the
     figure is :func:`run_figure`. Returns the ``VBox`` (controls, then the figure's output)."""
-    # here, not at the top: ipywidgets and IPython take ~0.15 s to import and only this widget needs them
+    # here, not at the top: ipywidgets takes ~0.15 s to import and only this widget needs it
     import ipywidgets as widgets
-    from IPython.display import display
 
     arms = check_arms(arms, _check_metrics(metrics))
     metrics = list(metrics)
@@ -336,11 +361,7 @@ def run_explorer(arms: Arms, metrics: Sequence[str], logy: bool = False):
     def draw(*_):
         if busy[0] or seed.value is None or not chosen.value:
             return
-        with output:
-            output.clear_output(wait=True)
-            figure = run_figure(arms, arm.value, seed.value, list(chosen.value), log.value)
-            display(figure)
-            plt.close(figure)
+        show(output, run_figure(arms, arm.value, seed.value, list(chosen.value), log.value))
 
     arm.observe(on_arm, names="value")
     for control in (seed, chosen, log):

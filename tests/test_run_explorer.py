@@ -1,6 +1,8 @@
 """The explorer of Parts II–V (grokutils.run_explorer): each part's widget and static figure on synthetic runs
 that record that part's metrics, the widget redrawing when its controls change, and the errors on bad input."""
 
+import base64
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -45,17 +47,34 @@ def _arms(part: str) -> dict[str, list[Result]]:
             "control": [_run(config, 0, metrics, groks=False)]}
 
 
+def _png(panel) -> bytes:
+    (shown,) = panel.children[1].outputs  # one figure alone
+    return base64.b64decode(shown["data"]["image/png"])
+
+
 @pytest.mark.parametrize("part", list(rx.PART_METRICS))
-def test_each_parts_explorer_builds_its_widget_and_redraws(part, monkeypatch):
+def test_each_parts_explorer_builds_its_widget_and_redraws(part):
     import ipywidgets as widgets
 
-    drawn, draw = [], rx.run_figure
-    monkeypatch.setattr(rx, "run_figure", lambda *args: drawn.append(args[1:]) or draw(*args))
     arms, metrics = _arms(part), rx.PART_METRICS[part]
     panel = rx.run_explorer(arms, metrics)
     assert isinstance(panel, widgets.VBox) and isinstance(panel.children[1], widgets.Output)
-    (controls, chosen) = panel.children[0].children
-    arm, seed, log = controls.children
+    first = _png(panel)
+    assert first.startswith(b"\x89PNG")
+    arm, chosen = panel.children[0].children[0].children[0], panel.children[0].children[1]
+    chosen.value = tuple(metrics[:2])
+    second = _png(panel)
+    arm.value = "control"
+    assert len({first, second, _png(panel)}) == 3 and plt.get_fignums() == []  # redrawn in place, figures closed
+
+
+def test_the_controls_follow_the_arm_and_each_change_redraws_once(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(rx, "show", lambda output, figure: plt.close(figure))
+    monkeypatch.setattr(rx, "run_figure", lambda *args, draw=rx.run_figure: drawn.append(args[1:]) or draw(*args))
+    arms, metrics = _arms("IV"), rx.PART_METRICS["IV"]
+    panel = rx.run_explorer(arms, metrics)
+    (arm, seed, log), chosen = panel.children[0].children[0].children, panel.children[0].children[1]
     assert list(arm.options) == list(arms) and seed.value == rx.ALL_SEEDS
     assert [value for _, value in chosen.options] == list(metrics) and chosen.value == metrics[:1]
     chosen.value = tuple(metrics[:3])
@@ -70,7 +89,6 @@ def test_each_parts_explorer_builds_its_widget_and_redraws(part, monkeypatch):
                      ("baseline", rx.ALL_SEEDS, list(metrics[:3]), False), ("baseline", 1, list(metrics[:3]), False),
                      ("baseline", 1, list(metrics[:3]), True), ("other arm", rx.ALL_SEEDS, list(metrics[:3]), True),
                      ("other arm", 0, list(metrics[:3]), True), ("control", rx.ALL_SEEDS, list(metrics[:3]), True)]
-    assert plt.get_fignums() == []  # every figure closed once shown
 
 
 @pytest.mark.parametrize("part", list(rx.PART_METRICS))
@@ -96,6 +114,26 @@ def test_run_figure_marks_t_fit_and_t_grok_and_draws_every_seed():
     assert [t.get_text() for t in panels[0].texts] == ["$t_{fit}$ (3/3)", "$t_{grok}$ (3/3)"]
     control = rx.run_figure(arms, "control", 0, ["weight_norm"])
     assert [t.get_text() for t in control.axes[0].texts] == ["$t_{fit}$"]  # it never groks
+    plt.close("all")
+
+
+def test_a_run_that_stopped_after_grokking_holds_its_last_value_in_the_median():
+    config = presets.spectral_main("smoke")[0].replace(num_steps=5_000, stop_after_grok=0)
+
+    def run(seed, last, value):  # groks at its last step
+        steps = list(range(0, last + 1, 100))
+        return Result(config.replace(seed=seed), steps, {
+            "train_acc": [1.0] * len(steps), "test_acc": [0.0] * (len(steps) - 1) + [1.0],
+            "weight_norm": [value] * len(steps)})
+
+    early, late = run(0, 1_000, 0.0), run(1, 5_000, 10.0)
+    assert early.ended_early and not late.ended_early
+    figure = rx.static_panels({"arm": [early, late]}, ["weight_norm"], accuracy=False)
+    median = figure.axes[0].get_lines()[0]
+    assert median.get_ydata()[list(median.get_xdata()).index(3_000)] == 5.0  # not 10: the early run holds 0
+    every = rx.run_figure({"arm": [early, late]}, "arm", rx.ALL_SEEDS, ["weight_norm"])
+    thin, _, median = every.axes[0].get_lines()[:3]
+    assert np.isnan(thin.get_ydata()[-1]) and median.get_ydata()[-1] == 5.0  # each seed drawn as it ran
     plt.close("all")
 
 
