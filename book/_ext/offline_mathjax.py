@@ -5,7 +5,10 @@ unreachable every formula would show as raw ``\\(\\tilde H\\)``. MathJax 2.7 (th
 ships, from the ``jupyter-server-mathjax`` package in the book's extra) is copied into the built site's
 ``_static/mathjax`` when the build ends, and Sphinx's ``mathjax_path`` points at it, with the TeX and MathML
 input and the HTML-CSS output of its combined ``TeX-AMS-MML_HTMLorMML-full`` configuration (the one the package
-ships). _config.yml loads it (``sphinx: local_extensions``).
+ships). Every page loads MathJax, not only the pages whose own text has math (Sphinx's default): the navigation
+sidebar on every page shows the chapters' titles, some with math (``$\\tilde H^*$``), which would otherwise stay TeX
+source on the pages without math of their own (the API reference, the references). _config.yml loads it
+(``sphinx: local_extensions``).
 """
 
 from __future__ import annotations
@@ -41,9 +44,18 @@ def copy_mathjax(outdir: str | Path) -> Path:
 #: ``tex2jax_ignore mathjax_ignore`` (so that a stray ``$`` in prose is left alone) and every formula it parsed
 #: ``math``; MathJax 2 must skip the first and typeset the second.
 #: The package ships MathJax's STIX-Web fonts only (not its default TeX fonts), so both outputs are told to use them.
+#: The HTML-CSS output measures text in a font that is sure not to load (``MathJax_Blank``, its ``webFontDefault``)
+#: to tell when a web font has arrived; MathJax declares it ``src: url('about:blank')``, which Chrome fetches and
+#: refuses as a cross-origin font: "Access to font at 'about:blank' ... has been blocked by CORS policy" and
+#: "about:blank - Failed to load resource" in the console of every page that loads a STIX-Web font file
+#: (mathjax/MathJax#926, #2054). A ``local()`` font that no system has fails just the same, with no request and
+#: no error; the formulas typeset in STIX-Web with the same widths (tools/check_book_in_browser.py checks the
+#: console).
+BLANK_FONT = {"font-family": "MathJax_Blank", "src": "local('MathJax_Blank_Missing')"}
 MATHJAX2_CONFIG = {"tex2jax": {"ignoreClass": "tex2jax_ignore|mathjax_ignore",
                                "processClass": "tex2jax_process|mathjax_process|math|output_area"},
-                   "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None},
+                   "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None,
+                                "styles": {"@font-face": BLANK_FONT}},
                    "SVG": {"font": "STIX-Web"}}
 
 
@@ -59,6 +71,7 @@ def _copy(app, exception) -> None:
 
 def setup(app):
     mathjax_source()  # fail at the start of a build, not after it, if MathJax is missing
+    app.set_html_assets_policy("always")  # MathJax on every page: the sidebar's titles have math (the docstring)
     app.connect("config-inited", _set_path, priority=900)
     app.connect("build-finished", _copy)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
