@@ -1,6 +1,7 @@
 # The grokking book. Two commands do all the set-up on a fresh machine:
 #   make book   -> builds the HTML book offline from the stored results (_build/html)
-#   make test   -> ruff, unit tests, every notebook with the smoke profile, the book with warnings as errors
+#   make test   -> ruff, unit tests, every notebook with the smoke profile, the book with warnings as errors, and
+#                  every page of it opened in headless chromium (make browser installs it with apt-get if missing)
 # Both create the virtual environment .venv if it is missing.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -67,17 +68,18 @@ lint: $(STAMP) ## ruff check of the code, tests and notebooks (rules: pyproject.
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.citation-file-format CITATION.cff
 
-test: $(STAMP) lint ## everything CI checks: lint, unit tests, smoke notebooks, book build (warnings are errors)
+test: $(STAMP) lint ## everything CI checks: lint, unit tests, smoke notebooks, book build (warnings are errors), browser check
 	$(PY) -m pytest -q
 	$(PY) tools/run_notebooks.py --profile smoke
 	$(MAKE) book
+	$(MAKE) browser-check
 
 browser: ## install Debian's chromium and chromium-driver for the browser check, if they are missing (apt-get)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
-browser-check: $(STAMP) browser ## open every page of the built book in headless chromium (not yet part of make test)
+browser-check: $(STAMP) browser ## open every page of the built book in headless chromium: console errors, math, links (make test runs it)
 	$(PY) tools/check_book_in_browser.py
 
 results: $(STAMP) ## regenerate the stored paper-profile results (long; resumes if interrupted)

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,121 @@ def test_the_browser_check_finds_pages_anchors_raw_math_and_external_errors(tmp_
     makefile = (ROOT / "Makefile").read_text()
     assert "browser-check: $(STAMP) browser" in makefile
     assert "apt-get install -y -qq chromium chromium-driver" in makefile
+    test_recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert test_recipe.index("$(MAKE) book") < test_recipe.index("$(MAKE) browser-check"), (
+        "make test opens the book it just built in the browser")
+    assert "not yet part of make test" not in makefile
+
+
+def test_the_browser_check_resolves_links_and_redirects_and_sorts_console_errors(tmp_path, monkeypatch):
+    """The browser check's pure logic: a link is broken when its file (a folder: its index.html) is missing or lies
+    outside the site, or its anchor is; the site's index.html only redirects (checked by its target); console
+    errors are problems unless they come from another host (a note) or match a named ALLOWED_CONSOLE entry."""
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    import check_book_in_browser as check
+
+    site = tmp_path / "site"
+    (site / "book" / "api").mkdir(parents=True)
+    (site / "notebooks").mkdir()
+    page = site / "book" / "intro.html"
+    page.write_text('<section id="how-to-use-this-book"><a name="old">x</a></section>')
+    (site / "book" / "api" / "index.html").write_text('<h1 id="api">API</h1>')
+    (site / "notebooks" / "p1 fig.html").write_text('<h1 id="fig-2">Fig</h1>')
+    (tmp_path / "outside.html").write_text("")
+    ok = ["#how-to-use-this-book", "#old", "intro.html", "api/", "api/index.html#api", "mailto:a@b.c",
+          "../notebooks/p1%20fig.html#fig-2", "https://example.org/x.html#nowhere", "javascript:void(0)"]
+    assert [check.link_problem(site, page, href) for href in ok] == [None] * len(ok)
+    assert check.link_problem(site, page, "missing.html") == "broken link: missing.html"
+    assert check.link_problem(site, page, "../../outside.html") == "broken link: ../../outside.html"
+    assert check.link_problem(site, page, "#nowhere") == "link to a missing anchor: #nowhere"
+    assert check.link_problem(site, page, "api/#top") == "link to a missing anchor: api/#top"
+
+    redirect = '<meta http-equiv="Refresh" content="0; url=book/intro.html" />'  # jupyter-book's index.html
+    assert check.redirect_target(redirect) == "book/intro.html"
+    assert check.redirect_target("<meta http-equiv='refresh' content='5;URL=a%20b.html'>") == "a b.html"
+    assert check.redirect_target(page.read_text()) is None
+    (site / "index.html").write_text(redirect)
+    assert check.check_page(None, "http://127.0.0.1:8000/", site, site / "index.html", []) == []  # no browser needed
+    (site / "index.html").write_text(redirect.replace("intro", "gone"))
+    assert check.check_page(None, "http://127.0.0.1:8000/", site, site / "index.html", []) == [
+        "index.html: redirects to a missing page (broken link: book/gone.html)"]
+
+    base = "http://127.0.0.1:8000/"
+    thebe = f"{base}book/intro.html 61:12 Uncaught SyntaxError: Identifier 'THEBE_JS_URL' has already been declared"
+    entries = [{"level": "SEVERE", "message": thebe},
+               {"level": "WARNING", "message": f"{base}book/intro.html - a warning is not an error"},
+               {"level": "SEVERE", "message": "https://cdn.jsdelivr.net/npm/x.js - Failed to load resource"},
+               {"level": "SEVERE", "message": "about:blank - Failed to load resource: net::ERR_FAILED"}]
+    assert check.ALLOWED_CONSOLE == {}, "every console error the book had is fixed at its source"
+    notes, tolerated = [], Counter()
+    assert check.console_problems(entries, base, "book/intro.html", notes, tolerated) == [
+        f"console error: {thebe}", "console error: about:blank - Failed to load resource: net::ERR_FAILED"]
+    assert notes == ["book/intro.html: external resource not loaded: https://cdn.jsdelivr.net/npm/x.js - Failed to "
+                     "load resource"] and not tolerated
+    monkeypatch.setitem(check.ALLOWED_CONSOLE, "blank-font", re.compile(r"^about:blank - Failed to load resource"))
+    assert check.allowed(entries[3]["message"]) == "blank-font" and check.allowed(thebe) is None
+    assert check.console_problems(entries, base, "book/intro.html", [], tolerated) == [f"console error: {thebe}"]
+    assert tolerated == Counter({"blank-font": 1})
+
+
+def test_the_book_fixes_the_console_errors_at_their_source(tmp_path, monkeypatch):
+    """What tools/check_book_in_browser.py found in every page's console, fixed where it came from: a favicon (no
+    /favicon.ico 404), a valid colour mode for pydata-sphinx-theme (not "Got invalid theme mode: ."), MathJax 2's
+    never-loading font declared local() (no about:blank font request, refused by CORS), and MathJax on every page
+    (the sidebar's titles have math)."""
+    favicon = CONFIG["html"]["favicon"]
+    assert (ROOT / favicon).is_file() and favicon.startswith("book/")
+    assert CONFIG["sphinx"]["config"]["html_context"]["default_mode"] in {"light", "dark", "auto"}
+    assert CONFIG["sphinx"]["local_extensions"].get("inline_scripts_once") == "book/_ext"
+    monkeypatch.syspath_prepend(str(ROOT / "book" / "_ext"))
+    import offline_mathjax
+
+    blank = offline_mathjax.MATHJAX2_CONFIG["HTML-CSS"]["styles"]["@font-face"]
+    assert blank["font-family"] == "MathJax_Blank"
+    assert blank["src"].startswith("local(") and "about:" not in blank["src"]
+
+    class App:
+        policy = None
+
+        def set_html_assets_policy(self, policy):
+            self.policy = policy
+
+        def connect(self, *args, **kwargs):
+            pass
+
+    app = App()
+    offline_mathjax.setup(app)
+    assert app.policy == "always"
+
+
+def test_each_inline_script_is_written_once(tmp_path):
+    """book/_ext/inline_scripts_once.py: Sphinx 7 wrote the inline scripts that sphinx-thebe and sphinx-togglebutton
+    add after the builder started twice (a SyntaxError, 'THEBE_JS_URL' declared twice, in every page's console); a
+    small Sphinx project with both extensions and the book's theme has each once with it (and twice without, while
+    the Sphinx in use has the bug)."""
+    for module in ("sphinx", "sphinx_thebe", "sphinx_togglebutton", "sphinx_book_theme"):
+        pytest.importorskip(module, reason="comes with jupyter-book (the [book] extra)")
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import inline_scripts_once
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    assert inline_scripts_once.inline_name(None) == inline_scripts_once.inline_name("") == ""
+    assert inline_scripts_once.inline_name("a.js") == "a.js"
+
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "index.rst").write_text("Title\n=====\n\nText.\n")
+    counts = {}
+    for fixed in (False, True):
+        extensions = ["sphinx_thebe", "sphinx_togglebutton"] + (["inline_scripts_once"] if fixed else [])
+        (source / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+                                          f"extensions = {extensions!r}\nhtml_theme = 'sphinx_book_theme'\n")
+        out = tmp_path / f"html_{fixed}"
+        build = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(source), str(out)],
+                               capture_output=True, text=True, timeout=300)
+        assert build.returncode == 0, build.stderr
+        html = (out / "index.html").read_text()
+        counts[fixed] = (html.count("const THEBE_JS_URL"), html.count("var togglebuttonSelector"))
+    assert counts[True] == (1, 1)
+    assert counts[False] in {(1, 1), (2, 2)}  # (1, 1) once Sphinx has sphinx-doc/sphinx#13402
