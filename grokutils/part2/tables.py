@@ -103,7 +103,8 @@ def per_seed_table(runs: Sequence[Result]) -> Markdown:
                      else "no", f"{fall.fall:.1%} (peak at {cells.steps(fall.peak_step)})",
                      "—" if math.isnan(change) else f"×{math.exp(change):.3g}",
                      cells.correlation(analysis.sharpness_trend(r))))
-    return markdown_table(("seed", "t_fit", "t_grok", "groks", "norm fall to t_grok", "perturbation error end / t_fit",
+    return markdown_table(("seed", "t_fit", "t_grok", "groks", "norm fall to t_grok (to the end without it)",
+                           "perturbation error end / t_fit",
                            "ρ(step, sharpness) after t_fit"), rows)
 
 
