@@ -42,7 +42,8 @@ def run(seed: int = 0, t_grok: int | None = 5_000, config: gu.Config = ADD, t_fi
         "sharpness": 100 + sharpness_slope * s / 100 + 0.01 * rng.standard_normal(s.size),
         "pmi": 1 + step, "pe": 2 - step, "mid": np.where(s < t_fit, mid_at_fit * (1 + 1 / (1 + s)), mid_at_fit),
         "ed": np.where(s < t_fit, mid_at_fit, mid_at_fit / 2),
-        "abelian_train": np.where(s >= t_abelian, 1.0, 0.5),
+        # an untrained network is trivially commutative (one class for every pair), as the stored runs are
+        "abelian_train": np.where((s >= t_abelian) | (s == 0), 1.0, 0.5),
         "logit_distance_train": np.where(s >= grok, logit_after + logit_noise * rng.random(s.size), 10.0),
         "test_acc_swap_seen": np.where(s >= t_fit, 1.0, 0.0), "test_acc_swap_unseen": np.where(s >= grok, 1.0, 0.0),
         "label_pmi": 1 + (s >= grok + 2_000).astype(float),

@@ -127,3 +127,35 @@ def test_part2_figures_8_13_are_what_their_page_says(part2_runs):
     fits = [r for runs in (standard["add"], controls["add"]) for r in runs]
     assert all(r.t_fit == 200 and analysis.value_at_fit(r, m) < 0.001 for r in fits for m in ("mid", "ed"))
     assert all(float(p) >= 0.43 for p in re.findall(r"p = ([0-9.]+)", mid_ed["add"].measured))
+
+
+def test_part2_figures_4_7_are_what_their_page_says():
+    """p2_fig4_7_degrokking's reading: input noise does not degrok (MNIST: none groks, final 0.62–0.82, two never
+    fit; a + b p = 0.73); the abelian regulariser does (1,600–3,400 against 5,000–7,800, p = 0.004; against noise
+    p = 0.008); standard and perturbed runs become commutative 200–400 steps before their own t_grok; swapped test
+    pairs 11 % at the fit; the logit distance is 40–58 % of its fit value at t_grok."""
+    arms = gu.part2.load_arms("paper", STORE, progress=False)
+    checks, analysis, verdict = gu.part2.claim_checks, gu.part2.analysis, gu.verdicts.Verdict
+    noisy = arms["mnist"]["perturbed"]
+    assert all(r.t_grok is None for r in noisy) and sum(r.t_fit is None for r in noisy) == 2
+    assert {round(float(r["test_acc"][-1]), 2) for r in noisy} <= set(np.round(np.arange(0.62, 0.83, 0.01), 2))
+    add = arms["add"]
+    assert "p = 0.73" in checks.claim_degrok("add", add).measured
+    assert "7,360 ± 3,675" in gu.part2.tables.arms_table(arms) and "6,640 ± 1,135" in gu.part2.tables.arms_table(arms)
+    abelian = checks.claim_abelian_degrok(add)
+    assert abelian.verdict == verdict.REPRODUCED
+    assert "p = 0.004" in abelian.measured and "p = 0.0079" in abelian.measured
+    assert [min(r.t_grok for r in add[a]) for a in ("abelian", "standard")] == [1_600, 5_000]
+    assert [max(r.t_grok for r in add[a]) for a in ("abelian", "standard")] == [3_400, 7_800]
+    lead = {arm: [r.t_grok - analysis.abelian_time(r) for r in add[arm]] for arm in ("standard", "perturbed")}
+    assert set(lead["standard"]) | set(lead["perturbed"]) == {200, 400}
+    positions = [analysis.abelian_position(r) for r in add["standard"]]
+    assert round(min(positions), 2) == 0.92 and round(max(positions), 2) == 0.97
+    assert checks.claim_abelian_standard(add["standard"]).verdict == verdict.REPRODUCED
+    assert checks.claim_abelian_perturbed(add["standard"], add["perturbed"]).verdict == verdict.NOT_REPRODUCED
+    assert all(r["abelian_train"][0] >= 0.98 for arm in ("standard", "perturbed") for r in add[arm])
+    assert round(np.mean([analysis.swap_split_at(r, r.t_fit)[0] for r in add["standard"]]), 2) == 0.11
+    distances = [analysis.logit_distance(r) for arm in ("standard", "perturbed") for r in add[arm]]
+    assert all(0.39 <= d.max_after_grok / d.at_fit <= 0.58 and 46 <= d.at_fit <= 63 for d in distances)
+    ends = [float(r["logit_distance_train"][-1]) for arm in ("standard", "perturbed") for r in add[arm]]
+    assert all(0.6 <= end <= 1.6 for end in ends)
