@@ -153,7 +153,7 @@ def test_part2_figures_4_7_are_what_their_page_says():
     assert round(min(positions), 2) == 0.92 and round(max(positions), 2) == 0.97
     assert checks.claim_abelian_standard(add["standard"]).verdict == verdict.REPRODUCED
     assert checks.claim_abelian_perturbed(add["standard"], add["perturbed"]).verdict == verdict.NOT_REPRODUCED
-    assert all(r["abelian_train"][0] >= 0.98 for arm in ("standard", "perturbed") for r in add[arm])
+    assert all(round(float(r["abelian_train"][0]), 2) >= 0.98 for arm in ("standard", "perturbed") for r in add[arm])
     assert round(np.mean([analysis.swap_split_at(r, r.t_fit)[0] for r in add["standard"]]), 2) == 0.11
     distances = [analysis.logit_distance(r) for arm in ("standard", "perturbed") for r in add[arm]]
     assert all(0.39 <= d.max_after_grok / d.at_fit <= 0.58 and 46 <= d.at_fit <= 63 for d in distances)
