@@ -159,3 +159,15 @@ def test_part2_figures_4_7_are_what_their_page_says():
     assert all(0.39 <= d.max_after_grok / d.at_fit <= 0.58 and 46 <= d.at_fit <= 63 for d in distances)
     ends = [float(r["logit_distance_train"][-1]) for arm in ("standard", "perturbed") for r in add[arm]]
     assert all(0.6 <= end <= 1.6 for end in ends)
+
+
+def test_part2_chapter_is_what_its_page_says(part2_runs):
+    """p2_00_chapter's reading: the abelian regulariser groks in about a third of the steps; PMI and PE complete
+    half their change about 1,600 steps before t_grok on a + b, earlier than the norm (the other numbers it cites
+    are guarded by the tests of their pages)."""
+    standard, _ = part2_runs
+    abelian = gu.part2.load_arms("paper", STORE, progress=False)["add"]["abelian"]
+    ratio = np.mean([r.t_grok for r in abelian]) / np.mean([r.t_grok for r in standard["add"]])
+    assert 0.3 <= ratio <= 0.4
+    lags = {m: np.mean([gu.part2.analysis.lag(r, m) for r in standard["add"]]) for m in ("pmi", "pe", "weight_norm")}
+    assert -1_750 <= lags["pe"] <= lags["pmi"] <= -1_500 and lags["weight_norm"] > lags["pmi"]
