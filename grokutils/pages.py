@@ -103,6 +103,11 @@ _P2_ARMS = {"MNIST_standard": _robustness("standard", "mnist"), "MNIST_perturbed
             "a_+_b_with_the_abelian_regulariser": _robustness("abelian", "add")}
 
 
+def _grid_runs(profile: str) -> list[Config]:
+    """Part V's whole grid: every task's grokking runs and controls."""
+    return [c for arms in presets.signal_grid(profile).values() for configs in arms.values() for c in configs]
+
+
 def _grid_task(task: str) -> Callable[[str], list[Config]]:
     """Part V's grid runs of one task (its grokking runs and controls; none where the profile leaves it out)."""
     return lambda profile: [c for configs in presets.signal_grid(profile).get(task, {}).values() for c in configs]
@@ -186,8 +191,13 @@ PAGES: dict[str, PageRuns] = {
         for configs in arms.values() for c in configs]}),
         measured="quick: 39 s on the development VM once the Section 5 and 6 pages had cached their quick runs (two "
                  "training processes sharing its 2 cores)."),
-    "p5_leaderboard": PageRuns(_groups(**{"the_grid": lambda p: [
-        c for arms in presets.signal_grid(p).values() for configs in arms.values() for c in configs]}),
+    "p5_leaderboard": PageRuns(_groups(the_grid=_grid_runs),
+        measured="quick: not measured yet."),
+    "p5_collisions": PageRuns(_groups(**{
+        "the_grid": _grid_runs,
+        "Part_IV's_Section_5_runs_on_MNIST": lambda p: [c for configs in presets.ncc_regulariser_runs(p).values()
+                                                       for c in configs],
+        **_MAIN, "Part_III's_norm-matched_control": _arm("norm-matched"), "Part_III's_mixing": _arm("mixing")}),
         measured="quick: not measured yet."),
     "p5_explorer": PageRuns(_groups(**{"x_+_y_mod_97": _grid_task("add"), "x_−_y_mod_97": _grid_task("sub"),
                                        "x_·_y_mod_97": _grid_task("mul"), "S5": _grid_task("s5"),

@@ -193,3 +193,10 @@ def test_the_chapter_claims_gain_the_modular_rows():
     ids = [row.id for row in rows]
     assert ids[-3:] == ["p4.ncc-regulariser-modular", "p4.ncc-ablation-modular", "p4.flatness-regulariser-modular"]
     assert len(rows) == 9 and len(claim_checks.claims(seeds(), arms, flat, 3_000)) == 6
+
+
+def test_strongest_arm_is_the_largest_weight_and_refuses_arms_without_one():
+    arms = {"baseline": [], "λ = 0.001": [], "λ = 0.01": [], "λ = 1e-06": []}
+    assert gu.part4.analysis.strongest_arm(arms) == "λ = 0.01"
+    with pytest.raises(ValueError, match="no regularised arm"):
+        gu.part4.analysis.strongest_arm({"baseline": []})

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import grokutils as gu
-from grokutils.part5 import leaderboard, paper, tables
+from grokutils.part5 import collisions, leaderboard, paper, tables
 from grokutils.result import Result
 
 END, EVERY, T_FIT = 10_000, 100, 1_000
@@ -99,3 +99,30 @@ def test_grid_presets(profile):
         assert {t: len(a["grokking"]) for t, a in grid_configs.items()} == dict.fromkeys(gu.presets.SIGNAL_TASKS, 5)
         assert grid_configs["s5"]["grokking"][0].frac_train == gu.presets.S5_LARGER_FRAC
         assert grid_configs["add"]["grokking"][0].num_layers == 1
+
+
+def test_collapse_that_comes_before_grokking_and_not_in_controls_sides_with_part_one():
+    """rnc1 transitions at 2,000 in every grokking run (position < 1); quiet controls: Part I; firing
+    controls: Part IV; no controls: not testable."""
+    quiet = collisions.collapse_answers(leaderboard.leaderboard(grid()))
+    assert [(a.key, a.transitions, a.runs, a.side) for a in quiet] == [("rnc1", 5, 5, "Part I")]
+    firing = collisions.collapse_answers(leaderboard.leaderboard(grid(controls_fire=True)))
+    assert firing[0].false_alarms == 2 and firing[0].side == "Part IV"
+    g = grid()
+    g["add"]["control"] = []
+    assert collisions.collapse_answers(leaderboard.leaderboard(g))[0].side == "not testable here"
+    late = collisions.CollapseAnswer("rnc1", 5, 5, 1.4, 0, 2)  # after grokking: not Part I's order
+    assert late.side == "Part IV"
+    assert "| `rnc1` | 5/5 |" in collisions.collapse_table(quiet)
+
+
+def test_norm_question_compares_forecast_errors_seed_by_seed():
+    g = grid()
+    entropy = collisions.paired_forecast(g, "weight_norm", "spectral_entropy")
+    assert entropy.runs == 5 and entropy.second_error == 0 and math.isinf(entropy.first_error)
+    assert entropy.p_second_better < 0.05 and entropy.answer == "`spectral_entropy` forecasts better"
+    same = collisions.paired_forecast(g, "rnc1", "rnc1")
+    assert same.answer == "not separated"
+    g["add"]["grokking"] = g["add"]["grokking"][:4]
+    assert collisions.paired_forecast(g, "weight_norm", "spectral_entropy").answer == "not testable here"
+    assert "∞ vs 0 %" in collisions.norm_table([entropy])

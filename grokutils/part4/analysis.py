@@ -8,7 +8,7 @@ series whose name the caller gives.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -75,3 +75,13 @@ def within(interval: tuple[float, float, float], margin: float) -> bool:
 def diverged(result: Result) -> bool:
     """The run's training loss became non-finite (or the run stopped with it)."""
     return not bool(np.isfinite(result["train_loss"]).all())
+
+
+def strongest_arm(arms: Mapping[str, Sequence[Result]]) -> str:
+    """The regularised arm with the largest weight (arms named ``"λ = <weight>"`` beside ``"baseline"``):
+    Appendix B's "λ too large" arm of the ablation."""
+    weights = {arm: float(arm.split("= ")[1]) for arm in arms if arm != "baseline"}
+    if not weights:
+        raise ValueError(f"strongest_arm: no regularised arm among {sorted(arms)}; expected names 'λ = <weight>'.")
+    return max(weights, key=weights.get)
+

@@ -135,7 +135,7 @@ def _quartiles(values: Sequence[float]) -> tuple[float, float, float]:
     return float(median), float(q1), float(q3)
 
 
-def _wilcoxon_better(errors: Sequence[float], reference: Sequence[float]) -> float | None:
+def wilcoxon_better(errors: Sequence[float], reference: Sequence[float]) -> float | None:
     """One-sided paired Wilcoxon p that ``errors`` are lower than ``reference`` (infinite errors ranked last)."""
     both = np.asarray([errors, reference], dtype=float)
     if both.shape[1] < 2:
@@ -163,7 +163,7 @@ def row(grid: Grid, key: str, reference: Sequence[Forecast] | None = None) -> Ro
     errors = [f.error for f in forecasts(grid, key)]
     better = None
     if reference is not None and key != paper.FIT:
-        better = _wilcoxon_better(errors, [f.error for f in reference])
+        better = wilcoxon_better(errors, [f.error for f in reference])
     return Row(key, len(runs), sum(s is not None for s in steps),
                _quartiles([position(r, s) for r, s in zip(runs, steps)]), len(controls),
                sum(transition(r, key) is not None for r in controls), _median_interval(errors), better,
