@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from grokutils import plots
+from grokutils.run_explorer import show
 
 if TYPE_CHECKING:
     from grokutils.result import Result
@@ -63,8 +64,6 @@ def collapse_explorer(groups: dict[float, Sequence[Result]]):
     """An ipywidgets panel over the sweep: weight decay, seed and snapshot step (JupyterLab)."""
     # here, not at the top: ipywidgets takes ~0.15 s to import and only this widget needs it
     import ipywidgets as widgets
-
-    from grokutils.run_explorer import show
 
     decay = widgets.SelectionSlider(options=list(groups), description="weight decay")
     seed = widgets.Dropdown(description="seed")
