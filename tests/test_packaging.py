@@ -29,7 +29,8 @@ PROJECT = PYPROJECT["project"]
 CORE = [Requirement(r) for r in PROJECT["dependencies"]]
 EXTRAS = {name: [Requirement(r) for r in reqs] for name, reqs in PROJECT["optional-dependencies"].items()}
 
-# Imported directly but installed by a listed package: IPython (grokutils.explorer's display) comes with ipywidgets.
+# Packages a module may import that another listed package installs: IPython comes with ipywidgets (no grokutils
+# module imports it today; the explorers draw through ipywidgets alone).
 PROVIDED_BY = {"ipython": "ipywidgets"}
 
 
