@@ -215,13 +215,17 @@ def time_scales(samples: dict[str, dict[float, Sequence[float]]], ax=None, xlabe
 # ----------------------------------------------------------------------------------------------
 
 
-def _on_common_grid(results: Sequence[Result], metric: str) -> tuple[np.ndarray, np.ndarray]:
+def on_common_grid(results: Sequence[Result], metric: str, hold: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(steps, values): the union of the runs' evaluation steps and one row per run, NaN where a run
-    was not evaluated (e.g. after it stopped early)."""
-    steps = np.unique(np.concatenate([r.step_array for r in results]))
+    was not evaluated (e.g. after it stopped early). ``hold``: a run that stopped early keeps its last value
+    to the end, so that a median over seeds does not jump to the late grokkers as the early ones stop."""
+    steps = np.unique(np.concatenate([r.step_array for r in results])) if results else np.zeros(0, dtype=int)
     values = np.full((len(results), steps.size), np.nan)
     for row, result in zip(values, results):
         row[np.searchsorted(steps, result.step_array)] = result[metric]
+        finite = np.flatnonzero(np.isfinite(row))
+        if hold and result.ended_early and finite.size:
+            row[finite[-1] + 1:] = row[finite[-1]]
     return steps, values
 
 
@@ -241,7 +245,7 @@ def seed_band(results: Sequence[Result], metric: str, ax=None, label: str | None
         raise ValueError("seed_band needs at least one run.")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.4), constrained_layout=True)
-    steps, values = _on_common_grid(results, metric)
+    steps, values = on_common_grid(results, metric)
     mean, low, high = np.nanmean(values, axis=0), np.nanmin(values, axis=0), np.nanmax(values, axis=0)
     if logx:
         x = _log_steps(ax, steps)

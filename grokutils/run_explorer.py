@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from grokutils.indicators import INDICATORS
-from grokutils.plots import TEST_STYLE, TRAIN_STYLE
+from grokutils.plots import TEST_STYLE, TRAIN_STYLE, on_common_grid
 from grokutils.result import Result
 
 #: The widget's seed option that shows every seed of the arm (thin) and their median (thick).
@@ -144,19 +144,8 @@ def _check_metrics(metrics: Sequence[str]) -> list[str]:
 
 
 def _grid(runs: Sequence[Result], metric: str, hold: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values): the union of the runs' evaluation steps, one row per run that records ``metric``,
-    NaN where a run was not evaluated or the value is missing. ``hold``: a run that stopped early because it
-    grokked (``Config.stop_after_grok``, :attr:`~grokutils.result.Result.ended_early`) keeps its last value
-    to the end, so that a median over seeds does not jump to the late grokkers as the early ones stop."""
-    runs = [run for run in runs if metric in run.history]
-    steps = np.unique(np.concatenate([run.step_array for run in runs])) if runs else np.zeros(0, dtype=int)
-    values = np.full((len(runs), steps.size), np.nan)
-    for row, run in zip(values, runs):
-        row[np.searchsorted(steps, run.step_array)] = run[metric]
-        finite = np.flatnonzero(np.isfinite(row))
-        if hold and run.ended_early and finite.size:
-            row[finite[-1] + 1:] = row[finite[-1]]
-    return steps, values
+    """:func:`grokutils.plots.on_common_grid` over the runs that record ``metric``."""
+    return on_common_grid([run for run in runs if metric in run.history], metric, hold)
 
 
 def _median_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
