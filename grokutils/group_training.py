@@ -63,10 +63,17 @@ def train_group(group: list[Config], store: ResultStore, force: bool = False) ->
 
 def planned_groups(chapters: dict[str, list[Config]], store: ResultStore, sweep_size: int | None,
                    force: bool) -> Iterator[tuple[str, list[Config], bool]]:
-    """(chapter, group, whether it needs training) for every group, printing each configuration's state."""
+    """(chapter, group, whether it needs training) for every group, printing each configuration's state. In a
+    chapter of :data:`grokutils.presets.SETTLED_BY` the groups after the one that settles its rule are not
+    needed (read lazily: a group yielded for training is stored before the next is planned)."""
     for chapter, configs in chapters.items():
+        settled_by, tried = presets.SETTLED_BY.get(chapter), []
         for group in sweep_groups(configs, sweep_size or presets.sweep_size(chapter)):
+            settled = settled_by is not None and settled_by(tried)
             for config in group:
                 state = "stored" if config in store else "missing"
+                if settled and state == "missing":
+                    state = "not needed (an earlier group settled the chapter's rule)"
                 print(f"{chapter}: {config.label()} [{config.key()}] {state}", flush=True)
-            yield chapter, group, force or not all(config in store for config in group)
+            yield chapter, group, not settled and (force or not all(config in store for config in group))
+            tried.append([store.load(config) for config in group])

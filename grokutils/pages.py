@@ -87,6 +87,18 @@ _ARMS = {"mixing": _arm("mixing"), "the_norm-matched_control": _arm("norm-matche
          "the_stronger_mixing": presets.spectral_mixing_strong}
 _TASKS = {"x_−_y": _task("sub"), "x_·_y": _task("mul"), "S5": _task("s5")}
 
+def _needed_candidates(profile: str) -> list[Config]:
+    """Figure 1's candidate settings up to the one its rule chooses from the stored runs (those after it are
+    not trained: :data:`grokutils.presets.SETTLED_BY`)."""
+    store, needed, tried = store_for(profile), [], []
+    for configs in presets.flatness_candidates(profile).values():
+        if presets.candidate_settled(tried):
+            break
+        needed += configs
+        tried.append([store.load(c) for c in configs])
+    return needed
+
+
 def _robustness(arm: str, task: str) -> Callable[[str], list[Config]]:
     return lambda profile: presets.robustness_runs(profile)[task][arm]
 
@@ -158,8 +170,7 @@ PAGES: dict[str, PageRuns] = {
     "p2_theory": PageRuns(_groups(MNIST=_robustness("standard", "mnist"), **{"a_+_b": _robustness("standard", "add")}),
                           measured=_P2_CACHED.format(seconds=6)),
     "p4_00_chapter": PageRuns(_groups(**{
-        "Figure_1's_candidate_settings": lambda p: [c for configs in presets.flatness_candidates(p).values()
-                                                      for c in configs],
+        "Figure_1's_candidate_settings": _needed_candidates,
         "the_Section_5_and_6_runs": lambda p: [c for arms in (presets.ncc_regulariser_runs(p),
                                                               presets.flatness_regulariser_runs(p),
                                                               presets.modular_ncc_runs(p),
@@ -177,8 +188,7 @@ PAGES: dict[str, PageRuns] = {
         "the_Section_6_runs_on_MNIST": lambda p: [c for configs in presets.flatness_regulariser_runs(p).values()
                                                   for c in configs]}),
         measured="quick: not measured yet."),
-    "p4_fig1_grokking": PageRuns(_groups(the_candidate_settings=lambda p: [
-        c for configs in presets.flatness_candidates(p).values() for c in configs]),
+    "p4_fig1_grokking": PageRuns(_groups(the_candidate_settings=_needed_candidates),
         measured="quick: not measured yet."),
     "p4_sec5_ncc_regulariser": PageRuns(_groups(**{"the_baseline_and_every_λ": lambda p: [
         c for configs in presets.ncc_regulariser_runs(p).values() for c in configs],

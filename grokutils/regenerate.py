@@ -114,9 +114,12 @@ def recorded_costs(chapters: dict[str, list[Config]], store: ResultStore, sweep_
         complete = [g for g in stored if all(r is not None for r in g)]
         seconds = sum(group_wall_seconds(g) for g in complete)
         total += seconds
-        missing = len(groups) - len(complete)
+        rule = presets.SETTLED_BY.get(chapter)
+        unneeded = sum(rule is not None and rule(stored[:i]) and g not in complete for i, g in enumerate(stored))
+        missing = len(groups) - len(complete) - unneeded
+        notes = ", ".join(f"{n} {what}" for n, what in ((missing, "not stored"), (unneeded, "not needed")) if n)
         rows.append(f"| `{chapter}` | {len(configs)} | {sum(r is not None for g in stored for r in g)} | "
-                    f"{len(groups)}{f' ({missing} not stored)' if missing else ''} | {seconds:,.0f} s |")
+                    f"{len(groups)}{f' ({notes})' if notes else ''} | {seconds:,.0f} s |")
     rows.append(f"| all | | | | {total:,.0f} s ≈ {total / 3600:.1f} h |")
     return "\n".join(rows)
 

@@ -200,3 +200,17 @@ def test_strongest_arm_is_the_largest_weight_and_refuses_arms_without_one():
     assert gu.part4.analysis.strongest_arm(arms) == "λ = 0.01"
     with pytest.raises(ValueError, match="no regularised arm"):
         gu.part4.analysis.strongest_arm({"baseline": []})
+
+
+def test_a_candidate_settles_the_rule_only_when_every_seed_of_it_groks():
+    first, second, _ = gu.presets.FLATNESS_CANDIDATES
+
+    def tried(candidate, **kwargs):
+        return [Result(r.config.replace(lr=candidate[0], frac_train=candidate[1]), r.steps, r.history)
+                for r in seeds(**kwargs)[:3]]
+
+    assert not gu.presets.candidate_settled([])
+    assert gu.presets.candidate_settled([tried(first)])
+    assert not gu.presets.candidate_settled([tried(first, t_grok=None)])
+    assert gu.presets.candidate_settled([tried(first, t_grok=None), tried(second)])
+    assert not gu.presets.candidate_settled([tried(first)[:2] + [None]])  # a seed not stored settles nothing

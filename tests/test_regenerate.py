@@ -125,3 +125,32 @@ def test_costs_sum_the_wall_time_the_stored_groups_recorded(tmp_path, capsys):
     assert "| 3 | 2 | 1 (1 not stored) | 0 s |" in missing  # the third member joins the group: not summed
     regenerate.main(["--costs", "--profile", "smoke", "--results", str(tmp_path), "--chapter", "p1_thm43_time_scales"])
     assert "15 s" in capsys.readouterr().out
+
+
+def _store_groks(store, configs, groks: bool) -> None:
+    for config in configs:
+        steps = gu.config.eval_steps(config.eval_schedule, config.num_steps)
+        test = [0.0] * (len(steps) - 2) + [1.0, 1.0] if groks else [0.0] * len(steps)
+        history = {"train_acc": [0.0] + [1.0] * (len(steps) - 1), "test_acc": test}
+        store.save(gu.Result(config, steps, history, {"train_s": 1.0, "eval_s": 0.0}, {}))
+
+
+@pytest.mark.parametrize("first_groks", [True, False])
+def test_alternatives_after_the_one_that_settles_the_rule_are_not_trained(tmp_path, capsys, first_groks):
+    """Figure 1 of Part IV tries its candidate settings in order: once every seed of one grokked (the rule,
+    presets.candidate_settled), the later candidates are not needed; until then each is."""
+    smoke = [c for configs in presets.flatness_candidates("smoke").values() for c in configs][0]
+    candidates = {(lr, frac): [smoke.replace(lr=lr, frac_train=frac, seed=s) for s in (0, 1, 2)]
+                  for lr, frac in presets.FLATNESS_CANDIDATES}
+    configs = [c for group in candidates.values() for c in group]
+    store = gu.ResultStore(tmp_path)
+    _store_groks(store, candidates[presets.FLATNESS_CANDIDATES[0]], first_groks)
+    needed = [needed for _, _, needed in gu.group_training.planned_groups({"p4_fig1_grokking": configs}, store, 3,
+                                                                          force=False)]
+    out = capsys.readouterr().out
+    if first_groks:
+        assert needed == [False, False, False] and out.count("not needed") == 6
+        assert "(2 not needed)" in regenerate.recorded_costs({"p4_fig1_grokking": configs}, store)
+    else:
+        assert needed == [False, True, True] and "not needed" not in out
+        assert "(2 not stored)" in regenerate.recorded_costs({"p4_fig1_grokking": configs}, store)

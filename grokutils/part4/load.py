@@ -16,8 +16,15 @@ def _arms(preset, profile: str, store: ResultStore | None, progress: bool) -> di
 
 def load_candidates(profile: str, store: ResultStore | None = None,
                     progress: bool = True) -> dict[tuple[float, float], list[Result]]:
-    """Figure 1: every candidate setting of :func:`grokutils.presets.flatness_candidates`, keyed (lr, frac)."""
-    return _arms(presets.flatness_candidates, profile, store, progress)
+    """Figure 1: the candidate settings of :func:`grokutils.presets.flatness_candidates`, keyed (lr, frac), in
+    order up to the one the rule chooses (:func:`grokutils.presets.candidate_settled`): those after it are not
+    trained."""
+    loaded: dict[tuple[float, float], list[Result]] = {}
+    for candidate, configs in presets.flatness_candidates(profile).items():
+        if presets.candidate_settled(list(loaded.values())):
+            break
+        loaded[candidate] = run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
+    return loaded
 
 
 def chosen_runs(candidates: dict[tuple[float, float], list[Result]]) -> tuple[tuple[float, float] | None, list[Result]]:

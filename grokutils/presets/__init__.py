@@ -84,6 +84,7 @@ from grokutils.presets.part4 import (  # noqa: F401
     FLATNESS_PAPER,
     FLATNESS_SEEDS,
     FLATNESS_STOP_AFTER_GROK,
+    candidate_settled,
     chosen_candidate,
     flatness_candidates,
 )
@@ -134,6 +135,7 @@ from grokutils.presets.part3 import (  # noqa: F401
     spectral_calibration,
 )
 from grokutils.presets.chapters import (  # noqa: F401
+    SETTLED_BY,
     SWEEP_SIZES,
     sweep_size,
     chapter_runs,
@@ -177,6 +179,7 @@ __all__ = [
     "FLATNESS_PAPER",
     "FLATNESS_SEEDS",
     "FLATNESS_STOP_AFTER_GROK",
+    "candidate_settled",
     "chosen_candidate",
     "flatness_candidates",
     "NOISE_SCHEDULES",
@@ -223,6 +226,7 @@ __all__ = [
     "SPECTRAL_PAPER",
     "SPECTRAL_STOP_AFTER_GROK",
     "SPECTRAL_TASK_STEPS",
+    "SETTLED_BY",
     "SWEEP_SIZES",
     "TEXT_DEVIATIONS",
     "TEXT_INIT_SCALES",

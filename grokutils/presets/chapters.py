@@ -7,8 +7,8 @@ from grokutils.config import Config
 from grokutils.presets.part1 import (collapse_architectures, collapse_cnn_snapshots, collapse_sweep, collapse_theory,
                                      collapse_vit_sweep, concentration_sweep)
 from grokutils.presets.part2 import robustness_controls, robustness_runs
-from grokutils.presets.part4 import (flatness_candidates, flatness_regulariser_runs, modular_flatness_runs,
-                                     modular_ncc_runs, ncc_regulariser_runs)
+from grokutils.presets.part4 import (candidate_settled, flatness_candidates, flatness_regulariser_runs,
+                                     modular_flatness_runs, modular_ncc_runs, ncc_regulariser_runs)
 from grokutils.presets.part5 import signal_grid
 from grokutils.presets.part3 import (MIXING_ALPHA, MIXING_ALPHA_STRONG, SPECTRAL_PAPER, lemmas_steps,
                                      spectral_calibration, spectral_intervention, spectral_lemmas, spectral_main,
@@ -23,6 +23,11 @@ from grokutils.profiles import check_profile
 #: two groups of five, the three seeds of a Part IV candidate, the five seeds of a Part V task. The loaders and
 #: ``python -m grokutils.regenerate`` both read it.
 SWEEP_SIZES = {"00": 6, "p1": 6, "p2": 5, "p3": 5, "p4": 3, "p5": 5}
+
+
+#: Chapters whose groups are alternatives tried in order: given the stored runs of the groups before (None where
+#: not stored), the rule says whether the question is settled, and the groups after are then not trained.
+SETTLED_BY = {"p4_fig1_grokking": candidate_settled}
 
 
 def sweep_size(chapter: str) -> int:

@@ -12,11 +12,16 @@ written before any of these runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from grokutils.config import Config
+from grokutils.grokking import generalises_late
 from grokutils.presets.common import Deviation
 from grokutils.presets.part3 import SPECTRAL_PAPER
 from grokutils.profiles import check_profile
+
+if TYPE_CHECKING:
+    from grokutils.result import Result
 
 #: The paper's setup (Section 4; Power et al. 2022's transformer and optimiser; batch 512 and 10 warm-up steps
 #: as in Power et al., which the paper follows; 3 seeds).
@@ -68,6 +73,14 @@ def chosen_candidate(groks: Mapping[tuple[float, float], Sequence[bool]]) -> tup
         if flags and all(flags):
             return candidate
     return None
+
+
+def candidate_settled(tried: Sequence[Sequence[Result | None]]) -> bool:
+    """Whether the rule has chosen a candidate from ``tried`` (the stored runs of the candidates trained so far,
+    in order; None for a run not stored): then the candidates after it are not needed, and are not trained."""
+    groks = {(runs[0].config.lr, runs[0].config.frac_train): [generalises_late(r) for r in runs]
+             for runs in tried if runs and all(r is not None for r in runs)}
+    return chosen_candidate(groks) is not None
 
 
 # ----------------------------------------------------------------------------------------------
