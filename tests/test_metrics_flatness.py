@@ -230,3 +230,46 @@ def test_output_scale_must_be_positive_per_row():
     h, y, w, b = _data(8, n=6, d=2, c=3)
     with pytest.raises(ValueError, match="output_scale"):
         fl.relative_flatness(h, y, w, b, output_scale=torch.tensor([1.0, -1.0, 1.0]))
+
+
+def _mp_quadratic(h, w, b):
+    """wᵀ H w = Σ_{s,s'} w_sᵀ H_{s,s'} w_s' from the Hessian blocks (1/N) Σ_i (p_is δ_ss' − p_is p_is') h_i h_iᵀ,
+    at 80 digits on the float64 inputs."""
+    with mpmath.workdps(80):
+        wm = [[mpmath.mpf(x) for x in row] for row in w.tolist()]
+        bm = [mpmath.mpf(x) for x in (b.tolist() if b is not None else [0.0] * len(wm))]
+        total = mpmath.mpf(0)
+        for row in h.tolist():
+            hi = [mpmath.mpf(x) for x in row]
+            u = [mpmath.fsum(a * x for a, x in zip(ws, hi)) for ws in wm]  # w_sᵀ h_i
+            z = [us + bs for us, bs in zip(u, bm)]
+            e = [mpmath.exp(zs - max(z)) for zs in z]
+            p = [es / mpmath.fsum(e) for es in e]
+            total += mpmath.fsum(u[s] * u[t] * (p[s] * (s == t) - p[s] * p[t])
+                                 for s in range(len(wm)) for t in range(len(wm)))
+        return float(total / len(h.tolist()))
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quadratic_form_is_w_hessian_w_from_autograd(seed, bias):
+    h, y, w, b = _data(seed, bias=bias)
+    flat = w.reshape(-1)
+    assert fl.relative_flatness_quadratic(h, y, w, b) == pytest.approx(
+        float(flat @ fl.last_layer_hessian(h, y, w, b) @ flat), rel=1e-9)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_quadratic_form_keeps_its_digits_when_the_softmax_saturates(bias):
+    h, y, w, b = _saturated(4, bias=bias)
+    assert fl.relative_flatness_quadratic(h, y, w, b) == pytest.approx(_mp_quadratic(h, w, b), rel=1e-10, abs=0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.floats(0.05, 20.0), min_size=5, max_size=5))
+def test_quadratic_form_is_invariant_where_the_trace_form_is_not(scales):
+    """The neuron-wise rescaling of the features h → h ⊙ c, W → W / c leaves the logits, and wᵀHw, unchanged."""
+    h, y, w, b = _data(9, bias=True)
+    c = torch.tensor(scales, dtype=torch.float64)
+    assert fl.relative_flatness_quadratic(h * c, y, w / c, b) == pytest.approx(
+        fl.relative_flatness_quadratic(h, y, w, b), rel=1e-9)

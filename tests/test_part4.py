@@ -214,3 +214,11 @@ def test_a_candidate_settles_the_rule_only_when_every_seed_of_it_groks():
     assert not gu.presets.candidate_settled([tried(first, t_grok=None)])
     assert gu.presets.candidate_settled([tried(first, t_grok=None), tried(second)])
     assert not gu.presets.candidate_settled([tried(first)[:2] + [None]])  # a seed not stored settles nothing
+
+
+def test_the_rescaling_counterexample_changes_the_trace_form_and_not_the_function():
+    built, rescaled = gu.part4.theory.rescaling_counterexample().values()
+    assert built["logit_change"] == 0 and rescaled["logit_change"] < 1e-12
+    assert rescaled["trace"] > 10 * built["trace"]  # Definition 3.2's κ is not a function of the network alone
+    assert rescaled["quadratic"] == pytest.approx(built["quadratic"], rel=1e-12)
+    assert "619.8" in gu.part4.tables.rescaling_table({"rescaled": rescaled})

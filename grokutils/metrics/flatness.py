@@ -27,7 +27,9 @@ Conventions (tested in ``tests/test_metrics_flatness.py``):
   λ_s and the scaling undone in g (``output_scale`` of :func:`relative_flatness`). It is
   *not* in general invariant to a neuron-wise rescaling of the *feature* layer,
   h → h ⊙ c, W → W / c with distinct c_j (the reading in the book's Part IV spec): the
-  logits are unchanged but ⟨w_s, w_s'⟩ and Tr H_ss' weight the columns differently.
+  logits are unchanged but ⟨w_s, w_s'⟩ and Tr H_ss' weight the columns differently. The quadratic form
+  wᵀ H w (:func:`relative_flatness_quadratic`) is invariant to it; Figure 1 and Sections 5–6 show the trace
+  form, as Definition 3.2 writes it.
 """
 
 from __future__ import annotations
@@ -260,6 +262,22 @@ def relative_flatness_closed_form(features, labels, weight, bias=None) -> float:
     """
     h, _, w, b = _last_layer_inputs(features, labels, weight, bias)
     return _kappa_closed_form(h, w, b)
+
+
+def relative_flatness_quadratic(features, labels, weight, bias=None) -> float:
+    """The quadratic form Σ_{s,s'} w_sᵀ H_{s,s'} w_{s'} = wᵀ H w, beside Definition 3.2's trace form (Part IV).
+
+    With z_is = ⟨w_s, h_i⟩ it is (1/N) Σ_i ½ Σ_{s,t} p_is p_it (z_is − z_it)², the mean over samples of the
+    variance of the (bias-free) logits under the softmax, so it depends on W and h only through the logits:
+    invariant to the neuron-wise rescaling of the features h → h ⊙ c, W → W / c (c_j > 0, compensated column
+    by column), which changes the trace form κ of :func:`relative_flatness_closed_form` (tested; the Part IV
+    theory page shows the counterexample). Evaluated as a sum of non-negative terms, like κ.
+    """
+    h, _, w, b = _last_layer_inputs(features, labels, weight, bias)
+    p, _ = _softmax_and_complement(h, w, b)
+    z = h @ w.T
+    gap2 = (z[:, :, None] - z[:, None, :]).pow(2)  # (N, C, C): (z_is − z_it)²
+    return float(0.5 * torch.einsum("is,ist,it->", p, gap2, p) / h.shape[0])
 
 
 def flatness_bound(features, labels, weight, bias=None) -> float:

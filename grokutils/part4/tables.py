@@ -80,3 +80,12 @@ def lemma_a1_table(examples: Mapping[str, dict]) -> Markdown:
                           [(name, f"{row['relative_spread']:.2g}", f"{row['nc4_train']:.0%}",
                             f"{row['nc4_probe']:.1%}", "yes" if row["holds"] else "no")
                            for name, row in examples.items()])
+
+
+def rescaling_table(rows: Mapping[str, dict]) -> Markdown:
+    """The two forms of relative flatness before and after a neuron-wise rescaling of the features
+    (:func:`grokutils.part4.theory.rescaling_counterexample`)."""
+    return markdown_table(("last layer", "largest change of a logit", "κ, trace form (Def. 3.2)",
+                           "wᵀHw, quadratic form"),
+                          [(name, f"{row['logit_change']:.1e}", f"{row['trace']:.4g}", f"{row['quadratic']:.4g}")
+                           for name, row in rows.items()])

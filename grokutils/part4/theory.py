@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from grokutils.bound_checks import BoundCheck, bound_check, claim_bounds
 from grokutils.claims import Claim
-from grokutils.metrics import flatness_theory
+from grokutils.metrics import flatness, flatness_theory
 from grokutils.part4 import paper
 from grokutils.result import Result
 from grokutils.verdicts import Verdict
@@ -105,6 +106,27 @@ def lemma_a1_examples() -> dict[str, dict]:
     shifted[0] += LEMMA_A1_BIAS_SHIFT * lam * M * M
     return {name: flatness_theory.lemma_a1_check(cfg.features, cfg.labels, cfg.weight, bias)
             for name, bias in (("exact NC1–NC4", cfg.bias), ("one bias shifted", shifted))}
+
+
+#: The rescaling counterexample: an exact NC configuration (k, M, λ) and the per-neuron scales c of its features.
+RESCALING_SETTING, RESCALING_SCALES = (3, 1.0, 1.0), (1.0, 10.0, 0.1)
+
+
+def rescaling_counterexample() -> dict[str, dict]:
+    """Definition 3.2's trace form κ and the quadratic form wᵀHw
+    (:func:`~grokutils.metrics.flatness.relative_flatness_quadratic`) on an exact NC configuration
+    (:data:`RESCALING_SETTING`) and on the same function with its features rescaled neuron-wise, h → h ⊙ c,
+    W → W / c (:data:`RESCALING_SCALES`): the logits agree, the trace form does not."""
+    k, M, lam = RESCALING_SETTING
+    cfg = flatness_theory.neural_collapse_configuration(k, M, lam)
+    c = torch.tensor(RESCALING_SCALES, dtype=torch.float64)
+    built = (cfg.features, cfg.weight)
+    rescaled = (cfg.features * c, cfg.weight / c)
+    logits = cfg.features @ cfg.weight.T
+    return {name: {"trace": flatness.relative_flatness_closed_form(h, cfg.labels, w, cfg.bias),
+                   "quadratic": flatness.relative_flatness_quadratic(h, cfg.labels, w, cfg.bias),
+                   "logit_change": float((h @ w.T - logits).abs().max())}
+            for name, (h, w) in (("as built", built), (f"features × c = {RESCALING_SCALES}", rescaled))}
 
 
 #: Logit margin λM²k/(k−1) below which the autograd Hessian keeps κ's digits (above it the softmax saturates
