@@ -27,6 +27,7 @@ def run(seed: int = 0, t_grok: int | None = 6_000, ncc_fall: int = 1_500, kappa_
         "test_acc": np.where(s >= grok, final_acc, 0.01 + 0.001 * seed),
         "train_loss": np.where(s > 5_000, np.inf, 0.1) if diverges else np.full_like(s, 0.1),
         "ncc": np.where(s < ncc_fall, 10.0, ncc_end), "relative_flatness": np.where(s < kappa_fall, 10.0, kappa_end),
+        "ncc_mean": np.where(s < ncc_fall, 1.0, ncc_end / 10), "flatness_bound": np.where(s < kappa_fall, 90.0, 9.0),
         "representativeness": np.where(s < grok, 1.0, 0.01),
     }
     return Result(BASE.replace(seed=seed), s.astype(int).tolist(),
@@ -43,6 +44,9 @@ def test_half_fall_and_position_by_hand():
     assert analysis.half_fall_step(r, "relative_flatness") == 6_000 and analysis.position(r, 6_000) == 1.0
     assert analysis.half_fall_step(run(ncc_end=10.0), "ncc") is None
     assert analysis.value_at(r, "test_acc", 6_050) == 0.99 and analysis.value_at(r, "test_acc", 5_999) < 0.5
+    assert analysis.half_rise_step(r) == 6_000 and analysis.half_rise_step(run(final_acc=0.01)) is None
+    ramp = Result(BASE, [0, 100, 200, 300, 400], {"test_acc": [0.2, 0.0, 0.3, 0.6, 1.0]})
+    assert analysis.half_rise_step(ramp) == 300  # from the smallest value (0.0), half of the rise to 1.0
 
 
 def test_figure1_claims():

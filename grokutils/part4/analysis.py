@@ -28,6 +28,19 @@ def half_fall_step(result: Result, metric: str) -> int | None:
     return int(result.step_array[peak + below[0]])
 
 
+def half_rise_step(result: Result, metric: str = "test_acc") -> int | None:
+    """The first evaluation after ``metric``'s smallest value at which it has covered half of its rise from that
+    value to its final value (None if it ends at its smallest value): for test accuracy, the middle of the
+    rise that t_grok (its threshold crossing) ends."""
+    values = result[metric]
+    low = int(np.nanargmin(values))
+    rise = values[-1] - values[low]
+    if not rise > 0:
+        return None
+    above = np.nonzero(values[low:] >= values[low] + 0.5 * rise)[0]
+    return int(result.step_array[low + above[0]])
+
+
 def position(result: Result, step: int | None) -> float:
     """(step − t_fit) / (t_grok − t_fit); NaN without a fit-to-grok span or a step."""
     if step is None or result.t_fit is None or result.t_grok is None or result.t_grok <= result.t_fit:

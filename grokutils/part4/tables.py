@@ -24,23 +24,28 @@ def _position(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:.2f}"
 
 
-#: The measures of Figure 1's table, by recorded key: Part IV's two.
-FIGURE1_MEASURES = {"ncc": "NCC", "relative_flatness": "κ"}
+#: The measures of Figure 1's table, by recorded key: NCC in the paper's sum form and the authors' averaged form,
+#: κ (Definition 3.2's trace form) and its bound ‖w‖²_F·Tr H (Lemma A.2).
+FIGURE1_MEASURES = {"ncc": "NCC (sum)", "ncc_mean": "NCC (averaged)", "relative_flatness": "κ",
+                    "flatness_bound": "‖w‖²·Tr H"}
 #: Part I against Part IV on the same runs: Part I's within-class collapse (RNC1) beside NCC and κ.
 RIVAL_MEASURES = {"rnc1": "RNC1 (Part I)", "ncc": "NCC (Part IV)", "relative_flatness": "κ (Part IV)"}
 
 
 def half_fall_table(runs: Sequence[Result], measures: Mapping[str, str] = FIGURE1_MEASURES) -> Markdown:
-    """Per seed: t_fit, t_grok, and each measure's half-fall step and its position (0 at the fit, 1 at
-    grokking); ``measures``: recorded key → column name (default: Figure 1's NCC and κ)."""
+    """Per seed: t_fit, t_grok, the middle of the test accuracy's rise, and each measure's half-fall step, each
+    with its position (0 at the fit, 1 at grokking); ``measures``: recorded key → column name (default:
+    Figure 1's NCC and κ)."""
     rows = []
     for r in runs:
-        row = [r.config.seed, cells.steps(r.t_fit), cells.steps(r.t_grok)]
+        rise = analysis.half_rise_step(r, "test_acc")
+        row = [r.config.seed, cells.steps(r.t_fit), cells.steps(r.t_grok), cells.steps(rise),
+               _position(analysis.position(r, rise))]
         for key in measures:
             step = analysis.half_fall_step(r, key)
             row += [cells.steps(step), _position(analysis.position(r, step))]
         rows.append(row)
-    header = ["seed", "t_fit", "t_grok"]
+    header = ["seed", "t_fit", "t_grok", "test accuracy half-rise", "position"]
     for name in measures.values():
         header += [f"{name} half-fall", "position"]
     return markdown_table(header, rows)
