@@ -410,3 +410,18 @@ def test_part4_theory_is_what_its_page_says():
     assert check.evaluations == 2840 and check.violations == 0 and round(check.smallest_slack, 1) == 9.4
     slack = np.concatenate([np.asarray(r["flatness_bound"]) / np.asarray(r["relative_flatness"]) for r in runs])
     assert round(float(np.nanmax(slack))) == 11
+
+
+def test_the_readme_cost_table_is_what_the_stored_runs_recorded():
+    """Every chapter row of the README's cost table, and its total, as ``python -m grokutils.regenerate --costs``
+    computes them from results/ (the README adds a GPU column)."""
+    from grokutils import regenerate
+
+    readme = (gu.runs.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)` (\| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ \|)", readme, flags=re.M))
+    assert rows, "the README has no cost table"
+    computed = regenerate.recorded_costs({name: gu.presets.paper_runs()[name] for name in rows}, STORE)
+    for chapter, cells in rows.items():
+        assert f"| `{chapter}` {cells}" in computed, f"README row of {chapter} is stale; run --costs"
+    total = re.search(r"^\| all \| \| \| \| ([^|]+) \|", readme, flags=re.M)
+    assert total and f"| all | | | | {total.group(1).strip()} |" in computed
