@@ -226,3 +226,10 @@ def test_the_rescaling_counterexample_changes_the_trace_form_and_not_the_functio
     assert rescaled["trace"] > 10 * built["trace"]  # Definition 3.2's κ is not a function of the network alone
     assert rescaled["quadratic"] == pytest.approx(built["quadratic"], rel=1e-12)
     assert "619.8" in gu.part4.tables.rescaling_table({"rescaled": rescaled})
+
+
+def test_the_at_grokking_table_pairs_seeds_and_divides_by_the_baseline():
+    table = gu.part4.tables.at_grokking_table({"baseline": seeds(), "λ = 0.01": seeds(t_grok=7_000, kappa_end=100.0)})
+    assert "+1,000, +1,000" in table and "×100 to ×100" in table  # κ at t_grok: 100 against 1
+    with pytest.raises(ValueError, match="seeds"):
+        gu.part4.tables.at_grokking_table({"baseline": seeds(), "λ = 0.01": seeds()[:2]})

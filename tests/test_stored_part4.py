@@ -66,3 +66,36 @@ def test_figure1_is_what_its_page_says(figure1):
     verdicts = [c.verdict.value for c in (gu.part4.claim_checks.claim_ncc_memorisation(runs),
                                           gu.part4.claim_checks.claim_kappa_grokking(runs))]
     assert verdicts == ["reproduced", "not reproduced"]
+
+
+def test_section5_on_modular_arithmetic_is_what_its_page_says():
+    """p4_sec5's reading, x + y mod 97: at λ = 1e-3 NCC ends ×1.6–5.2 (p = 0.004), accuracy unchanged, κ ×4.4 on
+    the mean log ratio (×1.1–12.7 by seed), partly reproduced, every run groks 0–600 steps after its baseline; at
+    λ = 1e-2 NCC at t_grok ×93–233 and κ ×276–28,000 of the baseline's, t_grok −3,600 to +1,600 (median −400),
+    final accuracy 0.985–1.000 against 0.999–1.000 (p = 0.02), no run diverges."""
+    arms = gu.part4.load_modular_ncc("paper", STORE, progress=False)
+    base, small, large = arms["baseline"], arms["λ = 0.001"], arms["λ = 0.01"]
+    final = analysis.final
+
+    def ratios(runs, metric, at_grok=False):
+        def value(r):
+            return analysis.value_at(r, metric, r.t_grok) if at_grok else final(r, metric)
+        return [value(r) / value(b) for r, b in zip(runs, base)]
+
+    assert [round(x, 1) for x in sorted(ratios(small, "ncc"))] == [1.6, 2.2, 2.3, 2.6, 5.2]
+    kappa = ratios(small, "relative_flatness")
+    assert round(float(np.exp(np.mean(np.log(kappa)))), 1) == 4.4
+    assert round(min(kappa), 1) == 1.1 and round(max(kappa), 1) == 12.7
+    assert sorted(r.t_grok - b.t_grok for r, b in zip(small, base)) == [0, 200, 400, 400, 600]
+    claim = gu.part4.claim_checks.claim_ncc_regulariser(base, small, gu.part4.paper.NCC_REGULARISER_MODULAR)
+    assert claim.verdict.value == "partly reproduced" and "p = 0.004" in claim.measured
+    ncc, kappa = ratios(large, "ncc", True), ratios(large, "relative_flatness", True)
+    assert round(min(ncc)) == 93 and round(max(ncc)) == 233
+    assert round(min(kappa)) == 276 and 27_500 < max(kappa) < 28_500
+    later = sorted(r.t_grok - b.t_grok for r, b in zip(large, base))
+    assert later[0] == -3_600 and later[-1] == 1_600 and later[2] == -400
+    assert round(min(final(r, "test_acc") for r in large), 3) == 0.985
+    assert min(final(r, "test_acc") for r in base) > 0.999
+    ablation = gu.part4.claim_checks.claim_ncc_ablation(base, large, gu.part4.paper.NCC_ABLATION_MODULAR)
+    assert ablation.verdict.value == "reproduced"
+    assert "0/5 diverge" in ablation.measured and "p = 0.02" in ablation.measured

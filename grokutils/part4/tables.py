@@ -65,6 +65,30 @@ def arms_table(arms: Mapping[str, Sequence[Result]]) -> Markdown:
                           rows)
 
 
+def _ratio_range(ratios: Sequence[float]) -> str:
+    finite = [x for x in ratios if math.isfinite(x)]
+    return f"×{min(finite):.3g} to ×{max(finite):.3g}" if finite else "—"
+
+
+def at_grokking_table(arms: Mapping[str, Sequence[Result]]) -> Markdown:
+    """Exploratory, beside the verdicts: per arm, t_grok against the baseline's (paired by seed), and NCC and κ at
+    each run's own t_grok as a multiple of the baseline's at its t_grok (the range over seeds)."""
+    baseline = arms["baseline"]
+    rows = []
+    for arm, runs in arms.items():
+        analysis.check_paired(baseline, runs, arm)
+        pairs = [(r, b) for r, b in zip(runs, baseline) if r.t_grok is not None and b.t_grok is not None]
+        later = [r.t_grok - b.t_grok for r, b in pairs]
+        row = [arm, f"{len(pairs)}/{len(runs)}", ", ".join(cells.steps(r.t_grok) for r in runs),
+               ", ".join(cells.signed_steps(d) for d in later) if arm != "baseline" else "—"]
+        for metric in ("ncc", "relative_flatness"):
+            ratios = [analysis.value_at(r, metric, r.t_grok) / analysis.value_at(b, metric, b.t_grok) for r, b in pairs]
+            row.append(_ratio_range(ratios) if arm != "baseline" else "1")
+        rows.append(row)
+    return markdown_table(("arm", "grok", "t_grok per seed", "t_grok − baseline's", "NCC at t_grok ÷ baseline's",
+                           "κ at t_grok ÷ baseline's"), rows)
+
+
 def proposition52_table(grid: Sequence[dict]) -> Markdown:
     """Proposition 5.2 on the grid, per number of classes k: points, how many hold, κ / bound against the range
     the proof's algebra gives under exact collapse, (2 + (k−2)e)/k² ∈ [2/k², 1/k]."""
