@@ -171,12 +171,13 @@ PAGES: dict[str, PageRuns] = {
                           measured=_P2_CACHED.format(seconds=6)),
     "p4_00_chapter": PageRuns(_groups(**{
         "Figure_1's_candidate_settings": _needed_candidates,
-        "the_Section_5_and_6_runs": lambda p: [c for arms in (presets.ncc_regulariser_runs(p),
-                                                              presets.flatness_regulariser_runs(p),
-                                                              presets.modular_ncc_runs(p),
-                                                              {"regularised": presets.modular_flatness_runs(p)[
-                                                                  "regularised"]})
-                                               for configs in arms.values() for c in configs]}),
+        "the_Section_5_and_6_runs_on_MNIST": lambda p: [c for arms in (presets.ncc_regulariser_runs(p),
+                                                                       presets.flatness_regulariser_runs(p))
+                                                        for configs in arms.values() for c in configs],
+        "the_Section_5_and_6_runs_on_x_+_y_mod_97": lambda p: [
+            c for arms in (presets.modular_ncc_runs(p),
+                           {"regularised": presets.modular_flatness_runs(p)["regularised"]})
+            for configs in arms.values() for c in configs]}),
         measured="quick: not measured yet."),
     "p4_explorer": PageRuns(_groups(**{
         "the_Section_5_and_6_runs_on_x_+_y_mod_97": lambda p: [

@@ -142,3 +142,11 @@ def test_section6_on_modular_arithmetic_is_what_its_page_says():
     assert claim.verdict.value == "not reproduced"
     assert all(s in claim.measured for s in ("p = 0.048", "grok after unplugging: 1/5", "falls after it: 3/5"))
     assert "p = 0.0079" in claim.measured
+
+
+def test_the_chapter_pages_part1_comparison_is_what_it_says():
+    """p4_00_chapter's Part I paragraph: Part I's RNC1 half-fall nearer t_grok than t_fit in 25 of 25 grokking
+    MNIST runs (Part I's own claim), beside Figure 1's numbers guarded above; and the verdict count it reads."""
+    sweep = gu.part1.load_sweep("paper", STORE, progress=False)
+    rnc1 = next(c for c in gu.part1.claim_checks.claims(sweep) if c.name.startswith("RNC1 falls"))
+    assert "in 25 of 25 grokking runs" in rnc1.measured
