@@ -17,6 +17,10 @@ Two overhead numbers are printed: the wall-clock ratio of the two loops (noisy o
 machine: differences well under 1 % are below its resolution) and the monitor's own time
 (``monitor.overhead_seconds``, timed inside ``update``) as a fraction of the monitored run, plus
 the steady-state projection one evaluation / (200 × one training step).
+
+Then every indicator of Part V (:class:`grokutils.signal_monitor.SignalMonitor`, all of them, Part V's
+1,000-sample probe) on the same run: each indicator's seconds per evaluation, and its steady-state share of
+training at one evaluation every 200 steps (``--no-indicators`` skips it).
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ import torch
 
 import grokutils as gu
 from grokutils.metrics.spectral import PROBE_SIZE
+from grokutils.metrics.probe import probe_indices
 from grokutils.monitor import SpectralEntropyMonitor
+from grokutils.signal_monitor import PROBE_SEED, SignalMonitor, objective_of
+from grokutils.signal_monitor import PROBE_SIZE as SIGNAL_PROBE_SIZE
 
 EVERY = 200
 
@@ -100,6 +107,32 @@ def bench(steps: int, repeats: int, warmup_steps: int) -> dict:
             "last_entropy": best["last_entropy"]}
 
 
+def bench_indicators(config: gu.Config, dataset: gu.data.Dataset, steps: int, step_ms: float) -> dict:
+    """Every indicator of :mod:`grokutils.indicators` on Part III's run: seconds per evaluation (the mean over
+    the evaluations of ``steps`` training steps, every :data:`EVERY`) and the steady-state share of training,
+    seconds / (EVERY × one training step of the plain loop)."""
+    probe = probe_indices(len(dataset.y_train), SIGNAL_PROBE_SIZE, PROBE_SEED)
+    x, y = dataset.x_train[probe], dataset.y_train[probe]
+    model = gu.models.build(config, dataset.input_shape, dataset.num_classes, dataset.vocab_size)
+    optimizer = gu.train.make_optimizer(config, model.parameters())
+    sampler = gu.train.BatchSampler(len(dataset.y_train), config.batch_size, config.seed, torch.device("cpu"))
+    monitor = SignalMonitor(x, y, every=EVERY, task=config.task, p=config.p, loss_fn=objective_of(config))
+    with gu.train.flush_denormals():
+        for step in range(steps + 1):
+            monitor(step, model)
+            if step == steps:
+                break
+            batch = sampler(step)
+            loss = gu.train.objective(config, model(dataset.x_train[batch]), dataset.y_train[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    costs = monitor.costs()
+    return {"probe": len(y), "evaluations": len(monitor.steps), "not_applicable": sorted(monitor.not_applicable),
+            "seconds_per_evaluation": costs,
+            "steady_state_fraction": {name: s / (EVERY * step_ms / 1000) for name, s in costs.items()}}
+
+
 def print_report(report: dict) -> None:
     print(f"\nPart III setup: {report['config']}, {report['num_train']} training pairs, minibatch 512")
     print(f"{report['steps']} steps, monitor every {report['every']} steps ({report['evaluations']} evaluations, "
@@ -115,6 +148,16 @@ def print_report(report: dict) -> None:
     env = report["environment"]
     print(f"torch {env['torch']}, {env['threads']} threads, Python {env['python']}; "
           f"H̃ at the last evaluation {report['last_entropy']:.4f}")
+    if "indicators" in report:
+        ind = report["indicators"]
+        print(f"\nEvery Part V indicator on the same run ({ind['evaluations']} evaluations, probe {ind['probe']}; "
+              f"not applicable: {', '.join(ind['not_applicable']) or 'none'}):\n")
+        print(f"{'indicator':28}{'ms / evaluation':>16}{'share at 1 / 200 steps':>24}")
+        shares = ind["steady_state_fraction"]
+        for name, seconds in sorted(ind["seconds_per_evaluation"].items(), key=lambda kv: -kv[1]):
+            print(f"{name:28}{1000 * seconds:16.2f}{100 * shares[name]:23.3f}%")
+        print(f"{'all together':28}{1000 * sum(ind['seconds_per_evaluation'].values()):16.2f}"
+              f"{100 * sum(shares.values()):23.3f}%")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -124,12 +167,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warmup-steps", type=int, default=20, help="steps of the untimed warm-up runs")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--output", type=Path, default=None, help="also write the report as JSON here")
+    parser.add_argument("--no-indicators", action="store_true", help="skip the per-indicator costs of Part V")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.repeats < 1 or args.warmup_steps < 1:
         parser.error("--steps, --repeats and --warmup-steps must be positive")
     if args.threads:
         torch.set_num_threads(args.threads)
     report = bench(args.steps, args.repeats, args.warmup_steps)
+    if not args.no_indicators:
+        config = part3_config(args.steps)
+        report["indicators"] = bench_indicators(config, gu.data.load(config), args.steps,
+                                                report["plain_ms_per_step"])
     report["environment"] = {"torch": torch.__version__, "threads": torch.get_num_threads(),
                              "python": platform.python_version(), "platform": platform.platform()}
     print_report(report)
