@@ -99,6 +99,18 @@ def _needed_candidates(profile: str) -> list[Config]:
     return needed
 
 
+def _p4_mnist(profile: str) -> list[Config]:
+    """Part IV's Sections 5 and 6 on MNIST: every arm."""
+    return [c for arms in (presets.ncc_regulariser_runs(profile), presets.flatness_regulariser_runs(profile))
+            for configs in arms.values() for c in configs]
+
+
+def _p4_modular(profile: str) -> list[Config]:
+    """Part IV's Sections 5 and 6 on x + y mod 97: every arm (Section 6's baseline is Section 5's)."""
+    return ([c for configs in presets.modular_ncc_runs(profile).values() for c in configs]
+            + presets.modular_flatness_runs(profile)["regularised"])
+
+
 def _robustness(arm: str, task: str) -> Callable[[str], list[Config]]:
     return lambda profile: presets.robustness_runs(profile)[task][arm]
 
@@ -171,19 +183,10 @@ PAGES: dict[str, PageRuns] = {
                           measured=_P2_CACHED.format(seconds=6)),
     "p4_00_chapter": PageRuns(_groups(**{
         "Figure_1's_candidate_settings": _needed_candidates,
-        "the_Section_5_and_6_runs_on_MNIST": lambda p: [c for arms in (presets.ncc_regulariser_runs(p),
-                                                                       presets.flatness_regulariser_runs(p))
-                                                        for configs in arms.values() for c in configs],
-        "the_Section_5_and_6_runs_on_x_+_y_mod_97": lambda p: [
-            c for arms in (presets.modular_ncc_runs(p),
-                           {"regularised": presets.modular_flatness_runs(p)["regularised"]})
-            for configs in arms.values() for c in configs]}),
+        "the_Section_5_and_6_runs_on_MNIST": _p4_mnist, "the_Section_5_and_6_runs_on_x_+_y_mod_97": _p4_modular}),
         measured="quick: not measured yet."),
     "p4_explorer": PageRuns(_groups(**{
-        "the_Section_5_and_6_runs_on_x_+_y_mod_97": lambda p: [
-            c for arms in (presets.modular_ncc_runs(p),
-                           {"regularised": presets.modular_flatness_runs(p)["regularised"]})
-            for configs in arms.values() for c in configs],
+        "the_Section_5_and_6_runs_on_x_+_y_mod_97": _p4_modular,
         "the_Section_5_runs_on_MNIST": lambda p: [c for configs in presets.ncc_regulariser_runs(p).values()
                                                   for c in configs],
         "the_Section_6_runs_on_MNIST": lambda p: [c for configs in presets.flatness_regulariser_runs(p).values()
@@ -201,9 +204,9 @@ PAGES: dict[str, PageRuns] = {
         **{"x_+_y_mod_97": lambda p: [c for configs in presets.modular_flatness_runs(p).values() for c in configs]}),
         measured="quick: its MNIST runs 46 s on the development VM with nothing cached (two training processes "
                  "sharing its 2 cores); the x + y mod 97 runs not measured yet."),
-    "p4_theory": PageRuns(_groups(**{"the_Section_5_and_6_runs": lambda p: [
-        c for arms in (presets.ncc_regulariser_runs(p), presets.flatness_regulariser_runs(p))
-        for configs in arms.values() for c in configs]}),
+    "p4_theory": PageRuns(_groups(**{"Figure_1's_chosen_setting": _needed_candidates,
+                                     "the_Section_5_and_6_runs_on_MNIST": _p4_mnist,
+                                     "the_Section_5_and_6_runs_on_x_+_y_mod_97": _p4_modular}),
         measured="quick: 39 s on the development VM once the Section 5 and 6 pages had cached their quick runs (two "
                  "training processes sharing its 2 cores)."),
     "p5_leaderboard": PageRuns(_groups(the_grid=_grid_runs),
