@@ -61,19 +61,34 @@ def train_group(group: list[Config], store: ResultStore, force: bool = False) ->
         return lines
 
 
+def settled_groups(chapter: str, configs: list[Config], store: ResultStore,
+                   sweep_size: int | None = None) -> Iterator[tuple[list[Config], bool]]:
+    """(group, settled) for every group of ``chapter``: settled when the chapter has a rule in
+    :data:`grokutils.presets.SETTLED_BY` and the stored runs of the groups before it satisfy it (read lazily: a
+    group the caller trains before asking for the next one counts)."""
+    rule, tried = presets.SETTLED_BY.get(chapter), []
+    for group in sweep_groups(configs, sweep_size or presets.sweep_size(chapter)):
+        yield group, rule is not None and rule(tried)
+        tried.append([store.load(config) for config in group])
+
+
+def not_needed(chapters: dict[str, list[Config]], store: ResultStore, sweep_size: int | None = None) -> set[Config]:
+    """The configurations that are not stored and never will be: those of groups after the one that settled their
+    chapter's rule (:func:`settled_groups`)."""
+    return {config for chapter, configs in chapters.items() if chapter in presets.SETTLED_BY
+            for group, settled in settled_groups(chapter, configs, store, sweep_size) if settled
+            for config in group if config not in store}
+
+
 def planned_groups(chapters: dict[str, list[Config]], store: ResultStore, sweep_size: int | None,
                    force: bool) -> Iterator[tuple[str, list[Config], bool]]:
-    """(chapter, group, whether it needs training) for every group, printing each configuration's state. In a
-    chapter of :data:`grokutils.presets.SETTLED_BY` the groups after the one that settles its rule are not
-    needed (read lazily: a group yielded for training is stored before the next is planned)."""
+    """(chapter, group, whether it needs training) for every group, printing each configuration's state; the
+    groups after the one that settles their chapter's rule are not needed (:func:`settled_groups`)."""
     for chapter, configs in chapters.items():
-        settled_by, tried = presets.SETTLED_BY.get(chapter), []
-        for group in sweep_groups(configs, sweep_size or presets.sweep_size(chapter)):
-            settled = settled_by is not None and settled_by(tried)
+        for group, settled in settled_groups(chapter, configs, store, sweep_size):
             for config in group:
                 state = "stored" if config in store else "missing"
                 if settled and state == "missing":
                     state = "not needed (an earlier group settled the chapter's rule)"
                 print(f"{chapter}: {config.label()} [{config.key()}] {state}", flush=True)
             yield chapter, group, not settled and (force or not all(config in store for config in group))
-            tried.append([store.load(config) for config in group])

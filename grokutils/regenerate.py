@@ -30,7 +30,7 @@ import torch
 
 from grokutils import dask_backend, presets, probes
 from grokutils.config import Config
-from grokutils.group_training import group_lock, planned_groups, train_group
+from grokutils.group_training import group_lock, planned_groups, settled_groups, train_group
 from grokutils.profiles import PROFILES
 from grokutils.runs import ResultStore, store_for
 from grokutils.sweep import sweep_groups
@@ -114,8 +114,8 @@ def recorded_costs(chapters: dict[str, list[Config]], store: ResultStore, sweep_
         complete = [g for g in stored if all(r is not None for r in g)]
         seconds = sum(group_wall_seconds(g) for g in complete)
         total += seconds
-        rule = presets.SETTLED_BY.get(chapter)
-        unneeded = sum(rule is not None and rule(stored[:i]) and g not in complete for i, g in enumerate(stored))
+        unneeded = sum(settled and not all(c in store for c in group)
+                       for group, settled in settled_groups(chapter, configs, store, sweep_size))
         missing = len(groups) - len(complete) - unneeded
         notes = ", ".join(f"{n} {what}" for n, what in ((missing, "not stored"), (unneeded, "not needed")) if n)
         rows.append(f"| `{chapter}` | {len(configs)} | {sum(r is not None for g in stored for r in g)} | "
