@@ -215,6 +215,8 @@ PAGES: dict[str, PageRuns] = {
         "the_grid": _grid_runs,
         "Part_IV's_Section_5_runs_on_MNIST": lambda p: [c for configs in presets.ncc_regulariser_runs(p).values()
                                                        for c in configs],
+        "Part_IV's_Section_5_runs_on_x_+_y_mod_97": lambda p: [
+            c for configs in presets.modular_ncc_runs(p).values() for c in configs],
         **_MAIN, "Part_III's_norm-matched_control": _arm("norm-matched"), "Part_III's_mixing": _arm("mixing")}),
         measured="quick: not measured yet."),
     "p5_explorer": PageRuns(_groups(**{"x_+_y_mod_97": _grid_task("add"), "x_−_y_mod_97": _grid_task("sub"),
