@@ -53,14 +53,15 @@ FLATNESS_DEVIATIONS = [
 
 def flatness_candidates(profile: str = "paper") -> dict[tuple[float, float], list[Config]]:
     """Every candidate of :data:`FLATNESS_CANDIDATES` over :data:`FLATNESS_SEEDS` (quick: the first candidate,
-    one seed, 6,000 steps; smoke: 40 steps on p = 23), keyed ``(lr, frac)``."""
+    one seed, at most 3,000 steps, stopped 1,000 after it groks; smoke: 40 steps on p = 23), keyed
+    ``(lr, frac)``."""
     p = check_profile(profile)
     base = FLATNESS_PAPER.replace(num_steps=FLATNESS_BUDGET, stop_after_grok=FLATNESS_STOP_AFTER_GROK)
     if p == "paper":
         return {(lr, frac): [base.replace(lr=lr, frac_train=frac, seed=s) for s in FLATNESS_SEEDS]
                 for lr, frac in FLATNESS_CANDIDATES}
     lr, frac = FLATNESS_CANDIDATES[0]
-    small = (base.replace(num_steps=6_000, eval_schedule="every:100") if p == "quick"
+    small = (base.replace(num_steps=3_000, eval_schedule="every:100", stop_after_grok=1_000) if p == "quick"
              else base.replace(p=23, num_steps=40, eval_schedule="every:10", stop_after_grok=None, batch_size=None))
     return {(lr, frac): [small.replace(lr=lr, frac_train=frac)]}
 
