@@ -43,7 +43,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from grokutils import data as data_module
-from grokutils import intervention, models, perturbation, regularisers
+from grokutils import intervention, models, perturbation, regularisers, stacked
 from grokutils.config import Config, eval_steps
 from grokutils.result import Result, environment, stop_step
 from grokutils.losses import objective
@@ -236,8 +236,14 @@ class VmapMembers:
         skeleton = copy.deepcopy(self.template).to("meta")
         self.full_batch = BatchSampler(len(dataset.y_train), base.batch_size, base.seed, device).full
         self.alphas = torch.tensor([c.mixing_alpha for c in configs], device=device)
-        member_loss = member_loss_fn(base, skeleton, mixing=bool((self.alphas > 0).any()))
-        self.batched_loss = vmap(member_loss, in_dims=(0, 0, None, None, 0) if self.full_batch else (0, 0, 0, 0, 0))
+        mixing = bool((self.alphas > 0).any())
+        self.turned: set[str] = set()  # weights trained input-major (grokutils.stacked)
+        if stacked.applies(self.template, mixing):
+            self.params, self.turned = stacked.input_major(self.params, self.template)
+            self.batched_loss = stacked.stacked_mlp_loss(base, self.template, dataset.input_shape, self.full_batch)
+        else:
+            member_loss = member_loss_fn(base, skeleton, mixing)
+            self.batched_loss = vmap(member_loss, in_dims=(0, 0, None, None, 0) if self.full_batch else (0, 0, 0, 0, 0))
         self.stacked = list(self.params.values())
         self.optimizer = make_optimizer(base, self.params.values(), weight_decay=0.0)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, warmup_factor(base))
@@ -272,21 +278,36 @@ class VmapMembers:
     def match_norms_(self, targets: torch.Tensor, matched: torch.Tensor) -> None:
         intervention.match_member_norms_(self.stacked, targets, matched)
 
+    def _outward(self, name: str, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` of parameter ``name`` in ``stack_module_state``'s layout, whichever layout trains it."""
+        return stacked.output_major(name, tensor, self.turned)
+
     def model(self, index: int) -> nn.Module:
-        return _load_member(self.template, self.params, self.buffers, index)
+        params = {name: self._outward(name, tensor) for name, tensor in self.params.items()}
+        return _load_member(self.template, params, self.buffers, index)
+
+    def _optimizer_state(self, optimizer_state: dict) -> dict:
+        """``optimizer_state`` with the moments of turned weights transposed (the same call turns them back)."""
+        if not self.turned:
+            return optimizer_state
+        names = list(self.params)
+        moments = {index: {key: (self._outward(names[index], value).contiguous() if torch.is_tensor(value)
+                                 and value.dim() == 3 else value) for key, value in entry.items()}
+                   for index, entry in optimizer_state["state"].items()}
+        return {**optimizer_state, "state": moments}
 
     def state(self) -> dict:
-        return {"params": {k: v.detach().clone() for k, v in self.params.items()},
+        return {"params": {k: self._outward(k, v).detach().clone() for k, v in self.params.items()},
                 "buffers": {k: v.detach().clone() for k, v in self.buffers.items()},
-                "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict()}
+                "optimizer": self._optimizer_state(self.optimizer.state_dict()), "schedule": self.schedule.state_dict()}
 
     def load(self, state: dict) -> None:
         with torch.no_grad():
             for name, tensor in self.params.items():
-                tensor.copy_(state["params"][name])
+                tensor.copy_(self._outward(name, state["params"][name]))
             for name, tensor in self.buffers.items():
                 tensor.copy_(state.get("buffers", {}).get(name, tensor))
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.optimizer.load_state_dict(self._optimizer_state(state["optimizer"]))
         self.schedule.load_state_dict(state["schedule"])
 
 

@@ -249,3 +249,47 @@ def test_a_loop_member_that_stopped_early_is_no_longer_trained():
         monkeypatch.undo()
     assert results[0].steps == [0] and results[1].steps[-1] == 30
     assert trained and all(active == [1] for active in trained)
+
+
+@pytest.mark.parametrize("variant", [{"batch_size": None}, {"activation": "tanh", "widths": (24, 16)},
+                                     {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9}],
+                         ids=["full-batch", "tanh-two-layers", "sgd-momentum"])
+def test_the_stacked_mlp_step_equals_one_by_one(histories_close, mnist_offline, variant):
+    """The MLP's vmap strategy trains input-major stacked weights with written-out batched products
+    (grokutils.stacked); it equals one-by-one training, full batch or not, for each activation and optimiser."""
+    configs = [c.replace(**variant) for c in mnist_configs()]
+    members = gu.sweep.VmapMembers(configs, mnist_offline, torch.device("cpu"))
+    assert members.turned == {"body.1.weight", "head.weight"} | ({"body.3.weight"} if "widths" in variant else set())
+    together = train_sweep(configs, dataset=mnist_offline, progress=False, strategy="vmap")
+    for config, result in zip(configs, together):
+        histories_close(result, train(config, dataset=mnist_offline, progress=False), rtol=1e-4, atol=1e-5)
+
+
+def test_a_stacked_mlp_checkpoint_has_the_layout_of_a_vmapped_one(mnist_offline, monkeypatch):
+    """Checkpoints and members' models see stack_module_state's (M, out, in) weights whichever forward trains
+    them: the same state, to float rounding, after the same steps, with the written-out step or with vmap."""
+    configs = mnist_configs()
+    x, y = gu.sweep._batches(configs, [gu.train.BatchSampler(len(mnist_offline.y_train), c.batch_size, c.seed,
+                                                              torch.device("cpu")) for c in configs], mnist_offline, 0)
+
+    def state_after_steps():
+        members = gu.sweep.VmapMembers(configs, mnist_offline, torch.device("cpu"))
+        for step in range(3):
+            members.train_step(x, y, [0, 1, 2], step)
+        return members, members.state()
+
+    written, written_state = state_after_steps()
+    monkeypatch.setattr(gu.stacked, "applies", lambda model, mixing: False)
+    vmapped, vmapped_state = state_after_steps()
+    assert written.turned and not vmapped.turned
+    for name, tensor in vmapped_state["params"].items():
+        torch.testing.assert_close(written_state["params"][name], tensor, rtol=1e-5, atol=1e-6)
+    for index, moments in vmapped_state["optimizer"]["state"].items():
+        for key in ("exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(written_state["optimizer"]["state"][index][key], moments[key],
+                                       rtol=1e-4, atol=1e-4 * float(moments[key].abs().max()))
+    for member in range(3):
+        torch.testing.assert_close(written.model(member)(x[member]), vmapped.model(member)(x[member]),
+                                   rtol=1e-5, atol=1e-5)
+    vmapped.load(written_state)  # a checkpoint of one layout loads into the other
+    torch.testing.assert_close(vmapped.params["head.weight"], written.params["head.weight"].mT)
