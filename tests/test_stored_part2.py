@@ -13,11 +13,7 @@ import grokutils as gu
 
 STORE = gu.store_for("paper")
 
-
-@pytest.fixture(autouse=True)
-def _never_train(monkeypatch):
-    """A missing paper run must fail these tests, never be trained by them (hours)."""
-    monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")
+pytestmark = pytest.mark.usefixtures("stored_only")  # read results/, never train
 
 
 def test_part2_theory_is_what_its_page_says():

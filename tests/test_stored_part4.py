@@ -12,11 +12,7 @@ from grokutils.part4 import analysis
 
 STORE = gu.store_for("paper")
 
-
-@pytest.fixture(autouse=True)
-def _never_train(monkeypatch):
-    """A missing paper run must fail these tests, never be trained by them (hours)."""
-    monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")
+pytestmark = pytest.mark.usefixtures("stored_only")  # read results/, never train
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,7 @@ from grokutils.part5 import collisions, leaderboard
 
 STORE = gu.store_for("paper")
 
-
-@pytest.fixture(autouse=True)
-def _never_train(monkeypatch):
-    monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")
+pytestmark = pytest.mark.usefixtures("stored_only")  # read results/, never train
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,7 @@ STORE = gu.store_for("paper")
 # chapters still being written may be in progress (``python -m grokutils.regenerate`` resumes them).
 IN_BOOK = set(re.findall(r"file:\s*notebooks/(\S+)", (REPO_ROOT / "_toc.yml").read_text()))
 
-
-@pytest.fixture(autouse=True)
-def _never_train(monkeypatch):
-    """These tests read results/; a missing paper run must fail them, never be trained by them (hours)."""
-    monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")
+pytestmark = pytest.mark.usefixtures("stored_only")  # read results/, never train
 
 
 #: Those of a chapter in the book, except the alternatives its rule never needed (presets.SETTLED_BY).

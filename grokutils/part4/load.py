@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grokutils import presets
 from grokutils.grokking import generalises_late
+from grokutils.group_training import settled_groups
 from grokutils.result import Result
 from grokutils.runs import ResultStore, run_groups, store_for
 
@@ -17,13 +18,16 @@ def _arms(preset, profile: str, store: ResultStore | None, progress: bool) -> di
 def load_candidates(profile: str, store: ResultStore | None = None,
                     progress: bool = True) -> dict[tuple[float, float], list[Result]]:
     """Figure 1: the candidate settings of :func:`grokutils.presets.flatness_candidates`, keyed (lr, frac), in
-    order up to the one the rule chooses (:func:`grokutils.presets.candidate_settled`): those after it are not
-    trained."""
+    order up to the one the rule chooses (:func:`grokutils.group_training.settled_groups` with
+    :func:`grokutils.presets.candidate_settled`): those after it are not trained."""
+    store, chapter = store or store_for(profile), presets.FLATNESS_CANDIDATES_CHAPTER
+    configs = [config for group in presets.flatness_candidates(profile).values() for config in group]
     loaded: dict[tuple[float, float], list[Result]] = {}
-    for candidate, configs in presets.flatness_candidates(profile).items():
-        if presets.candidate_settled(list(loaded.values())):
+    for group, settled in settled_groups(chapter, configs, store):
+        if settled:
             break
-        loaded[candidate] = run_groups(configs, store or store_for(profile), progress, presets.SWEEP_SIZES["p4"])
+        for config, result in zip(group, run_groups(group, store, progress, presets.sweep_size(chapter))):
+            loaded.setdefault((config.lr, config.frac_train), []).append(result)
     return loaded
 
 

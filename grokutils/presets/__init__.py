@@ -135,6 +135,7 @@ from grokutils.presets.part3 import (  # noqa: F401
     spectral_calibration,
 )
 from grokutils.presets.chapters import (  # noqa: F401
+    FLATNESS_CANDIDATES_CHAPTER,
     SETTLED_BY,
     SWEEP_SIZES,
     sweep_size,
@@ -226,6 +227,7 @@ __all__ = [
     "SPECTRAL_PAPER",
     "SPECTRAL_STOP_AFTER_GROK",
     "SPECTRAL_TASK_STEPS",
+    "FLATNESS_CANDIDATES_CHAPTER",
     "SETTLED_BY",
     "SWEEP_SIZES",
     "TEXT_DEVIATIONS",

@@ -25,9 +25,11 @@ from grokutils.profiles import check_profile
 SWEEP_SIZES = {"00": 6, "p1": 6, "p2": 5, "p3": 5, "p4": 3, "p5": 5}
 
 
+#: The chapter that stores Part IV's Figure 1 candidates (:func:`flatness_candidates`).
+FLATNESS_CANDIDATES_CHAPTER = "p4_fig1_grokking"
 #: Chapters whose groups are alternatives tried in order: given the stored runs of the groups before (None where
 #: not stored), the rule says whether the question is settled, and the groups after are then not trained.
-SETTLED_BY = {"p4_fig1_grokking": candidate_settled}
+SETTLED_BY = {FLATNESS_CANDIDATES_CHAPTER: candidate_settled}
 
 
 def sweep_size(chapter: str) -> int:
