@@ -198,3 +198,20 @@ def wilcoxon_less(a: Sequence[float], b: Sequence[float]) -> float:
     if np.all(x == y):
         return 1.0
     return float(scipy_stats.wilcoxon(x, y, alternative="less").pvalue)
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of ``pvalues`` for testing them all at once (Holm 1979): the k-th smallest
+    of m is multiplied by m − k + 1, and the adjusted values are made non-decreasing in that order, capped at 1.
+    A family-wise error rate of α holds when every adjusted p below α is called significant. ``None`` entries
+    (no test) stay ``None`` and do not count in m."""
+    tested = [(p, i) for i, p in enumerate(pvalues) if p is not None]
+    for p, _ in tested:
+        if not 0 <= p <= 1 or math.isnan(p):
+            raise ValueError(f"holm: p-values must lie in [0, 1], got {p!r}.")
+    adjusted: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for k, (p, i) in enumerate(sorted(tested)):
+        running = max(running, min(1.0, (len(tested) - k) * p))
+        adjusted[i] = running
+    return adjusted

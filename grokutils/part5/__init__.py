@@ -4,11 +4,13 @@
 - :mod:`~grokutils.part5.load`: the grid's stored runs;
 - :mod:`~grokutils.part5.leaderboard`: per indicator and run, its transition, lead, false alarm and
   leave-one-seed-out forecast of t_grok; the leaderboard's rows;
+- :mod:`~grokutils.part5.foresight`: exploratory checks of the board (a placebo indicator, forecasts from histories
+  cut before grokking, controls matched to the grokking runs, Holm's adjustment), beside its rules;
 - :mod:`~grokutils.part5.tables`: those numbers as tables;
 - :mod:`~grokutils.part5.collisions`: the papers' disagreements, answered from the grid.
 """
 
-from grokutils.part5 import collisions, leaderboard, load, paper, tables
+from grokutils.part5 import collisions, foresight, leaderboard, load, paper, tables
 from grokutils.part5.load import load_grid
 
-__all__ = ["collisions", "leaderboard", "load", "load_grid", "paper", "tables"]
+__all__ = ["collisions", "foresight", "leaderboard", "load", "load_grid", "paper", "tables"]

@@ -24,6 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from grokutils.part5.foresight import foresight_transition, matched_false_alarms
 from grokutils.part5.leaderboard import Grid, Row, forecasts, wilcoxon_better
 from grokutils.report import Markdown, markdown_table
 from grokutils.verdicts import MAJORITY, SIGNIFICANCE, fires_without_grokking, signed_rank_test_can_reject
@@ -63,6 +64,18 @@ def collapse_answers(rows: Sequence[Row]) -> list[CollapseAnswer]:
                            by_key[k].controls) for k in COLLAPSE_KEYS if k in by_key]
 
 
+def matched_collapse_answers(grid: Grid, rows: Sequence[Row]) -> list[CollapseAnswer]:
+    """:func:`collapse_answers` with the false alarms of controls matched to the grokking runs
+    (:func:`grokutils.part5.foresight.matched_false_alarms`: cut to their length, counted in their direction);
+    exploratory, beside the fixed answer."""
+    answers = []
+    for answer in collapse_answers(rows):
+        matched = matched_false_alarms(grid, answer.key)
+        answers.append(CollapseAnswer(answer.key, answer.transitions, answer.runs, answer.position,
+                                      matched.matched_direction, matched.controls))
+    return answers
+
+
 @dataclass(frozen=True)
 class PairedForecast:
     """Two indicators' forecast errors on the same grokking runs, compared seed by seed."""
@@ -94,9 +107,14 @@ def _median(values: Sequence[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def paired_forecast(grid: Grid, first: str, second: str) -> PairedForecast:
-    """``first`` against ``second``: median forecast errors on every grokking run and both one-sided p-values."""
-    a, b = ([f.error for f in forecasts(grid, key)] for key in (first, second))
+def paired_forecast(grid: Grid, first: str, second: str, horizon: float | None = None) -> PairedForecast:
+    """``first`` against ``second``: median forecast errors on every grokking run and both one-sided p-values;
+    with a ``horizon``, from histories cut before grokking (:func:`grokutils.part5.foresight.foresight_transition`,
+    exploratory)."""
+    def of(key: str):
+        return None if horizon is None else foresight_transition(key, horizon)
+
+    a, b = ([f.error for f in forecasts(grid, key, of(key))] for key in (first, second))
     return PairedForecast(first, second, len(a), _median(a), _median(b), wilcoxon_better(a, b), wilcoxon_better(b, a))
 
 

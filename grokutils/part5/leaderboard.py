@@ -8,7 +8,7 @@ leave-one-seed-out forecast of t_grok and its error; per indicator one :class:`R
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,13 +80,18 @@ class Forecast:
         return math.inf if self.forecast is None else abs(self.forecast - self.t_grok) / self.t_grok
 
 
-def forecasts(grid: Grid, key: str) -> list[Forecast]:
+#: How a forecast finds a run's transition: ``(run, its task's grokking runs) -> step or None``.
+TransitionOf = Callable[[Result, Sequence[Result]], "int | None"]
+
+
+def forecasts(grid: Grid, key: str, transition_of: TransitionOf | None = None) -> list[Forecast]:
     """Every grokking run's forecast from ``key``: its transition plus the median lead (t_grok − transition) of
-    its task's other grokking seeds in which ``key`` transitions."""
+    its task's other grokking seeds in which ``key`` transitions. ``transition_of`` replaces :func:`transition`
+    (the exploratory checks of :mod:`grokutils.part5.foresight` cut the histories first)."""
     out = []
     for task, arms in grid.items():
         runs = grokking_runs(arms["grokking"])
-        steps = {id(r): transition(r, key) for r in runs}
+        steps = {id(r): transition(r, key) if transition_of is None else transition_of(r, runs) for r in runs}
         for r in runs:
             leads = [o.t_grok - steps[id(o)] for o in runs if o is not r and steps[id(o)] is not None]
             own = steps[id(r)]

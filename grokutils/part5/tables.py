@@ -12,6 +12,8 @@ import numpy as np
 from grokutils import plots
 from grokutils.indicators import INDICATORS
 from grokutils.part5 import paper
+from grokutils.part5.foresight import (HORIZONS, PLACEBO, ForecastCheck, foresight_board,
+                                       matched_false_alarms)
 from grokutils.part5.leaderboard import Grid, Row, grokking_runs, indicator_of, quiet_controls
 from grokutils.report import Markdown, markdown_table
 
@@ -37,17 +39,70 @@ def _interval(values: tuple[float, float, float], percent: bool = False) -> str:
     return f"{show(median)} [{show(low)}, {show(high)}]"
 
 
-def leaderboard_table(rows: Sequence[Row]) -> Markdown:
-    """The leaderboard: one row per indicator value, ranked (:func:`grokutils.part5.leaderboard.leaderboard`)."""
+def _p(value: float | None) -> str:
+    return "—" if value is None else f"p = {value:.2g}"
+
+
+def leaderboard_table(rows: Sequence[Row], placebo: ForecastCheck | None = None,
+                      holm: dict[str, float | None] | None = None) -> Markdown:
+    """The leaderboard: one row per indicator value, ranked (:func:`grokutils.part5.leaderboard.leaderboard`);
+    with ``placebo`` (:func:`grokutils.part5.foresight.placebo_check`) a last, unranked row for it, and with
+    ``holm`` (:func:`grokutils.part5.foresight.board_holm`) a column of Holm-adjusted p-values (exploratory)."""
     lines = []
     for rank, r in enumerate(rows, 1):
-        better = "—" if r.better_than_fit is None else f"p = {r.better_than_fit:.2g}"
         cost = "—" if math.isnan(r.cost) else f"{1000 * r.cost:.1f}"
         lines.append((rank, f"`{r.key}`", champion(r.key), f"{r.transitions}/{r.runs}", _interval(r.position),
-                      f"{r.false_alarms}/{r.controls}", _interval(r.error, percent=True), better, cost))
+                      f"{r.false_alarms}/{r.controls}", _interval(r.error, percent=True), _p(r.better_than_fit),
+                      *(() if holm is None else (_p(holm.get(r.key)),)), cost))
+    if placebo is not None:
+        lines.append(("—", placebo.key, "—", f"{placebo.forecasts}/{placebo.runs}", "—", "—",
+                      _interval(placebo.error, percent=True), _p(placebo.p_better),
+                      *(() if holm is None else ("—",)), "0"))
     return markdown_table(("rank", "indicator", "Part", "transitions", "position: median [quartiles]",
-                           "false alarms", "forecast error: median [95 %]", "better than the fit", "ms per evaluation"),
-                          lines)
+                           "false alarms", "forecast error: median [95 %]", "better than the fit",
+                           *(() if holm is None else ("Holm-adjusted",)), "ms per evaluation"), lines)
+
+
+def placebo_verdict(placebo: ForecastCheck) -> Markdown:
+    """Whether the board's "better than the fit" column can be read as evidence, from the placebo's check."""
+    error = _interval(placebo.error, percent=True)
+    if placebo.p_better is not None and placebo.p_better < paper.BETTER_THAN_FIT:
+        return Markdown(f"**\"Better than the fit\" is uninformative on this grid.** The step count, which knows "
+                        f"nothing of the network, forecasts t_grok to {error} and beats the fit at "
+                        f"p = {placebo.p_better:.2g}, under the same fixed rules. A test a placebo passes holds by "
+                        "construction (rule 4 of the conventions): that column cannot show that an indicator "
+                        "carries information about grokking.")
+    return Markdown(f"The step count (placebo) forecasts t_grok to {error} and does not beat the fit "
+                    f"({_p(placebo.p_better)}): the \"better than the fit\" column is informative on this grid.")
+
+
+def foresight_table(grid: Grid, horizons: Sequence[float] = HORIZONS) -> Markdown:
+    """Forecasts from histories cut before grokking (:func:`grokutils.part5.foresight.foresight_board`), one
+    column pair per horizon ρ, rows in the order of the first horizon's board."""
+    boards = [{c.key: c for c in foresight_board(grid, h)} for h in horizons]
+    lines = []
+    for key, first in boards[0].items():
+        cells = []
+        for board in boards:
+            check = board[key]
+            cells += [f"{check.forecasts}/{check.runs}", _interval(check.error, percent=True),
+                      "—" if check.p_better is None else f"{check.p_better:.2g} ({check.p_holm:.2g})"]
+        lines.append((f"`{key}`" if key != PLACEBO else key, *cells))
+    header = [part for h in horizons for part in (f"ρ = {h}: forecasts", f"ρ = {h}: error, median [95 %]",
+                                                   f"ρ = {h}: p better than the fit (Holm)")]
+    return markdown_table(("indicator", *header), lines)
+
+
+def alarms_table(grid: Grid, keys: Sequence[str]) -> Markdown:
+    """False alarms of ``keys`` under the fixed rule and in controls matched to the grokking runs
+    (:func:`grokutils.part5.foresight.matched_false_alarms`)."""
+    lines = []
+    for key in keys:
+        m = matched_false_alarms(grid, key)
+        lines.append((f"`{key}`", champion(key), f"{m.fixed}/{m.controls}", f"{m.matched_window}/{m.controls}",
+                      f"{m.matched_direction}/{m.controls}"))
+    return markdown_table(("indicator", "Part", "false alarms (fixed rule)", "controls cut to the grokking runs' "
+                           "length", "… and moving the grokking runs' way"), lines)
 
 
 def _span(steps: Sequence[int]) -> str:
@@ -65,12 +120,17 @@ def runs_table(grid: Grid) -> Markdown:
     return markdown_table(("task", "grokked", "t_fit", "t_grok", "controls that fit and never grok"), rows)
 
 
-def leaderboard_figure(rows: Sequence[Row], xlim: tuple[float, float] = (0.0, 1.0)):
+def leaderboard_figure(rows: Sequence[Row], xlim: tuple[float, float] = (0.0, 1.0),
+                       placebo: ForecastCheck | None = None):
     """The leaderboard at a glance: each indicator's median forecast error of t_grok with its 95 % interval, best
-    on top, coloured by the Part that champions it; the dashed line is the fit's own median error."""
+    on top, coloured by the Part that champions it; the dashed line is the fit's own median error. With
+    ``placebo``, the step count's bar at its place among them."""
     fit = next((r for r in rows if r.key == paper.FIT), None)
-    ax = plots.interval_bars([r.key for r in rows], [r.error for r in rows],
-                             [f"Part {champion(r.key)}" if champion(r.key) != "—" else "reference" for r in rows],
+    bars = [(r.key, r.error, f"Part {champion(r.key)}" if champion(r.key) != "—" else "reference") for r in rows]
+    if placebo is not None:
+        bars = sorted(bars + [(placebo.key, placebo.error, "placebo")],
+                      key=lambda bar: math.inf if math.isnan(bar[1][0]) else bar[1][0])
+    ax = plots.interval_bars([bar[0] for bar in bars], [bar[1] for bar in bars], [bar[2] for bar in bars],
                              xlabel="forecast error of t_grok, |forecast − t_grok| / t_grok (median, 95 % interval)",
                              reference=fit.error[0] if fit and math.isfinite(fit.error[0]) else None,
                              reference_label="the fit's error", xlim=xlim)
