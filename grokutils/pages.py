@@ -121,6 +121,8 @@ _P2_STANDARD = {"MNIST": _robustness("standard", "mnist"), "a_+_b": _robustness(
 #: The Part II figure pages read the quick runs that the chapter page trains (its runtime says how long).
 _LOADED = ("the development VM while two training processes shared its 2 cores: expect less on an idle "
            "laptop")
+#: Where the pages measured on 2026-12-02 ran.
+_QUIET = "the 2-core development VM with nothing else running"
 _P2_CACHED = "quick: {seconds} s on the development VM once the chapter page had cached Part II's quick runs."
 _P2_ARMS = {"MNIST_standard": _robustness("standard", "mnist"), "MNIST_perturbed": _robustness("perturbed", "mnist"),
             "a_+_b_standard": _robustness("standard", "add"), "a_+_b_perturbed": _robustness("perturbed", "add"),
@@ -206,7 +208,7 @@ PAGES: dict[str, PageRuns] = {
                                      "the_Section_5_and_6_runs_on_x_+_y_mod_97": _p4_modular}),
         measured=f"quick: 10 s on {_LOADED}, once the Figure 1 and Section 5 and 6 pages had cached their runs."),
     "p5_leaderboard": PageRuns(_groups(the_grid=_grid_runs),
-        measured="quick: not measured yet."),
+        measured=f"quick: 390 s with papermill on {_QUIET}, nothing cached (it trains the reduced grid's 8 runs)."),
     "p5_collisions": PageRuns(_groups(**{
         "the_grid": _grid_runs,
         "Part_IV's_Section_5_runs_on_MNIST": lambda p: [c for configs in presets.ncc_regulariser_runs(p).values()
@@ -214,10 +216,12 @@ PAGES: dict[str, PageRuns] = {
         "Part_IV's_Section_5_runs_on_x_+_y_mod_97": lambda p: [
             c for configs in presets.modular_ncc_runs(p).values() for c in configs],
         **_MAIN, "Part_III's_norm-matched_control": _arm("norm-matched"), "Part_III's_mixing": _arm("mixing")}),
-        measured="quick: not measured yet."),
+        measured=f"quick: 272 s with papermill on {_QUIET}, once the leaderboard had cached the grid and Part IV's "
+                 "pages its Section 5 runs (it trained Part III's intervention runs)."),
     "p5_explorer": PageRuns(_groups(**{"x_+_y_mod_97": _grid_task("add"), "x_−_y_mod_97": _grid_task("sub"),
                                        "x_·_y_mod_97": _grid_task("mul"), "S5": _grid_task("s5"),
-                                       "MNIST": _grid_task("mnist")}), measured="quick: not measured yet."),
+                                       "MNIST": _grid_task("mnist")}),
+        measured=f"quick: 10 s with papermill on {_QUIET}, once the leaderboard had cached the grid."),
     "p5_monitor": PageRuns(_groups(), trains=_groups(**{"x_+_y_mod_31_in_a_plain_loop": lambda p: [
         presets.monitor_loop_config(p)]}), measured=f"quick: 48 s with papermill on {_LOADED}, kernel start "
                                                     "included (the loop itself 38 s, 19 % of it in the monitor)."),

@@ -44,7 +44,8 @@ SIGNAL_DEVIATIONS = [
     Deviation("end of a grokking run", "the papers' budgets",
               f"{STOP_AFTER_GROK['transformer']:,} steps after t_grok (MNIST: {STOP_AFTER_GROK['mnist']:,})",
               "the transition rule compares the post-fit value with the final one; stopping at a fixed distance "
-              "after t_grok gives every indicator and task the same reference, and saves most of the budget"),
+              "after t_grok gives every indicator and task the same reference, and saves most of the budget. "
+              "It also ties every transition to t_grok: the leaderboard's placebo shows what that does"),
     Deviation("probe", "each paper its own", "1,000 training samples (seed 0) for every indicator",
               "one probe, so that indicators differ only in what they measure"),
 ]
