@@ -173,8 +173,10 @@ COMPILE_ENV = "GROKUTILS_COMPILE"
 COMPILE_MODELS = ("transformer",)
 #: Steps × samples per step from which a run compiles by default: a first compilation takes ~15 s on 2 cores
 #: (later ones read TorchInductor's cache in a few seconds). The paper run of the quick-start has 14,000 ×
-#: 3,831 = 54 M; its quick profile 3,000 × 1,740 = 5 M, and every test far less.
-COMPILE_MIN_SAMPLE_STEPS = 20_000_000
+#: 3,831 = 54 M; Part III's and Part V's transformer runs 20,000 × 512 = 10 M (one thread: 36 -> 28 ms per step
+#: for a group of 5, 22 -> 17 ms for one run; ``benchmarks/bench_regeneration.py``); the quick profiles 4–5 M,
+#: and every test far less.
+COMPILE_MIN_SAMPLE_STEPS = 8_000_000
 #: TorchInductor settings while the step compiles: serial CPU kernels (the matrix products stay PyTorch's,
 #: parallel). The gradient of the transformer's per-(token, position) table lookups is a scatter-add, which
 #: parallel kernels do with atomic additions: on 2 cores the step took 47 ms with them, 21 ms without; and

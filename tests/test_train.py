@@ -409,6 +409,9 @@ def test_compile_is_wanted_for_long_transformer_runs_only(monkeypatch):
     paper = gu.presets.nanda("paper")
     has_compiler = gu.train.compile_wanted(paper, 3831, cpu)  # 14,000 steps x 3,831 samples = 54 M
     assert not gu.train.compile_wanted(gu.presets.nanda("quick"), 1740, cpu)  # 5 M
+    part3 = gu.presets.spectral_main("paper")[0]  # 20,000 steps x batch 512 = 10 M
+    assert gu.train.compile_wanted(part3, 2822, cpu) == has_compiler
+    assert not gu.train.compile_wanted(gu.presets.spectral_main("quick")[0], 2822, cpu)
     assert not gu.train.compile_wanted(gu.presets.nanda("smoke"), 264, cpu)
     assert not gu.train.compile_wanted(gu.presets.collapse_mnist("paper"), 1000, cpu)  # the MLP: no faster
     assert not gu.train.compile_wanted(paper, 3831, torch.device("mps"))
