@@ -7,11 +7,16 @@ with ``gu.sweep.train_sweep`` and with sequential ``gu.train.train`` calls, in
 the same process on the same data: first 20 untimed steps each way (the sweep
 measures its strategy then), then ``--repeats`` times alternately; it prints the
 best time of each, the ratio, the sweep's strategy, and the largest difference
-in final test accuracy between the two.
+in final test accuracy between the two, and writes them as JSON to
+``benchmarks/results/bench_sweep_mlp-<hostname>.json``.
 """
 
 import argparse
+import json
+import socket
 import time
+
+from bench_common import RESULTS_DIR, environment
 
 import grokutils as gu
 
@@ -40,6 +45,14 @@ def main() -> None:
     print(f"{len(configs)} configs x {args.steps} steps (MNIST MLP, batch {base.batch_size}): "
           f"sweep ({swept[0].env['sweep_strategy']}) {min(sweep_s):.1f} s, one by one {min(single_s):.1f} s, "
           f"speed-up {min(single_s) / min(sweep_s):.2f}x; largest final test-accuracy difference {gap:.4f}")
+    output = RESULTS_DIR / f"bench_sweep_mlp-{socket.gethostname()}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"benchmark": "bench_sweep_mlp", "environment": environment(),
+                                  "configs": len(configs), "steps": args.steps,
+                                  "strategy": swept[0].env["sweep_strategy"], "sweep_s": sweep_s,
+                                  "one_by_one_s": single_s,
+                                  "speed_up": min(single_s) / min(sweep_s), "accuracy_gap": gap}, indent=2) + "\n")
+    print(f"written to {output}")
 
 
 if __name__ == "__main__":
