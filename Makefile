@@ -45,10 +45,10 @@ BOOK_SOURCES = find grokutils notebooks results book _config.yml _toc.yml -type 
 	-not -name '*.pyc' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-64
 
 book: $(STAMP) ## build the HTML book offline from the stored results in results/ (cached: unchanged pages do not rerun)
-	rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	@sources=$$($(BOOK_SOURCES)); \
-	if [ "$$(cat $(BOOK_CACHE).sources 2>/dev/null)" != "$$sources" ]; then \
-		echo "book sources changed: every notebook executes again"; rm -rf $(BOOK_CACHE) $(BOOK_CACHE).sources; fi; \
+	if [ "$$(cat $(BOOK_CACHE).sources 2>/dev/null)" != "$$sources" ] || [ ! -f _build/html/index.html ]; then \
+		echo "book sources changed: every notebook executes again and every page is rebuilt"; \
+		rm -rf $(BOOK_CACHE) $(BOOK_CACHE).sources _build/html _build/.doctrees _build/jupyter_execute; fi; \
 	GROKUTILS_STORED_ONLY=1 $(PY) tools/prefill_book_cache.py --cache $(BOOK_CACHE); \
 	GROKUTILS_STORED_ONLY=1 $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going; \
 	echo "$$sources" > $(BOOK_CACHE).sources
