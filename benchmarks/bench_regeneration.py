@@ -35,6 +35,10 @@ from grokutils.sweep import SWEEPABLE, sweep_groups
 from grokutils.train import training_device
 
 
+#: When the speed work of issue 12 landed (commit 4ca857c): groups that finished before it ran on the old code.
+SPEED_WORK = "2026-12-01T22:54:54+00:00"
+
+
 def shape_key(config: gu.Config) -> str:
     """What a group's shape is made of: every field but the sweepable ones."""
     return repr(sorted((config.to_dict() | {name: None for name in SWEEPABLE}).items()))
@@ -85,15 +89,22 @@ def main() -> None:
     for shape, groups in stored_groups_by_shape(args.parts).items():
         sample = [r.config for r in groups[0]]
         ms, compiled = ms_per_step(sample, tuple(args.steps))
-        recorded = sum(group_wall_seconds(g) for g in groups)
-        today = sum(ms / 1000 * max(r.steps[-1] for r in g) + sum(r.timings["eval_s"] for r in g) for g in groups)
-        rows.append({"shape": sample[0].label(), "groups": len(groups), "members": len(sample),
+        per_group = [{"finished": max(r.env.get("finished", "") for r in g), "recorded_s": group_wall_seconds(g),
+                      "today_s": ms / 1000 * max(r.steps[-1] for r in g) + sum(r.timings["eval_s"] for r in g)}
+                     for g in groups]
+        recorded, today = (sum(g[key] for g in per_group) for key in ("recorded_s", "today_s"))
+        rows.append({"shape": sample[0].label(), "key": shape, "groups": per_group, "members": len(sample),
                      "ms_per_step_today": ms, "compiled": compiled, "recorded_s": recorded, "today_s": today})
         print(f"{sample[0].label():60s} {len(groups):3d} groups  {ms:8.2f} ms/step  recorded {recorded:9,.0f} s  "
               f"today ≈ {today:9,.0f} s", flush=True)
     recorded, today = sum(r["recorded_s"] for r in rows), sum(r["today_s"] for r in rows)
     print(f"\nall {len(rows)} shapes: recorded {recorded:,.0f} s, today ≈ {today:,.0f} s "
           f"({today / recorded:.2f} of the recorded cost)")
+    earlier = [g for r in rows for g in r["groups"] if g["finished"] and g["finished"] < SPEED_WORK]
+    if earlier:
+        old, new = sum(g["recorded_s"] for g in earlier), sum(g["today_s"] for g in earlier)
+        print(f"the {len(earlier)} groups trained before the speed work ({SPEED_WORK}): recorded {old:,.0f} s, "
+              f"today ≈ {new:,.0f} s ({new / old:.2f})")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"parts": args.parts, "steps": args.steps, "threads": args.threads,
                                        "torch": torch.__version__, "started": started,

@@ -116,3 +116,13 @@ def test_holm_never_lowers_a_p_and_keeps_their_order(pvalues):
     assert all(adjusted[a] <= adjusted[b] for a, b in zip(order, order[1:]))
     # the smallest p is multiplied by m exactly (capped at 1)
     assert adjusted[order[0]] == pytest.approx(min(1.0, len(pvalues) * pvalues[order[0]]))
+
+
+def test_the_lead_table_gives_each_tasks_median_lead_and_seed_spread():
+    """rnc1 transitions at 2,000 in every run: leads t_grok − 2,000 = 2,000, 4,200, 6,000, 3,000, 5,000 (median
+    4,200, SD 1,579.2); the spectral entropy 500 in each (SD 0); the weight norm never."""
+    table = tables.lead_table(grid(), ["rnc1", "spectral_entropy", "weight_norm"])
+    leads = [2_000, 4_200, 6_000, 3_000, 5_000]
+    assert f"| `rnc1` | I | +4,200 (SD {np.std(leads, ddof=1):,.0f}; 5/5) |" in table
+    assert "| `spectral_entropy` | III | +500 (SD 0; 5/5) |" in table
+    assert "| `weight_norm` | II | — |" in table and "add: lead in steps" in table

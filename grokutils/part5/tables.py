@@ -14,7 +14,7 @@ from grokutils.indicators import INDICATORS
 from grokutils.part5 import paper
 from grokutils.part5.foresight import (HORIZONS, PLACEBO, ForecastCheck, foresight_board,
                                        matched_false_alarms)
-from grokutils.part5.leaderboard import Grid, Row, grokking_runs, indicator_of, quiet_controls
+from grokutils.part5.leaderboard import Grid, Row, grokking_runs, indicator_of, quiet_controls, transition
 from grokutils.report import Markdown, markdown_table
 
 
@@ -74,6 +74,25 @@ def placebo_verdict(placebo: ForecastCheck) -> Markdown:
                         "carries information about grokking.")
     return Markdown(f"The step count (placebo) forecasts t_grok to {error} and does not beat the fit "
                     f"({_p(placebo.p_better)}): the \"better than the fit\" column is informative on this grid.")
+
+
+def lead_table(grid: Grid, keys: Sequence[str]) -> Markdown:
+    """Per indicator value and task: the median lead t_grok − transition over the task's grokking runs in which it
+    transitions, with the seed spread (standard deviation over those runs) and their number."""
+    lines = []
+    for key in keys:
+        cells = []
+        for arms in grid.values():
+            runs = grokking_runs(arms["grokking"])
+            steps = [(r, transition(r, key)) for r in runs]
+            leads = [r.t_grok - step for r, step in steps if step is not None]
+            if not leads:
+                cells.append("—")
+                continue
+            spread = f"{np.std(leads, ddof=1):,.0f}" if len(leads) > 1 else "—"
+            cells.append(f"{np.median(leads):+,.0f} (SD {spread}; {len(leads)}/{len(runs)})")
+        lines.append((f"`{key}`", champion(key), *cells))
+    return markdown_table(("indicator", "Part", *(f"{task}: lead in steps" for task in grid)), lines)
 
 
 def foresight_table(grid: Grid, horizons: Sequence[float] = HORIZONS) -> Markdown:
