@@ -1,5 +1,6 @@
 """The benchmarks time every callback the book can record: none is left out when a metric is added."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -29,3 +30,21 @@ def test_the_monitor_benchmark_times_every_applicable_indicator_on_part3s_run():
     assert {"spectral_entropy", "sharpness", "fourier_alignment", "abelian_agreement"} <= applicable
     for name, seconds in report["seconds_per_evaluation"].items():
         assert seconds > 0 and report["steady_state_fraction"][name] == seconds / (200 * 0.020)
+
+
+def test_the_regeneration_estimate_groups_the_stored_runs_by_shape_and_times_a_short_sweep(monkeypatch):
+    """bench_regeneration: every fully stored quick-start group, by shape (configurations that differ only in
+    sweepable fields share one), and a time per step from the difference of two short runs."""
+    import bench_regeneration
+
+    import grokutils as gu
+
+    monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")
+    base = gu.presets.nanda("smoke", d_model=16, d_mlp=32, device="cpu")
+    assert bench_regeneration.shape_key(base) == bench_regeneration.shape_key(base.replace(seed=3, weight_decay=0.1))
+    assert bench_regeneration.shape_key(base) != bench_regeneration.shape_key(base.replace(lr=0.01))
+    shapes = bench_regeneration.stored_groups_by_shape(["00"])
+    assert shapes and all(len({bench_regeneration.shape_key(r.config) for r in g}) == 1
+                          for groups in shapes.values() for g in groups)
+    ms, compiled = bench_regeneration.ms_per_step([base, base.replace(seed=1)], (4, 80))
+    assert not compiled and ms > 0 and gu.steps.COMPILE_ENV not in os.environ
