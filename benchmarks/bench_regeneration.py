@@ -31,17 +31,12 @@ import grokutils as gu
 from grokutils.group_training import not_needed
 from grokutils.regenerate import group_wall_seconds
 from grokutils.steps import COMPILE_ENV, compile_wanted
-from grokutils.sweep import SWEEPABLE, sweep_groups
+from grokutils.sweep import shape_key, sweep_groups
 from grokutils.train import training_device
 
 
 #: When the speed work of issue 12 landed (commit 4ca857c): groups that finished before it ran on the old code.
 SPEED_WORK = "2026-12-01T22:54:54+00:00"
-
-
-def shape_key(config: gu.Config) -> str:
-    """What a group's shape is made of: every field but the sweepable ones."""
-    return repr(sorted((config.to_dict() | {name: None for name in SWEEPABLE}).items()))
 
 
 def stored_groups_by_shape(parts: list[str]) -> dict[str, list[list[gu.Result]]]:

@@ -93,15 +93,19 @@ def check_same_shape(configs: list[Config]) -> None:
                              f"{differing}. Split them into separate sweeps.")
 
 
+def shape_key(config: Config) -> str:
+    """What decides whether configurations can train together: every field but the :data:`SWEEPABLE` ones."""
+    return repr(sorted((config.to_dict() | {name: None for name in SWEEPABLE}).items()))
+
+
 def sweep_groups(configs: list[Config], max_members: int) -> list[list[Config]]:
     """Split ``configs`` into sweeps: same shape (see :func:`check_same_shape`), in the given
     order, at most ``max_members`` each, so that each group's results are stored as it ends."""
     if isinstance(max_members, bool) or not isinstance(max_members, int) or max_members < 1:
         raise ValueError(f"max_members (the sweep size) must be an integer >= 1, got {max_members!r}.")
-    neutral = {name: None for name in SWEEPABLE}
     by_shape: dict[str, list[Config]] = {}
     for config in configs:
-        by_shape.setdefault(repr(sorted((config.to_dict() | neutral).items())), []).append(config)
+        by_shape.setdefault(shape_key(config), []).append(config)
     return [group[i:i + max_members] for group in by_shape.values() for i in range(0, len(group), max_members)]
 
 
@@ -233,7 +237,6 @@ class VmapMembers:
                    for c in configs]
         self.params, self.buffers = stack_module_state(members)
         self.template = members[0]
-        skeleton = copy.deepcopy(self.template).to("meta")
         self.full_batch = BatchSampler(len(dataset.y_train), base.batch_size, base.seed, device).full
         self.alphas = torch.tensor([c.mixing_alpha for c in configs], device=device)
         mixing = bool((self.alphas > 0).any())
@@ -242,7 +245,7 @@ class VmapMembers:
             self.params, self.turned = stacked.input_major(self.params, self.template)
             self.batched_loss = stacked.stacked_mlp_loss(base, self.template, dataset.input_shape, self.full_batch)
         else:
-            member_loss = member_loss_fn(base, skeleton, mixing)
+            member_loss = member_loss_fn(base, copy.deepcopy(self.template).to("meta"), mixing)
             self.batched_loss = vmap(member_loss, in_dims=(0, 0, None, None, 0) if self.full_batch else (0, 0, 0, 0, 0))
         self.stacked = list(self.params.values())
         self.optimizer = make_optimizer(base, self.params.values(), weight_decay=0.0)

@@ -41,10 +41,10 @@ def test_the_regeneration_estimate_groups_the_stored_runs_by_shape_and_times_a_s
 
     monkeypatch.setenv(gu.runs.STORED_ONLY_ENV, "1")
     base = gu.presets.nanda("smoke", d_model=16, d_mlp=32, device="cpu")
-    assert bench_regeneration.shape_key(base) == bench_regeneration.shape_key(base.replace(seed=3, weight_decay=0.1))
-    assert bench_regeneration.shape_key(base) != bench_regeneration.shape_key(base.replace(lr=0.01))
+    assert gu.sweep.shape_key(base) == gu.sweep.shape_key(base.replace(seed=3, weight_decay=0.1))
+    assert gu.sweep.shape_key(base) != gu.sweep.shape_key(base.replace(lr=0.01))
     shapes = bench_regeneration.stored_groups_by_shape(["00"])
-    assert shapes and all(len({bench_regeneration.shape_key(r.config) for r in g}) == 1
+    assert shapes and all(len({gu.sweep.shape_key(r.config) for r in g}) == 1
                           for groups in shapes.values() for g in groups)
     ms, compiled = bench_regeneration.ms_per_step([base, base.replace(seed=1)], (4, 80))
     assert not compiled and ms > 0 and gu.steps.COMPILE_ENV not in os.environ

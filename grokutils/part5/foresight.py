@@ -145,27 +145,25 @@ class MatchedAlarms:
 
 def _grokking_direction(runs: Sequence[Result], key: str) -> int:
     """The direction most of ``runs`` move ``key`` in, among those where it transitions (0: no majority)."""
-    signs = [_direction(r.steps, r[key], r.t_fit) for r in runs if transition(r, key) is not None]
-    total = int(np.sign(sum(signs)))
-    return total
+    return int(np.sign(sum(_direction(r.steps, r[key], r.t_fit) for r in runs if transition(r, key) is not None)))
 
 
 def matched_false_alarms(grid: Grid, key: str) -> MatchedAlarms:
-    """:class:`MatchedAlarms` of ``key`` over every task's quiet controls."""
+    """:class:`MatchedAlarms` of ``key`` over every task's quiet controls (the fit "transitions" in every one)."""
     controls = fixed = window = direction = 0
     for arms in grid.values():
         runs = grokking_runs(arms["grokking"])
         if not runs:
             continue
+        quiet = quiet_controls(arms["control"])
+        controls += len(quiet)
+        fixed += sum(transition(control, key) is not None for control in quiet)
+        if key == paper.FIT:
+            window, direction = window + len(quiet), direction + len(quiet)
+            continue
         length = float(np.median([r.steps[-1] for r in runs]))
-        usual = _grokking_direction(runs, key) if key != paper.FIT else 0
-        for control in quiet_controls(arms["control"]):
-            controls += 1
-            fixed += transition(control, key) is not None
-            if key == paper.FIT or key not in control.history:
-                window += key == paper.FIT
-                direction += key == paper.FIT
-                continue
+        usual = _grokking_direction(runs, key)
+        for control in (c for c in quiet if key in c.history):
             steps, values = _before(control, control[key], length)
             moved = transition_step(steps, values, control.t_fit) is not None
             window += moved
