@@ -134,6 +134,9 @@ class SpectralEntropyMonitor:
                              f"{type(model).__name__}.")
 
     def _record(self, step: int, model: torch.nn.Module | None) -> dict:
+        if self.representation_fn is None:
+            raise ValueError("this monitor was restored from a recording (SpectralEntropyMonitor.from_dict): it "
+                             "answers questions about what it recorded but cannot record; make a new monitor.")
         was_training = model.training if model is not None else False
         if model is not None:
             model.eval()
@@ -228,6 +231,37 @@ class SpectralEntropyMonitor:
             return None
         t_hat = max(float(step), step + self.power_law.remaining(gap))
         return Forecast(t_hat, max(float(step), t_hat - self.half_width), t_hat + self.half_width, step)
+
+    # ------------------------------------------------------------------------------ recordings
+    def to_dict(self) -> dict:
+        """Everything recorded and calibrated, as plain Python (JSON): what :meth:`from_dict` restores."""
+        law = self.power_law
+        return {"every": self.every, "delta": self.delta, "window": self.window, "steps": list(self._steps),
+                "spectral_entropy": list(self._entropy), "effective_rank": list(self._rank),
+                "weight_norm": list(self._norm), "onset": self.onset, "threshold": self.threshold,
+                "power_law": None if law is None else {"c1": law.c1, "gamma": law.gamma, "c2": law.c2, "r2": law.r2,
+                                                       "n": law.n, "residuals": list(law.residuals)},
+                "half_width": self.half_width, "overhead_seconds": self.overhead_seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SpectralEntropyMonitor:
+        """A monitor restored from :meth:`to_dict`: its history, onset, calibration, forecast and overhead are
+        those recorded; it cannot record again (no probe)."""
+        missing = sorted({"every", "delta", "window", "steps", "spectral_entropy", "effective_rank", "weight_norm",
+                          "onset", "threshold", "power_law", "half_width", "overhead_seconds"} - set(data))
+        if missing:
+            raise ValueError(f"SpectralEntropyMonitor.from_dict: the recording lacks {missing}; it was not written by "
+                             "SpectralEntropyMonitor.to_dict.")
+        monitor = cls.__new__(cls)
+        monitor.probe = monitor.representation_fn = None
+        monitor.every, monitor.delta, monitor.window = data["every"], data["delta"], data["window"]
+        monitor._steps, monitor._entropy = [int(s) for s in data["steps"]], [float(h) for h in data["spectral_entropy"]]
+        monitor._rank, monitor._norm = [float(r) for r in data["effective_rank"]], list(data["weight_norm"])
+        monitor.onset, monitor.threshold, monitor.half_width = data["onset"], data["threshold"], data["half_width"]
+        law = data["power_law"]
+        monitor.power_law = None if law is None else PowerLaw(**{**law, "residuals": tuple(law["residuals"])})
+        monitor.overhead_seconds = float(data["overhead_seconds"])
+        return monitor
 
     # ------------------------------------------------------------------------------ cost
     def overhead_fraction(self, total_seconds: float) -> float:

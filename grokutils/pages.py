@@ -70,12 +70,17 @@ def _task(name: str) -> Callable[[str], list[Config]]:
 @dataclass(frozen=True)
 class PageRuns:
     """The runs of one page: ``reads(profile)`` the named groups of stored (or cached) runs it
-    loads, ``trains(profile)`` those it trains live in every profile (nothing stored), and
-    ``measured``, its runtimes measured on the development VM."""
+    loads, ``records(profile)`` the run it trains in its own plain loop (live in ``quick`` and ``smoke``; in
+    ``paper`` the book reads the loop's stored recording, :mod:`grokutils.loop_records`), and ``measured``, its
+    runtimes measured on the development VM."""
 
     reads: Groups = _none
-    trains: Groups = _none
+    records: Groups = _none
     measured: str = ""
+
+    def trains_live(self, profile: str) -> bool:
+        """Whether the page trains a run as it executes under ``profile``."""
+        return profile != "paper" and any(self.records(profile).values())
 
 
 _SHARED_CORES = "one thread, two training processes sharing its 2 cores"
@@ -222,9 +227,11 @@ PAGES: dict[str, PageRuns] = {
                                        "x_·_y_mod_97": _grid_task("mul"), "S5": _grid_task("s5"),
                                        "MNIST": _grid_task("mnist")}),
         measured=f"quick: 10 s with papermill on {_QUIET}, once the leaderboard had cached the grid."),
-    "p5_monitor": PageRuns(_groups(), trains=_groups(**{"x_+_y_mod_31_in_a_plain_loop": lambda p: [
-        presets.monitor_loop_config(p)]}), measured=f"quick: 48 s with papermill on {_LOADED}, kernel start "
-                                                    "included (the loop itself 38 s, 19 % of it in the monitor)."),
+    "p5_monitor": PageRuns(_groups(), records=_groups(**{"x_+_y_mod_31_in_a_plain_loop": lambda p: [
+        presets.monitor_loop_config(p)]}), measured=(
+            f"quick: 48 s with papermill on {_LOADED}, kernel start included (the loop itself 38 s, 19 % of it in "
+            f"the monitor); paper: 10 s with papermill on {_QUIET}, kernel start included, reading the loop's "
+            "recording (the loop took 27 s on one thread when it was recorded).")),
     "seminar_guide": PageRuns(_groups(), measured="quick: seconds (it only lists what the classes run)."),
     "ex_p1_collapse": PageRuns(_groups(), measured=(
         "every profile: about 6 s with papermill on the development VM while two training processes shared its "
@@ -268,8 +275,10 @@ PAGES: dict[str, PageRuns] = {
         f"quick: 36 s on the development VM with nothing cached (the run trains once; its representations are "
         f"cached), seconds after; paper: seconds, reading the stored representations ({_SHARED_CORES}).")),
     "p3_monitor": PageRuns(_groups(calibration=lambda p: [] if p == "smoke" else presets.spectral_main(p)),
-                           trains=_groups(**{"a_new_seed_in_its_own_loop": lambda p: [monitor_config(p)]}), measured=(
-        f"quick: 80 s on the development VM with nothing cached; paper: 74 s, its loop included ({_SHARED_CORES}).")),
+                           records=_groups(**{"a_new_seed_in_its_own_loop": lambda p: [monitor_config(p)]}), measured=(
+        f"quick: 80 s on the development VM with nothing cached ({_SHARED_CORES}); paper: 10 s with papermill on "
+        f"{_QUIET}, kernel start included, reading the loop's recording (the loop took 105 s on one thread when it "
+        "was recorded).")),
 }
 
 
@@ -317,13 +326,16 @@ def profile_and_runtime(page: str) -> Markdown:
     parts = ["The `parameters` cell sets the profile."]
     for profile in PROFILES[::-1]:
         reads = {name: configs for name, configs in runs.reads(profile).items() if configs}
-        trains = runs.trains(profile)
         text = []
         if reads:
             verb = "reads the stored runs" if profile == "paper" else "trains and caches for the pages after it"
             text.append(f"{verb} — {_listed(reads)}")
-        if trains:
-            text.append(f"trains here, storing nothing, {_listed(trains)}")
+        looped = runs.records(profile)
+        if looped and profile == "paper":
+            text.append(f"reads the stored recording of its own plain loop — {_listed(looped)}; one command "
+                        f"records it again: `python -m grokutils.regenerate --chapter {page}`")
+        elif looped:
+            text.append(f"trains in its own plain loop, storing nothing, {_listed(looped)}")
         if not text:
             text.append("reads and trains no runs")
         parts.append(f'`"{profile}"` ' + "; it ".join(text) + ".")
@@ -431,8 +443,10 @@ class Page:
     def finish(self) -> None:
         """Print the page's runtime and what it included."""
         runs = _page(self.name)
-        if runs.trains(self.profile):
-            kind = "one run trains here in every profile"
+        if runs.trains_live(self.profile):
+            kind = "its loop trains here"
+        elif runs.records(self.profile):
+            kind = "reading the stored recording of its loop"
         elif not any(runs.reads(self.profile).values()):
             kind = "no runs read or trained"
         elif self.profile == "paper":

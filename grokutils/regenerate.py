@@ -3,9 +3,10 @@
 Runs every configuration of :func:`grokutils.presets.chapter_runs` (``--profile``, default ``paper``)
 that is not yet stored (``--force`` retrains them all), resuming interrupted runs from their
 checkpoints, and prints the CPU/wall time each group took; then stores the probe representations of
-:func:`grokutils.presets.chapter_probes` that are missing (:mod:`grokutils.probes`). Configurations of one shape train
-together with the sweep engine, as many at a time as their part's :data:`grokutils.presets.SWEEP_SIZES`
-(``--sweep-size`` overrides it); each group is stored as soon as it ends.
+:func:`grokutils.presets.chapter_probes` that are missing (:mod:`grokutils.probes`), and, in the ``paper``
+profile, the recordings of the monitor pages' plain loops (:data:`LOOP_PAGES`, :mod:`grokutils.loop_records`).
+Configurations of one shape train together with the sweep engine, as many at a time as their part's
+:data:`grokutils.presets.SWEEP_SIZES` (``--sweep-size`` overrides it); each group is stored as soon as it ends.
 
 Two ways to share the groups, with the same store, locks and resume:
 
@@ -28,12 +29,28 @@ from pathlib import Path
 
 import torch
 
-from grokutils import dask_backend, presets, probes
+from grokutils import dask_backend, part3, part5, presets, probes
 from grokutils.config import Config
 from grokutils.group_training import group_lock, planned_groups, settled_groups, train_group
+from grokutils.loop_records import LoopRecording, recording_path
 from grokutils.profiles import PROFILES
 from grokutils.runs import ResultStore, store_for
 from grokutils.sweep import sweep_groups
+
+#: The pages whose plain loops the ``paper`` profile reads as stored recordings: ``(profile, store, force)`` ->
+#: the recording (loaded, or recorded and stored), and the store path it has.
+LOOP_PAGES = {
+    "p3_monitor": lambda profile, store, force: part3.monitor_loop.recording(
+        profile, store, part3.load_main(profile, store, progress=False), force),
+    "p5_monitor": lambda profile, store, force: part5.monitor_loop.recording(profile, store, force),
+}
+
+
+def loop_path(page: str, profile: str, store: ResultStore) -> Path:
+    """Where ``page``'s loop recording is stored (:func:`grokutils.loop_records.recording_path`)."""
+    if page == part3.monitor_loop.PAGE:
+        return recording_path(store, page, part3.load.monitor_config(profile), presets.spectral_main(profile))
+    return recording_path(store, page, presets.monitor_loop_config(profile))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,7 +81,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[st
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    chapters = {name: [] for name in presets.chapter_probes(args.profile)} | presets.chapter_runs(args.profile)
+    chapters = ({name: [] for name in [*presets.chapter_probes(args.profile), *LOOP_PAGES]}
+                | presets.chapter_runs(args.profile))
     unknown = set(args.chapter or ()) - set(chapters)
     if unknown:
         parser.error(f"unknown chapter(s) {sorted(unknown)}; known: {sorted(chapters)}")
@@ -82,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.backend == "dask" and not args.list:
         code = dask_backend.regenerate(planned_groups(chapters, store, args.sweep_size, args.force), store,
                                        args.force, args.scheduler, args.workers)
-        sys.exit(code or _probes(chapters, args, store))
+        sys.exit(code or _probes(chapters, args, store) or _loops(chapters, args, store))
     if args.workers > 1 and not args.list:
         sys.exit(_spawn_workers(argv if argv is not None else sys.argv[1:], args.workers))
     if args.threads is not None:
@@ -92,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
             for line in train_group(group, store, args.force):
                 print(line, flush=True)
     _probes(chapters, args, store)
+    _loops(chapters, args, store)
 
 
 def group_wall_seconds(results: list) -> float:
@@ -141,6 +160,26 @@ def _probes(chapters: dict[str, list[Config]], args: argparse.Namespace, store: 
                     wall = time.perf_counter()
                     probes.load_or_probe(config, steps, store, force=args.force)
                     print(f"  stored {path.name}: wall {time.perf_counter() - wall:.0f} s", flush=True)
+    return 0
+
+
+def _loops(chapters: dict[str, list[Config]], args: argparse.Namespace, store: ResultStore) -> int:
+    """The chosen monitor pages' loop recordings (:data:`LOOP_PAGES`; ``paper`` only, the other profiles train
+    the loop live): listed, or recorded where missing (``--force``: all), each under a lock like a group's."""
+    for page, record in LOOP_PAGES.items():
+        if page not in chapters or args.profile != "paper":
+            continue
+        path = loop_path(page, args.profile, store)
+        print(f"{page}: the recording of its plain loop {'stored' if path.exists() else 'missing'} ({path.name})",
+              flush=True)
+        if args.list or (path.exists() and not args.force):
+            continue
+        with group_lock(store.checkpoints / f"{path.name}.lock") as owned:
+            if owned:
+                wall = time.perf_counter()
+                recording: LoopRecording = record(args.profile, store, args.force)
+                print(f"  stored {path.name}: wall {time.perf_counter() - wall:.0f} s (the loop "
+                      f"{recording.loop_seconds:.0f} s)", flush=True)
     return 0
 
 

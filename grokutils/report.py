@@ -6,6 +6,7 @@ Nothing here types a number: every value comes from a
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,6 +25,14 @@ class Markdown(str):
 
     def _repr_markdown_(self) -> str:
         return str(self)
+
+
+def source_code(function) -> Markdown:
+    """The source of ``function`` as a highlighted Python block: how a page shows a loop that grokutils runs
+    for it (the monitor pages' plain loops)."""
+    if not callable(function):
+        raise ValueError(f"source_code: expected a function, got {type(function).__name__}.")
+    return Markdown("```python\n" + inspect.getsource(function).rstrip() + "\n```")
 
 
 def _cell(value) -> str:

@@ -212,6 +212,9 @@ class SignalMonitor:
         return self._active
 
     def _record(self, step: int, model: nn.Module) -> dict[str, float]:
+        if self.probe is None:
+            raise ValueError("this monitor was restored from a recording (SignalMonitor.from_dict): it answers "
+                             "questions about what it recorded but cannot record; make a new monitor.")
         step = _check_step(step)
         if self.steps and step <= self.steps[-1]:
             raise ValueError(f"steps must increase: step {step} after recorded step {self.steps[-1]}.")
@@ -285,10 +288,31 @@ class SignalMonitor:
         return out
 
     def to_dict(self) -> dict:
-        """Everything recorded, as plain Python: steps, history, costs, not-applicable indicators, errors."""
+        """Everything recorded, as plain Python: steps, history, costs (and the seconds of every evaluation),
+        not-applicable indicators, errors; what :meth:`from_dict` restores."""
         return {"steps": list(self.steps), "history": {k: list(v) for k, v in self.history.items()},
-                "costs": self.costs(), "overhead_seconds": self.overhead_seconds,
-                "not_applicable": dict(self.not_applicable), "errors": {k: list(v) for k, v in self.errors.items()}}
+                "costs": self.costs(), "seconds": {k: list(v) for k, v in self.seconds.items()},
+                "overhead_seconds": self.overhead_seconds, "not_applicable": dict(self.not_applicable),
+                "errors": {k: [list(e) for e in v] for k, v in self.errors.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SignalMonitor:
+        """A monitor restored from :meth:`to_dict`: its history, transitions, leads, costs and overhead are those
+        recorded; it cannot record again (no probe)."""
+        missing = sorted({"steps", "history", "seconds", "overhead_seconds", "not_applicable", "errors"} - set(data))
+        if missing:
+            raise ValueError(f"SignalMonitor.from_dict: the recording lacks {missing}; it was not written by "
+                             "SignalMonitor.to_dict.")
+        monitor = cls.__new__(cls)
+        monitor.probe, monitor.indicators, monitor._active = None, [], []
+        monitor.every, monitor.chosen_steps = 1, None
+        monitor.steps = [int(s) for s in data["steps"]]
+        monitor.history = {k: [float(x) for x in v] for k, v in data["history"].items()}
+        monitor.seconds = {k: [float(x) for x in v] for k, v in data["seconds"].items()}
+        monitor.not_applicable = dict(data["not_applicable"])
+        monitor.errors = {k: [(int(step), str(message)) for step, message in v] for k, v in data["errors"].items()}
+        monitor.overhead_seconds = float(data["overhead_seconds"])
+        return monitor
 
 
 # --------------------------------------------------------------------------- the trainer adapter

@@ -52,9 +52,19 @@ def test_an_unknown_page_or_profile_is_refused_before_any_work():
 
 def test_finish_says_what_the_runtime_included(capsys):
     pages.start("p3_monitor", "smoke").finish()
+    pages.start("p3_monitor", "paper").finish()
     pages.start("p3_two_phases", "paper").finish()
     out = capsys.readouterr().out.splitlines()
-    assert "one run trains here" in out[0] and "reading stored results" in out[1]
+    assert "its loop trains here" in out[0] and "reading the stored recording of its loop" in out[1]
+    assert "reading stored results" in out[2]
+
+
+def test_a_monitor_page_says_it_reads_a_recording_in_paper_and_trains_its_loop_otherwise():
+    about = pages.profile_and_runtime("p5_monitor")
+    assert "reads the stored recording of its own plain loop" in about
+    assert "`python -m grokutils.regenerate --chapter p5_monitor`" in about
+    assert "trains in its own plain loop, storing nothing" in about
+    assert pages.PAGES["p5_monitor"].trains_live("quick") and not pages.PAGES["p5_monitor"].trains_live("paper")
 
 
 # ------------------------------------------------------------------ papermill parameters

@@ -143,5 +143,5 @@ def test_every_preset_of_every_profile_constructs(profile):
         assert flat and all(isinstance(c, gu.Config) for c in flat), name
         assert len(set(flat)) == len(flat), name
     for page in gu.pages.PAGES.values():  # what every page reads or trains, Part III's own runs included
-        for configs in (*page.reads(profile).values(), *page.trains(profile).values()):
+        for configs in (*page.reads(profile).values(), *page.records(profile).values()):
             assert all(isinstance(c, gu.Config) for c in configs)

@@ -39,7 +39,7 @@ def book_notebooks() -> list[Path]:
 def trains_live(page: str) -> bool:
     """Whether the page trains a run in the book build (:data:`grokutils.pages.PAGES`): the slow ones."""
     runs = PAGES.get(page)
-    return bool(runs and runs.trains("paper"))
+    return bool(runs and runs.trains_live("paper"))
 
 
 def book_timeout() -> int:

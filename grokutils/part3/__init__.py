@@ -12,13 +12,14 @@ The package reads in the order the work flows:
 - :mod:`~grokutils.part3.calibration`: the exploratory calibration of the training procedure;
 - :mod:`~grokutils.part3.theory`: the appendix and practical sections (Lemma 4, §10's early stop,
   Table 5's diagnostics, the effective rank), measured beside the claims table;
-- :mod:`~grokutils.part3.claim_checks`: one function per claim, the chapter's claims table.
+- :mod:`~grokutils.part3.claim_checks`: one function per claim, the chapter's claims table;
+- :mod:`~grokutils.part3.monitor_loop`: the monitor in a plain PyTorch loop (the monitor page), and its recording.
 
 The functions the pages call are importable from ``grokutils.part3`` itself; the paper's
 numbers and criteria are read as ``grokutils.part3.paper.NAME``.
 """
 
-from grokutils.part3 import analysis, arms, calibration, claim_checks, load, paper, tables, theory
+from grokutils.part3 import analysis, arms, calibration, claim_checks, load, monitor_loop, paper, tables, theory
 from grokutils.part3.analysis import (architecture_summary, check_grok_threshold, crossing_step, forecast_summary,
                                       group_by_task, norm_entropy_correlation, phases, precedence,
                                       predictor_comparison, probe_agreement, proposition6, run_events, split_grokked,
@@ -36,7 +37,7 @@ from grokutils.part3.tables import (architecture_table, dose_response_sentence, 
                                     intervention_table, predictor_table, proposition6_table, task_table)
 
 __all__ = [
-    "analysis", "arms", "calibration", "claim_checks", "load", "paper", "tables", "theory",
+    "analysis", "arms", "calibration", "claim_checks", "load", "monitor_loop", "paper", "tables", "theory",
     "architecture_summary", "check_grok_threshold", "crossing_step", "forecast_summary", "group_by_task",
     "norm_entropy_correlation", "phases", "precedence", "predictor_comparison", "probe_agreement", "proposition6",
     "run_events", "split_grokked", "threshold",
