@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
 
 from grokutils import stats
 
@@ -211,6 +210,8 @@ def _minimise(objective: Callable[[float], float], grid: np.ndarray) -> float:
     values = np.array([objective(v) for v in grid])
     k = int(np.argmin(values))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
+    from scipy import optimize  # spares the ~0.5 s that importing scipy.optimize takes to pages that fit nothing
+
     refined = optimize.minimize_scalar(objective, bounds=(lo, hi), method="bounded",
                                        options={"xatol": 1e-12 * max(1.0, abs(grid[k]))})
     return float(refined.x) if refined.fun <= values[k] else float(grid[k])

@@ -29,7 +29,6 @@ from pathlib import Path
 from grokutils import plots, presets
 from grokutils.config import Config
 from grokutils.group_training import needed_configs
-from grokutils.part3.load import monitor_config
 from grokutils.profiles import PROFILES, check_profile
 from grokutils.report import Markdown
 from grokutils.runs import REPO_ROOT, ResultStore, store_for
@@ -275,7 +274,8 @@ PAGES: dict[str, PageRuns] = {
         f"quick: 36 s on the development VM with nothing cached (the run trains once; its representations are "
         f"cached), seconds after; paper: seconds, reading the stored representations ({_SHARED_CORES}).")),
     "p3_monitor": PageRuns(_groups(calibration=lambda p: [] if p == "smoke" else presets.spectral_main(p)),
-                           records=_groups(**{"a_new_seed_in_its_own_loop": lambda p: [monitor_config(p)]}), measured=(
+                           records=_groups(a_new_seed_in_its_own_loop=lambda p: [presets.spectral_monitor_config(p)]),
+                           measured=(
         f"quick: 80 s on the development VM with nothing cached ({_SHARED_CORES}); paper: 10 s with papermill on "
         f"{_QUIET}, kernel start included, reading the loop's recording (the loop took 105 s on one thread when it "
         "was recorded).")),

@@ -49,7 +49,7 @@ LOOP_PAGES = {
 def loop_path(page: str, profile: str, store: ResultStore) -> Path:
     """Where ``page``'s loop recording is stored (:func:`grokutils.loop_records.recording_path`)."""
     if page == part3.monitor_loop.PAGE:
-        return recording_path(store, page, part3.load.monitor_config(profile), presets.spectral_main(profile))
+        return recording_path(store, page, presets.spectral_monitor_config(profile), presets.spectral_main(profile))
     return recording_path(store, page, presets.monitor_loop_config(profile))
 
 

@@ -49,6 +49,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import LogLocator
 
 from grokutils.indicators import INDICATORS
 from grokutils.plots import TEST_STYLE, TRAIN_STYLE, on_common_grid
@@ -252,6 +253,17 @@ def _metric_panel(ax, runs: Sequence[Result], metric: str, logy: bool) -> None:
         _mark(ax, step[0], name, color, f" ({step[1]}/{len(runs)})" if many else "")
 
 
+#: Minor ticks of the static panels' log axes: at 2 and 5 times each power of ten. Matplotlib's default (every
+#: multiple from 2 to 9) made drawing the explorer pages' small multiples take half again as long.
+LOG_MINOR_SUBS = (2.0, 5.0)
+
+
+def _log_scale(ax, which: str) -> None:
+    """A log scale on the ``which`` (``"x"`` or ``"y"``) axis of ``ax``, minor ticks at :data:`LOG_MINOR_SUBS`."""
+    getattr(ax, f"set_{which}scale")("log")
+    getattr(ax, f"{which}axis").set_minor_locator(LogLocator(subs=LOG_MINOR_SUBS))
+
+
 def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Sequence[str] = (),
                   accuracy: bool = True, title: str | None = None):
     """The rendered book's explorer: small multiples, one panel per metric (``accuracy``: test accuracy
@@ -271,7 +283,7 @@ def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Se
         ax.set_visible(False)
     colors = {name: f"C{i % 10}" for i, name in enumerate(arms)}
     for ax, metric in zip(axes.flat, panels):
-        ax.set_xscale("log")
+        _log_scale(ax, "x")
         ax.set_xlabel("optimisation step")
         ax.set_title(label(metric), fontsize=9)
         for name, runs in arms.items():
@@ -286,7 +298,7 @@ def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Se
             if t_grok is not None:
                 ax.axvline(max(t_grok, 1.0), color=colors[name], linestyle=":", linewidth=1.2)
         if metric in logy:
-            ax.set_yscale("log")
+            _log_scale(ax, "y")
     handles = [plt.Line2D([], [], color=colors[name], linewidth=2,
                           label=f"{name} ({_grokked_note(runs)})") for name, runs in arms.items()]
     handles.append(plt.Line2D([], [], color="0.3", linestyle=":", label="median $t_{grok}$ of the seeds that grok"))

@@ -11,10 +11,16 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 #: Bootstrap resamples behind every interval, and their seed (fixed: a rerun gives the same interval).
 BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED = 2000, 0
+
+
+def _scipy_stats():
+    """``scipy.stats``, loaded by the first test that needs it."""
+    from scipy import stats  # spares the ~1 s that importing scipy.stats takes to every page that runs no test
+
+    return stats
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
@@ -23,7 +29,7 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
     keep = ~(np.isnan(x) | np.isnan(y))
     if keep.sum() < 3:
         raise ValueError(f"Spearman correlation needs at least 3 complete pairs; got {int(keep.sum())}.")
-    rho, p = scipy_stats.spearmanr(x[keep], y[keep])
+    rho, p = _scipy_stats().spearmanr(x[keep], y[keep])
     return float(rho), float(p)
 
 
@@ -80,8 +86,8 @@ def _ols_slope_interval(x: np.ndarray, y: np.ndarray, level: float) -> tuple[flo
     """The ``level`` t-interval of the least-squares slope of ``y`` on ``x`` (NaN with < 3 points)."""
     if len(x) < 3:
         return math.nan, math.nan
-    fit = scipy_stats.linregress(x, y)
-    half = scipy_stats.t.ppf(0.5 + level / 2, len(x) - 2) * fit.stderr
+    fit = _scipy_stats().linregress(x, y)
+    half = _scipy_stats().t.ppf(0.5 + level / 2, len(x) - 2) * fit.stderr
     return float(fit.slope - half), float(fit.slope + half)
 
 
@@ -162,14 +168,14 @@ def mann_whitney_greater(a: Sequence[float], b: Sequence[float]) -> tuple[float,
     a, b = _finite_sample(a, "a", 1), _finite_sample(b, "b", 1)
     u = float(sum(((x > b).sum() + 0.5 * (x == b).sum()) for x in a))
     if a.size + b.size > EXACT_PERMUTATION_MAX:
-        return u, float(scipy_stats.mannwhitneyu(a, b, alternative="greater").pvalue)
+        return u, float(_scipy_stats().mannwhitneyu(a, b, alternative="greater").pvalue)
     return u, _exact_upper_tail(a, b)
 
 
 def _exact_upper_tail(a: np.ndarray, b: np.ndarray) -> float:
     """P(rank sum of a random n_a-subset ≥ that of ``a``), by counting subsets per doubled mid-rank
     sum (integers, so the count is exact up to float64 rounding of counts ≤ C(60, 30))."""
-    doubled = np.rint(2 * scipy_stats.rankdata(np.concatenate([a, b]))).astype(int)
+    doubled = np.rint(2 * _scipy_stats().rankdata(np.concatenate([a, b]))).astype(int)
     observed, size = int(doubled[: a.size].sum()), a.size
     ways = np.zeros((size + 1, int(doubled.sum()) + 1))
     ways[0, 0] = 1.0
@@ -197,7 +203,7 @@ def wilcoxon_less(a: Sequence[float], b: Sequence[float]) -> float:
         raise ValueError(f"wilcoxon_less needs paired samples of one length, got {x.size} and {y.size}.")
     if np.all(x == y):
         return 1.0
-    return float(scipy_stats.wilcoxon(x, y, alternative="less").pvalue)
+    return float(_scipy_stats().wilcoxon(x, y, alternative="less").pvalue)
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:

@@ -30,7 +30,7 @@ from grokutils import data as data_module
 from grokutils import intervention, models, perturbation
 from grokutils.config import Config, eval_steps
 from grokutils.files import atomic_write, move_aside
-from grokutils.metrics import REGISTRY
+from grokutils.metrics.registry import REGISTRY
 from grokutils.metrics.basic import weight_norm
 from grokutils.result import Result, environment, stop_step
 from grokutils.losses import objective as objective

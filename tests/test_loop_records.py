@@ -29,7 +29,7 @@ def signal_recording() -> LoopRecording:
 @pytest.fixture(scope="module")
 def spectral_recording() -> LoopRecording:
     """Part III's loop in its smoke profile, uncalibrated: 40 steps, so H̃ (every 200 steps) at step 0 only."""
-    return gu.part3.monitor_loop.train_in_plain_loop(gu.part3.load.monitor_config("smoke"))
+    return gu.part3.monitor_loop.train_in_plain_loop(gu.presets.spectral_monitor_config("smoke"))
 
 
 def json_round_trip(recording: LoopRecording) -> LoopRecording:

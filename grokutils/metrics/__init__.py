@@ -16,37 +16,30 @@ Submodules by family:
 - ``robustness`` (Part II): perturbation error, PMI / PE / MID / ED, abelian test, logit distance;
 - ``signals`` (Part V): every indicator of :mod:`grokutils.indicators` at once, with its cost.
 
-``REGISTRY`` maps a name that a :class:`~grokutils.config.Config` may list in
+``REGISTRY`` (:mod:`grokutils.metrics.registry`) maps a name that a :class:`~grokutils.config.Config` may list in
 ``metrics`` to a callback of an :class:`~grokutils.train.EvalContext`
 returning a dict of values recorded at every evaluation step. Its names are also
 :data:`grokutils.config.METRIC_NAMES`, which validates a Config without importing the metrics
 (``tests/test_config.py`` keeps the two equal).
 """
 
+import importlib
+
 from grokutils.metrics import (balance, collapse, flatness, flatness_theory, fourier, information, information_ablation,
                                robustness, robustness_bounds, sharpness, snapshots, spectral, spectral_lemmas)
 from grokutils.metrics.basic import accuracy, representation_norm, weight_norm
-from grokutils.metrics import signals  # noqa: E402  (after the families: the indicators it records import them)
-
-REGISTRY = {
-    "representation_norm": representation_norm,
-    "collapse": collapse.collapse_metrics,
-    "spectral": spectral.spectral_metrics,
-    "fourier": fourier.fourier_metrics,
-    "information": information.information_metrics,
-    "robustness": robustness.robustness_metrics,
-    "population": collapse.population_metrics,
-    "concentration": collapse.concentration_metrics,
-    "snapshots": snapshots.representation_snapshots,
-    "balancedness": balance.balancedness_metrics,
-    "sharpness": sharpness.sharpness_metrics,
-    "information_ablation": information_ablation.information_ablation_metrics,
-    "robustness_bounds": robustness_bounds.robustness_bounds_metrics,
-    "flatness": flatness.flatness_metrics,
-    "flatness_theory": flatness_theory.flatness_theory_metrics,
-    "signals": signals.signals_metrics,
-}
 
 __all__ = ["REGISTRY", "accuracy", "balance", "collapse", "flatness", "flatness_theory", "fourier", "information",
            "information_ablation", "representation_norm", "robustness", "robustness_bounds", "sharpness", "signals",
            "snapshots", "spectral", "spectral_lemmas", "weight_norm"]
+
+
+def __getattr__(name: str):
+    """``signals`` and ``REGISTRY`` (:mod:`grokutils.metrics.registry`) load on first use: ``signals`` records the
+    indicators of :mod:`grokutils.indicators`, which import the families above, so importing it here would make
+    this package and the indicators import each other."""
+    if name == "signals":
+        return importlib.import_module("grokutils.metrics.signals")
+    if name == "REGISTRY":
+        return importlib.import_module("grokutils.metrics.registry").REGISTRY
+    raise AttributeError(f"module 'grokutils.metrics' has no attribute {name!r}")

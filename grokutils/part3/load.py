@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from grokutils import presets, probes
-from grokutils.config import Config
-from grokutils.profiles import check_profile
 from grokutils.result import Result
 from grokutils.runs import ResultStore, run_groups, store_for
 
@@ -70,12 +68,6 @@ def load_lemma_representations(profile: str, store: ResultStore | None = None,
     at :func:`grokutils.presets.lemmas_steps`), stored or trained and stored (:mod:`grokutils.probes`)."""
     config = presets.spectral_lemmas(profile)
     return probes.load_or_probe(config, presets.lemmas_steps(config), store or store_for(profile), progress)
-
-
-def monitor_config(profile: str) -> Config:
-    """The run the monitor page trains in its own loop (every profile): seed 100, unseen by the
-    calibration, with the main task's quick configuration (smoke's in smoke)."""
-    return presets.spectral_main("smoke" if check_profile(profile) == "smoke" else "quick")[0].replace(seed=100)
 
 
 def load_mixing_doses(profile: str, store: ResultStore | None = None,

@@ -15,11 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from grokutils import data as datasets
-from grokutils import models
+from grokutils import models, presets
 from grokutils.config import Config
 from grokutils.loop_records import LoopRecording, load_or_record
 from grokutils.monitor import SpectralEntropyMonitor
-from grokutils.part3.load import monitor_config
 from grokutils.profiles import check_profile
 from grokutils.result import Result
 from grokutils.runs import ResultStore
@@ -64,9 +63,9 @@ def train_in_plain_loop(config: Config, calibration_runs: Sequence[Result] = ())
 
 def recording(profile: str, store: ResultStore, calibration_runs: Sequence[Result] = (),
               force: bool = False) -> LoopRecording:
-    """The monitor page's loop (:func:`grokutils.part3.load.monitor_config`): its stored recording in ``paper``
+    """The monitor page's loop (:func:`grokutils.presets.spectral_monitor_config`): its stored recording in ``paper``
     (recorded and stored if missing), trained live otherwise."""
-    config = monitor_config(profile)
+    config = presets.spectral_monitor_config(profile)
     train = lambda: train_in_plain_loop(config, calibration_runs)  # noqa: E731
     if check_profile(profile) != "paper":
         return train()

@@ -88,6 +88,12 @@ def spectral_main(profile: str = "paper") -> list[Config]:
     return [base.replace(seed=seed) for seed in seeds]
 
 
+def spectral_monitor_config(profile: str = "paper") -> Config:
+    """The run Part III's monitor page trains in its own plain loop (:mod:`grokutils.part3.monitor_loop`): seed 100,
+    unseen by the calibration, with the main task's quick configuration (smoke's in smoke)."""
+    return spectral_main("smoke" if check_profile(profile) == "smoke" else "quick")[0].replace(seed=100)
+
+
 def spectral_intervention(profile: str = "paper") -> dict[str, list[Config]]:
     """Part III, claim 3 (Table 1): representation mixing with α = :data:`MIXING_ALPHA` on the
     seeds of :func:`spectral_main`, and the norm-matched control (mixing, and after every step
