@@ -16,11 +16,10 @@ Submodules by family:
 - ``robustness`` (Part II): perturbation error, PMI / PE / MID / ED, abelian test, logit distance;
 - ``signals`` (Part V): every indicator of :mod:`grokutils.indicators` at once, with its cost.
 
-``REGISTRY`` (:mod:`grokutils.metrics.registry`) maps a name that a :class:`~grokutils.config.Config` may list in
-``metrics`` to a callback of an :class:`~grokutils.train.EvalContext`
-returning a dict of values recorded at every evaluation step. Its names are also
-:data:`grokutils.config.METRIC_NAMES`, which validates a Config without importing the metrics
-(``tests/test_config.py`` keeps the two equal).
+``REGISTRY`` (defined in ``grokutils.metrics.registry``) maps a name that a :class:`~grokutils.config.Config`
+may list in ``metrics`` to a callback of an :class:`~grokutils.train.EvalContext` returning a dict of values
+recorded at every evaluation step. Its names are also :data:`grokutils.config.METRIC_NAMES`, which validates a
+Config without importing the metrics (``tests/test_config.py`` keeps the two equal).
 """
 
 import importlib
