@@ -35,7 +35,7 @@ def explorer_figure(run: Result, step: int, metrics: Sequence[str] = ("test_acc"
     for ax, metric in zip(axes[1:], metrics):
         x = np.maximum(run.step_array, 1)
         ax.plot(x, run[metric], color="k")
-        ax.set_xscale("log")
+        plots.log_scale(ax, "x")
         ax.set_xlabel("optimisation step")
         ax.set_ylabel(metric)
         ax.axvline(max(step, 1), color="tab:orange")

@@ -18,6 +18,10 @@ from grokutils.stats import pearson
 if TYPE_CHECKING:
     from grokutils.result import Result
 
+#: Minor ticks of the book's log axes: at 2 and 5 times each power of ten. Matplotlib's default (every multiple
+#: from 2 to 9) costs a quarter of the time it takes to draw a figure (its tick labels are laid out even when hidden).
+LOG_MINOR_SUBS = (2.0, 5.0)
+
 TRAIN_STYLE = {"linestyle": "--", "color": "tab:blue", "label": "train"}
 TEST_STYLE = {"linestyle": "-", "color": "tab:red", "label": "test"}
 
@@ -28,9 +32,17 @@ def use_book_style() -> None:
                          "axes.spines.right": False, "legend.frameon": False, "font.size": 10})
 
 
+def log_scale(ax, which: str = "x") -> None:
+    """A log scale on the ``which`` (``"x"`` or ``"y"``) axis of ``ax``, minor ticks at :data:`LOG_MINOR_SUBS`."""
+    if which not in ("x", "y"):
+        raise ValueError(f"which={which!r}: expected 'x' or 'y'.")
+    getattr(ax, f"set_{which}scale")("log")
+    getattr(ax, f"{which}axis").set_minor_locator(matplotlib.ticker.LogLocator(subs=LOG_MINOR_SUBS))
+
+
 def _log_steps(ax, steps: np.ndarray) -> np.ndarray:
     """Plot step 0 at 1 on a log axis (the first evaluation is before any step)."""
-    ax.set_xscale("log")
+    log_scale(ax, "x")
     ax.set_xlabel("optimisation step")
     return np.maximum(steps, 1)
 
@@ -60,7 +72,7 @@ def grokking_panel(result: Result, title: str | None = None, axes: Sequence | No
     axes[0].legend(loc="center left")
     axes[1].plot(steps, result["train_loss"], **TRAIN_STYLE)
     axes[1].plot(steps, result["test_loss"], **TEST_STYLE)
-    axes[1].set_yscale("log")
+    log_scale(axes[1], "y")
     axes[1].set_ylabel(f"{result.config.loss} loss")
     axes[2].plot(steps, result["weight_norm"], color="k")
     axes[2].set_ylabel("weight norm $\\|\\theta\\|_2$")
@@ -100,7 +112,7 @@ def sweep_panels(groups: dict[float, Sequence[Result]], metrics: Sequence[str], 
             mean_band(results, metric, ax=ax, label=label_text, color=color)
         ax.set_ylabel(label)
         if metric in logy:
-            ax.set_yscale("log")
+            log_scale(ax, "y")
     axes[0][-1].legend(title=legend_title, fontsize=8, loc="best")
     if title:
         fig.suptitle(title)
@@ -198,8 +210,8 @@ def time_scales(samples: dict[str, dict[float, Sequence[float]]], ax=None, xlabe
             slope, intercept = np.polyfit(np.log(xs), np.log(ys), 1)
             grid = np.geomspace(min(xs), max(xs), 20)
             ax.plot(grid, np.exp(intercept) * grid ** slope, color=color, alpha=0.6)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    log_scale(ax, "x")
+    log_scale(ax, "y")
     values = sorted({x for by_value in samples.values() for x, ts in by_value.items() if len(ts)})
     if values:  # label the measured values themselves, not log-scale minor ticks that overlap
         ax.set_xticks(values, [f"{v:g}" for v in values])
@@ -372,7 +384,7 @@ def arm_panels(arms: Mapping[str, Sequence[Result]], metrics: Sequence[str], lab
             seed_band(results, metric, ax=ax, label=arm, logx=logx)
         ax.set_ylabel(label)
         if metric in logy:
-            ax.set_yscale("log")
+            log_scale(ax, "y")
     axes[0][-1].legend(fontsize=7, loc="best")
     if title:
         fig.suptitle(title)

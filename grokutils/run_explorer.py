@@ -49,10 +49,9 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import LogLocator
 
 from grokutils.indicators import INDICATORS
-from grokutils.plots import TEST_STYLE, TRAIN_STYLE, on_common_grid
+from grokutils.plots import TEST_STYLE, TRAIN_STYLE, log_scale, on_common_grid
 from grokutils.result import Result
 
 #: The widget's seed option that shows every seed of the arm (thin) and their median (thick).
@@ -222,7 +221,7 @@ def run_figure(arms: Arms, arm: str, seed: int | str = ALL_SEEDS, metrics: Seque
 
 
 def _metric_panel(ax, runs: Sequence[Result], metric: str, logy: bool) -> None:
-    ax.set_xscale("log")
+    log_scale(ax, "x")
     ax.set_xlabel("optimisation step")
     ax.set_ylabel(label(metric))
     steps, values = _grid(runs, metric)
@@ -237,7 +236,7 @@ def _metric_panel(ax, runs: Sequence[Result], metric: str, logy: bool) -> None:
         ax.plot(_x(steps), _median_band(_grid(runs, metric, hold=True)[1])[0], color="k", linewidth=1.8,
                 label="median")
     if logy:
-        ax.set_yscale("log")
+        log_scale(ax, "y")
     twin = ax.twinx()
     twin.spines["right"].set_visible(True)
     twin.set_ylim(-0.03, 1.03)
@@ -251,17 +250,6 @@ def _metric_panel(ax, runs: Sequence[Result], metric: str, logy: bool) -> None:
     for step, name, color in ((_median_step([r.t_fit for r in runs]), "$t_{fit}$", "tab:blue"),
                               (_median_step([r.t_grok for r in runs]), "$t_{grok}$", "tab:red")):
         _mark(ax, step[0], name, color, f" ({step[1]}/{len(runs)})" if many else "")
-
-
-#: Minor ticks of the static panels' log axes: at 2 and 5 times each power of ten. Matplotlib's default (every
-#: multiple from 2 to 9) made drawing the explorer pages' small multiples take half again as long.
-LOG_MINOR_SUBS = (2.0, 5.0)
-
-
-def _log_scale(ax, which: str) -> None:
-    """A log scale on the ``which`` (``"x"`` or ``"y"``) axis of ``ax``, minor ticks at :data:`LOG_MINOR_SUBS`."""
-    getattr(ax, f"set_{which}scale")("log")
-    getattr(ax, f"{which}axis").set_minor_locator(LogLocator(subs=LOG_MINOR_SUBS))
 
 
 def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Sequence[str] = (),
@@ -283,7 +271,7 @@ def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Se
         ax.set_visible(False)
     colors = {name: f"C{i % 10}" for i, name in enumerate(arms)}
     for ax, metric in zip(axes.flat, panels):
-        _log_scale(ax, "x")
+        log_scale(ax, "x")
         ax.set_xlabel("optimisation step")
         ax.set_title(label(metric), fontsize=9)
         for name, runs in arms.items():
@@ -298,7 +286,7 @@ def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Se
             if t_grok is not None:
                 ax.axvline(max(t_grok, 1.0), color=colors[name], linestyle=":", linewidth=1.2)
         if metric in logy:
-            _log_scale(ax, "y")
+            log_scale(ax, "y")
     handles = [plt.Line2D([], [], color=colors[name], linewidth=2,
                           label=f"{name} ({_grokked_note(runs)})") for name, runs in arms.items()]
     handles.append(plt.Line2D([], [], color="0.3", linestyle=":", label="median $t_{grok}$ of the seeds that grok"))
