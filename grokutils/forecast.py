@@ -205,9 +205,10 @@ def _linear_fits(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return slope, intercept, (residual ** 2).sum(axis=-1)
 
 
-def _minimise(objective: Callable[[float], float], grid: np.ndarray) -> float:
-    """Global grid search, then bounded Brent refinement between the best point's neighbours."""
-    values = np.array([objective(v) for v in grid])
+def _minimise(objective: Callable[[float], float], grid: np.ndarray, values: np.ndarray | None = None) -> float:
+    """Global grid search, then bounded Brent refinement between the best point's neighbours. ``values``: the
+    objective on the whole grid, where the caller computes it at once (else one call per grid point)."""
+    values = np.array([objective(v) for v in grid]) if values is None else np.asarray(values, dtype=float)
     k = int(np.argmin(values))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
     from scipy import optimize  # spares the ~0.5 s that importing scipy.optimize takes to pages that fit nothing
@@ -242,7 +243,8 @@ def fit_power_law(gap: Sequence[float], remaining: Sequence[float],
     def sse(gamma: float) -> float:
         return float(_linear_fits(u ** gamma, y)[2])
 
-    gamma = _minimise(sse, np.geomspace(lo, hi, GAMMA_GRID))
+    grid = np.geomspace(lo, hi, GAMMA_GRID)
+    gamma = _minimise(sse, grid, _linear_fits(u ** grid[:, None], y)[2])
     slope, intercept, residual_ss = _linear_fits(u ** gamma, y)
     c1 = float(slope) / scale ** gamma
     residuals = y - (float(slope) * u ** gamma + float(intercept))
