@@ -72,11 +72,11 @@ def bootstrap_loglog_slope(samples: Mapping[float, Sequence[float]], level: floa
     if all(len(values) == 1 for values in clean.values()):
         return slope, *_ols_slope_interval(np.log(xs), np.log(ys), level)
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    draws = []
-    for _ in range(BOOTSTRAP_SAMPLES):
-        resampled = {x: rng.choice(values, size=len(values)) for x, values in clean.items()}
-        draws.append(loglog_slope([x for x, v in resampled.items() for _ in v],
-                                  [y for v in resampled.values() for y in v]))
+    log_y = np.empty((BOOTSTRAP_SAMPLES, len(ys)))
+    for row in log_y:  # the x of every pair stay; each x's seeds are drawn with replacement
+        row[:] = np.log(np.concatenate([rng.choice(values, size=len(values)) for values in clean.values()]))
+    log_x = np.log(np.asarray(xs, dtype=float)) - np.log(np.asarray(xs, dtype=float)).mean()
+    draws = (log_y - log_y.mean(axis=1, keepdims=True)) @ log_x / (log_x @ log_x)  # each resample's OLS slope
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail])
     return slope, float(low), float(high)
