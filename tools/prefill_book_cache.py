@@ -7,6 +7,11 @@ jupyter-cache database first, N notebooks at a time, exactly as myst-nb would (t
 working directory, the book's timeout, errors not allowed), so that the build then finds every page cached and
 only renders. Notebooks already cached are skipped. Each kernel gets one thread per worker's share of the
 cores. A notebook that fails stops the command with its traceback and nothing is cached for it.
+
+Each kernel is a fresh one, as in JupyterLab, but started as a fork of a process that has already imported
+torch, SciPy, matplotlib and the rest (``tools/kernel_forkserver.py``: what that does and does not change),
+which takes a kernel's start from about 5 s to under 2 s. ``--no-fork`` starts each kernel as a plain
+``python -m ipykernel_launcher`` process.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 
+import kernel_forkserver
 from grokutils.pages import PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,11 +52,12 @@ def book_timeout() -> int:
     return int(yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"])
 
 
-def _execute(path: Path, timeout: int, threads: int) -> tuple[Path, str, float, str | None]:
+def _execute(path: Path, timeout: int, threads: int, fork: bool) -> tuple[Path, str, float, str | None]:
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     notebook = nbformat.read(path, as_version=4)
+    forking = {"kernel_manager_class": kernel_forkserver.kernel_manager_class()} if fork else {}
     result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=False,
-                                 meta_override=True)
+                                 meta_override=True, **forking)
     return path, nbformat.writes(notebook), result.time, result.exc_string if result.err else None
 
 
@@ -59,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook of _toc.yml")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cache", type=Path, default=ROOT / "_build" / ".jupyter_cache")
+    parser.add_argument("--no-fork", dest="fork", action="store_false",
+                        help="start every kernel as a plain process, not as a fork of the preloaded server")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
@@ -78,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     start, failed = time.perf_counter(), []
     with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(_execute, path, book_timeout(), threads) for path in missing]
+        fork = args.fork and kernel_forkserver.supported()
+        futures = [pool.submit(_execute, path, book_timeout(), threads, fork) for path in missing]
         for future in as_completed(futures):
             path, text, seconds, error = future.result()
             name = path.relative_to(ROOT)
