@@ -112,7 +112,10 @@ def serve() -> None:
         print(json.dumps(reply), file=replies, flush=True)
     for pid in children:  # the client has gone: no kernel outlives it
         if _poll(pid) is None:
-            os.killpg(pid, signal.SIGKILL)
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:  # forked, but its session not made yet
+                os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
 
 

@@ -5,7 +5,9 @@
 
 Executed copies go to ``_build/papermill/<profile>/``; the sources are untouched. Every notebook named is
 checked (it exists, it is a page of the book) before the first one runs; each page checks its parameters
-itself (``grokutils.pages.check_parameters``).
+itself (``grokutils.pages.check_parameters``). Each notebook gets a fresh kernel, started as a fork of a
+process that has already imported torch, SciPy and matplotlib (``tools/kernel_forkserver.py``) unless
+``--no-fork`` is given.
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ def notebook_problems(notebooks: list[Path]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import kernel_forkserver
     import papermill
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/**/*.ipynb")
     parser.add_argument("--profile", default="smoke", choices=("smoke", "quick", "paper"))
     parser.add_argument("--kernel", default="python3")
+    parser.add_argument("--no-fork", dest="fork", action="store_false",
+                        help="start every kernel as a plain process, not as a fork of the preloaded server")
     args = parser.parse_args(argv)
     notebooks = args.notebooks or sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb")
                                          if ".ipynb_checkpoints" not in p.parts)
@@ -47,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("; ".join(problems) + ". Nothing was run.")
     out_dir = ROOT / "_build" / "papermill" / args.profile
     out_dir.mkdir(parents=True, exist_ok=True)
+    forking = {"kernel_manager_class": kernel_forkserver.kernel_manager_class()} if (
+        args.fork and kernel_forkserver.supported()) else {}
     total = time.perf_counter()
     for notebook in notebooks:
         start = time.perf_counter()
@@ -54,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         papermill.execute_notebook(str(notebook), str(out_dir / notebook.name), kernel_name=args.kernel,
                                    parameters={"profile": args.profile, "progress": False},
-                                   cwd=str(notebook.resolve().parent), progress_bar=False)
+                                   cwd=str(notebook.resolve().parent), progress_bar=False, **forking)
         print(f"    ok in {time.perf_counter() - start:.1f} s", flush=True)
     print(f"{len(notebooks)} notebook(s) ran with profile {args.profile!r} in "
           f"{time.perf_counter() - total:.0f} s")
