@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import kernel_forkserver  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not kernel_forkserver.supported(), reason="forking needs a POSIX system")]
+              pytest.mark.skipif(not kernel_forkserver.supported(), reason="the fork server runs on Linux only")]
 
 CELLS = [
     "import json, os, random, sys\nimport numpy as np\nimport torch\nimport matplotlib.pyplot as plt",

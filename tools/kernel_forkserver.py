@@ -15,7 +15,7 @@ environment, working directory and ``sys.path``, in a session of its own. What d
 - string hashing uses the server's seed (``PYTHONHASHSEED``) in every kernel.
 
 Used by ``tools/prefill_book_cache.py`` through :class:`ForkingKernelManager` (``kernel_manager_class`` of
-nbclient). POSIX only; elsewhere the build starts kernels as usual.
+nbclient). Linux only (:func:`supported`); elsewhere kernels start as usual.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 def supported() -> bool:
-    return hasattr(os, "fork") and sys.platform != "win32"
+    """Linux only: macOS's system libraries are not safe to use in a child forked without exec (the reason
+    Python's multiprocessing spawns there), and Windows has no fork."""
+    return sys.platform.startswith("linux")
 
 
 # ---------------------------------------------------------------------------------------------------- server side
