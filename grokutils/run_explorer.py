@@ -258,7 +258,8 @@ def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Se
     first), ``columns`` to a row; in each panel every arm that records the metric, as the median over its
     seeds in a band from the lowest to the highest seed, and a dotted line at the median t_grok of its seeds
     that reach it (their count in the legend); a run that stopped early after grokking holds its last value
-    in the median and the band. Metrics in ``logy`` get a log scale."""
+    in the median and the band. Metrics in ``logy`` get a log scale. The panels share one (log) step axis,
+    labelled under the lowest panel of each column."""
     arms = check_arms(arms, _check_metrics(metrics))
     if not isinstance(columns, int) or isinstance(columns, bool) or columns < 1:
         raise ValueError(f"columns={columns!r}: expected a positive integer.")
@@ -266,13 +267,16 @@ def static_panels(arms: Arms, metrics: Sequence[str], columns: int = 3, logy: Se
     columns = min(columns, len(panels))
     rows = -(-len(panels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.0 * columns, 3.0 * rows + 0.6), constrained_layout=True,
-                             squeeze=False)
+                             squeeze=False, sharex=True)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
+    for column in range(columns):  # the step axis is labelled under the lowest panel of each column only
+        lowest = axes[(len(panels) - 1 - column) // columns, column]
+        lowest.xaxis.set_tick_params(which="both", labelbottom=True)
+        lowest.set_xlabel("optimisation step")
+    log_scale(axes[0, 0], "x")
     colors = {name: f"C{i % 10}" for i, name in enumerate(arms)}
     for ax, metric in zip(axes.flat, panels):
-        log_scale(ax, "x")
-        ax.set_xlabel("optimisation step")
         ax.set_title(label(metric), fontsize=9)
         for name, runs in arms.items():
             if not _records(runs, metric):

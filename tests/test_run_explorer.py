@@ -101,6 +101,11 @@ def test_each_parts_static_figure_has_a_panel_per_metric(part):
     # every arm in the panels of the metrics it records; the last metric's panel lacks "other arm"
     assert len(visible[1].get_lines()) == 3 + 2  # three medians, the t_grok of the two arms that grok
     assert len(visible[-1].get_lines()) == 2 + 1
+    # one step axis for every panel, labelled (with its ticks) under the lowest panel of each column only
+    assert all(visible[0].get_shared_x_axes().joined(visible[0], ax) for ax in visible)
+    labelled = [i for i, ax in enumerate(visible) if ax.get_xlabel()]
+    assert labelled == [i for i in range(len(visible)) if i + 4 >= len(visible)]
+    assert all(visible[i].xaxis.get_tick_params()["labelbottom"] for i in labelled)
     plt.close(figure)
 
 
