@@ -78,3 +78,13 @@ def test_closing_the_server_leaves_no_kernel_running(tmp_path, environment):
     kernel_forkserver._SERVER = None
     with pytest.raises(ProcessLookupError):
         os.kill(kernel.pid, 0)
+
+
+def test_a_dead_server_leaves_kernels_to_start_as_plain_processes(tmp_path, environment):
+    execute(tmp_path, fork=True)
+    server = kernel_forkserver._SERVER
+    server._process.kill()
+    server._process.wait()
+    assert not server.alive and server.returncode(2 ** 22 + 12345) == -1  # no such kernel, and nobody to ask
+    facts, figure = execute(tmp_path, fork=True)
+    assert facts["env"] == "1" and "image/png" in figure

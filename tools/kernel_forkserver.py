@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,10 @@ def serve() -> None:
 # ---------------------------------------------------------------------------------------------------- client side
 
 
+class ServerGone(RuntimeError):
+    """The fork server exited (its own traceback, if any, is on stderr)."""
+
+
 class ForkServer:
     """A running fork server, started with ``env`` (the environment every kernel it forks must have)."""
 
@@ -143,20 +148,32 @@ class ForkServer:
                 self._process.stdin.flush()
             line = self._process.stdout.readline()
         if not line:
-            raise RuntimeError(f"the kernel fork server (pid {self._process.pid}) exited with "
-                               f"{self._process.poll()}; see its traceback above")
+            raise ServerGone(f"the kernel fork server (pid {self._process.pid}) exited with "
+                             f"{self._process.wait()}; see its traceback above")
         return json.loads(line)
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
 
     def can_launch(self, cmd: list[str], env: dict[str, str] | None) -> bool:
         plain_kernel = cmd[1:4] == ["-m", "ipykernel_launcher", "-f"] and Path(cmd[0]) == Path(sys.executable)
-        return plain_kernel and env is not None and _import_environment(env) == self.env
+        return plain_kernel and env is not None and _import_environment(env) == self.env and self.alive
 
     def launch(self, cmd: list[str], cwd: str, env: dict[str, str]) -> ForkedKernel:
         reply = self._request({"op": "launch", "argv": cmd, "cwd": str(cwd), "env": env})
         return ForkedKernel(self, reply["pid"])
 
     def returncode(self, pid: int) -> int | None:
-        return self._request({"op": "poll", "pid": pid})["returncode"]
+        """The kernel's exit code, None while it runs (-1: it ended after the server, which could not reap it)."""
+        try:
+            return self._request({"op": "poll", "pid": pid})["returncode"]
+        except (ServerGone, BrokenPipeError):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return -1
+            return None
 
     def close(self) -> None:
         if self._process.poll() is None:
@@ -203,11 +220,16 @@ class ForkedKernel:
 _SERVER: ForkServer | None = None
 
 
-def _server(env: dict[str, str]) -> ForkServer:
-    """This process's fork server, started at its first kernel with that kernel's environment."""
+def _server(env: dict[str, str]) -> ForkServer | None:
+    """This process's fork server, started at its first kernel with that kernel's environment; None, with a
+    warning, if it cannot start (the kernels then start as plain processes)."""
     global _SERVER
     if _SERVER is None:
-        _SERVER = ForkServer(env)
+        try:
+            _SERVER = ForkServer(env)
+        except (ServerGone, OSError) as error:
+            warnings.warn(f"{error}: kernels start as plain processes", stacklevel=2)
+            return None
     return _SERVER
 
 
@@ -220,10 +242,14 @@ def _forking_classes():
 
         async def launch_kernel(self, cmd: list[str], **kwargs: Any):
             server = _server(kwargs.get("env") or dict(os.environ))
-            if not server.can_launch(cmd, kwargs.get("env")):
+            if server is None or not server.can_launch(cmd, kwargs.get("env")):
                 return await super().launch_kernel(cmd, **kwargs)
             env = dict(kwargs["env"], JPY_PARENT_PID=str(os.getpid()))  # as jupyter_client's launcher sets it
-            self.process = server.launch(cmd, kwargs.get("cwd") or os.getcwd(), env)
+            try:
+                self.process = server.launch(cmd, kwargs.get("cwd") or os.getcwd(), env)
+            except (ServerGone, BrokenPipeError) as error:
+                warnings.warn(f"{error}: this kernel starts as a plain process", stacklevel=2)
+                return await super().launch_kernel(cmd, **kwargs)
             self.pid = self.pgid = self.process.pid  # the child called setsid: its own process group
             self.cwd = kwargs.get("cwd", Path.cwd())
             return self.connection_info
