@@ -82,3 +82,15 @@ def test_the_cell_does_nothing_where_grokutils_is_importable(tmp_path, monkeypat
     path = list(sys.path)
     exec(transform.TransformerManager().transform_cell(colab.SOURCE), {})  # noqa: S102
     assert Path.cwd() == tmp_path and sys.path == path and not list(tmp_path.iterdir())
+
+
+def test_the_cell_keeps_a_runtimes_torch_and_installs_the_other_core_dependencies():
+    import tomllib
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    core = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert list(colab.DEPENDENCIES_BESIDES_TORCH) == [r for r in core if not r.startswith("torch")]
+    python = TransformerManager().transform_cell(colab.SOURCE)
+    compile(python, "colab-setup", "exec")  # valid IPython: the magics become calls
+    assert "--no-deps -e" in colab.SOURCE and all(f'"{r}"' in colab.SOURCE for r in colab.DEPENDENCIES_BESIDES_TORCH)
