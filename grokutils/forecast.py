@@ -523,3 +523,26 @@ def loso_forecast(runs: Sequence, predictor: str = "entropy", delta: float = ONS
     forecasts = tuple(_forecast_run(run, [o for o in grokked if o is not run], predictor, delta, window)
                       for run in grokked)
     return LosoForecast(predictor, forecasts, tuple(r.name for r in runs if r.t_grok is None))
+
+
+def placebo_ape(forecast: RunForecast, others_t_grok: Sequence[int]) -> float | None:
+    """The error of a forecast that reads no signal (Part III's forecast page, beside claims 4 and 5), at the
+    evaluations where ``forecast`` was made: at step t,
+    the mean t_grok of the other grokked runs, or t itself once that mean has passed (a run forecast at t has not
+    grokked yet). Its mean absolute percentage error, as :attr:`RunForecast.ape`; None without forecasts.
+
+    A predictor earns its forecast only where it beats this placebo: forecasts made close to t_grok are good
+    whatever the predictor, and seeds that grok at nearly the same step are well forecast by their mean."""
+    if not forecast.steps.size:
+        return None
+    if not others_t_grok:
+        raise ValueError("the placebo needs the t_grok of at least one other grokked run.")
+    predicted = np.maximum(forecast.steps, float(np.mean(others_t_grok)))
+    return float(np.mean(np.abs(predicted - forecast.t_grok)) / forecast.t_grok)
+
+
+def placebo_apes(forecast: LosoForecast) -> dict[str, float | None]:
+    """:func:`placebo_ape` of every held-out run of ``forecast``, by run name (Part III, claim 4's
+    leave-one-seed-out scheme: the mean is over the other grokked runs)."""
+    return {run.name: placebo_ape(run, [o.t_grok for o in forecast.runs if o is not run]) for run in forecast.runs}
+

@@ -330,3 +330,31 @@ def test_log_formula_keeps_its_limit_non_negative_unless_told_otherwise():
     assert bounded.h_inf == pytest.approx(0.0, abs=1e-6) and bounded.kappa > 0
     with pytest.raises(ValueError, match="floor"):
         forecast.fit_log_formula(h - 0.6, remaining, -0.1)
+
+
+def _forecast_at(steps, t_grok: int) -> forecast.RunForecast:
+    steps = np.asarray(steps)
+    return forecast.RunForecast("held-out", t_grok, H_STAR, None, steps, steps.astype(float), None, None)
+
+
+def test_the_placebo_forecasts_the_other_seeds_mean_t_grok_and_never_a_step_already_passed():
+    assert forecast.placebo_ape(_forecast_at([100, 200], 1000), [800, 1200]) == 0.0
+    # the others' mean (500) has passed at both steps: the placebo says "now", 400 and 300 steps early
+    assert forecast.placebo_ape(_forecast_at([600, 700], 1000), [500]) == pytest.approx(0.35)
+    assert forecast.placebo_ape(_forecast_at([], 1000), [500]) is None
+    with pytest.raises(ValueError, match="at least one other grokked run"):
+        forecast.placebo_ape(_forecast_at([100], 1000), [])
+
+
+def test_the_placebo_is_left_one_seed_out_and_exact_when_every_seed_groks_at_once(law_runs):
+    same = [law_run(9000, f"seed{k}") for k in range(4)]
+    assert set(forecast.placebo_apes(forecast.loso_forecast(same)).values()) == {0.0}
+    result = forecast.loso_forecast(law_runs)
+    apes = forecast.placebo_apes(result)
+    assert list(apes) == [run.name for run in result.runs]
+    for run in result.runs:  # brute force: the mean of the eight other t_grok
+        mean = np.mean([other.t_grok for other in result.runs if other is not run])
+        expected = np.mean([abs(max(step, mean) - run.t_grok) for step in run.steps]) / run.t_grok
+        assert apes[run.name] == pytest.approx(expected)
+    # the seeds grok 1,000 steps apart: only the middle one (12,000, the others' mean) is forecast exactly
+    assert [name for name, value in apes.items() if value == 0] == ["seed4"]

@@ -592,3 +592,15 @@ def test_entropy_time_sentence_detects_a_threshold_that_moves_with_t_grok():
                  for seed, (t, h) in enumerate([(6_000, 0.6), (12_000, 0.62), (18_000, 0.6), (9_000, 0.62)])]
              for k in [(0.3, 0.98, "book")]}
     assert "shows no monotone relation" in part3.calibration.entropy_time_sentence(noisy)
+
+
+def test_placebo_table_credits_a_predictor_that_forecasts_exactly_and_not_one_that_the_mean_t_grok_beats():
+    exact = part3.placebo_table(main_runs())  # H̃ follows the law exactly: 0 % against the placebo's > 0 %
+    row = next(line for line in exact.splitlines() if line.startswith("| H̃ gap"))
+    assert "| 0.0 % |" in row and row.endswith("| 10/10 | 0.00098 | lower |")  # 1/2¹⁰: every seed lower
+    # the same runs all grokking at one step: the placebo is exact, and H̃ (fitted on a law it does not follow) not
+    same = [synthetic(seed, 13_000, c1=C1 * (1 + 0.3 * seed)) for seed in range(6)]
+    row = next(line for line in part3.placebo_table(same).splitlines() if line.startswith("| H̃ gap"))
+    assert "| 0.0 % | 0/6 |" in row and row.endswith("| not lower |")
+    empty = part3.placebo_table([synthetic(0, None), synthetic(1, None)])
+    assert empty.count("no forecast") == 3

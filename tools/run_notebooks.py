@@ -35,8 +35,11 @@ def notebook_problems(notebooks: list[Path]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import kernel_forkserver
     import papermill
+
+    if str(ROOT / "tools") not in sys.path:  # loaded by path (tests/test_pages.py), not run as a script
+        sys.path.insert(0, str(ROOT / "tools"))
+    import kernel_forkserver
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/**/*.ipynb")

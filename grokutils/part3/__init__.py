@@ -34,7 +34,8 @@ from grokutils.part3.load import (load_calibration, load_controls, load_interven
                                   load_s5_larger_split, load_tasks)
 from grokutils.part3.tables import (architecture_table, dose_response_sentence, dose_response_table,
                                     entropy_shift_sentence, events_table, exploratory_sentence, fraction_table,
-                                    intervention_table, predictor_table, proposition6_table, task_table)
+                                    intervention_table, placebo_table, predictor_table, proposition6_table,
+                                    task_table)
 
 __all__ = [
     "analysis", "arms", "calibration", "claim_checks", "load", "monitor_loop", "paper", "tables", "theory",
@@ -51,5 +52,5 @@ __all__ = [
     "calibration_sentence", "calibration_table",
     "architecture_table", "dose_response_sentence", "dose_response_table", "entropy_shift_sentence", "events_table",
     "exploratory_sentence", "fraction_table",
-    "intervention_table", "predictor_table", "proposition6_table", "task_table",
+    "intervention_table", "placebo_table", "predictor_table", "proposition6_table", "task_table",
 ]
