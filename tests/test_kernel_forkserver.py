@@ -59,6 +59,15 @@ def test_a_forked_kernel_runs_a_notebook_as_a_fresh_kernel_does(tmp_path, enviro
         assert first != second, f"two forked kernels share {name}'s global random state"
 
 
+def test_a_forked_kernel_runs_its_exit_handlers(tmp_path, environment):
+    marker = tmp_path / "exited"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"import atexit, pathlib\natexit.register(pathlib.Path({str(marker)!r}).write_text, 'yes')")])
+    result = single_nb_execution(notebook, cwd=str(tmp_path), timeout=120, allow_errors=False,
+                                 kernel_manager_class=kernel_forkserver.kernel_manager_class())
+    assert result.err is None and marker.read_text() == "yes"
+
+
 def test_a_kernel_with_another_environment_is_started_as_a_plain_process(tmp_path, environment, monkeypatch):
     execute(tmp_path, fork=True)
     server = kernel_forkserver._SERVER

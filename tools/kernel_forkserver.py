@@ -83,8 +83,21 @@ def _launch(request: dict[str, Any]) -> int:
 
             traceback.print_exc()
         finally:
-            os._exit(code)
+            _exit_as_python_does(code)
     return pid
+
+
+def _exit_as_python_does(code: int) -> None:
+    """End a forked kernel as its interpreter would end: exit handlers (IPython saves its history and removes its
+    temporary files), flushed streams; then ``os._exit``, so that nothing returns into the server's loop."""
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
 
 
 def _poll(pid: int) -> int | None:
