@@ -170,3 +170,25 @@ def test_run_notebooks_checks_every_notebook_before_running_one(monkeypatch, cap
     assert "p9_nothing.ipynb does not exist" in err and "README.md is not a notebook" in err
     assert "Nothing was run" in err
     assert tool.notebook_problems(NOTEBOOKS) == []
+
+
+def test_run_notebooks_runs_pages_that_share_a_run_in_one_process_each_page_once_in_order():
+    import importlib.util
+
+    path = NOTEBOOKS[0].parents[1] / "tools" / "run_notebooks.py"
+    spec = importlib.util.spec_from_file_location("run_notebooks", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    notebooks = sorted(NOTEBOOKS)
+    keys = {p: {c.key() for g in pages.PAGES[p.stem].reads("smoke").values() for c in g} for p in notebooks}
+    for workers in (1, 2, 3, 8):
+        planned = tool.chains(notebooks, workers, "smoke")
+        assert 1 <= len(planned) <= workers
+        assert sorted(p for chain in planned for p in chain) == notebooks  # each page once
+        assert all(chain == sorted(chain) for chain in planned)  # in the order given
+        where = {p: i for i, chain in enumerate(planned) for p in chain}
+        for a in notebooks:
+            for b in notebooks:
+                if keys[a] & keys[b]:
+                    assert where[a] == where[b], f"{a.stem} and {b.stem} read a common run in two processes"
+    assert len(tool.chains(notebooks, 2, "smoke")) == 2

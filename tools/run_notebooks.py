@@ -8,13 +8,19 @@ checked (it exists, it is a page of the book) before the first one runs; each pa
 itself (``grokutils.pages.check_parameters``). Each notebook gets a fresh kernel, started as a fork of a
 process that has already imported torch, SciPy and matplotlib (``tools/kernel_forkserver.py``) unless
 ``--no-fork`` is given.
+
+With ``--workers N`` (default: one per core) the notebooks run in N processes, each kernel on its share of
+the cores. Notebooks that read a common run (``grokutils.pages.PAGES``) run one after another in the same
+process, in the order given, so that no run is trained twice at once (:func:`chains`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,41 +40,92 @@ def notebook_problems(notebooks: list[Path]) -> list[str]:
     return problems
 
 
-def main(argv: list[str] | None = None) -> int:
+def chains(notebooks: list[Path], workers: int, profile: str) -> list[list[Path]]:
+    """``notebooks`` in at most ``workers`` lists, each run in order by one process. Two pages that read a
+    common run (:data:`grokutils.pages.PAGES`, under ``profile``) are in the same list, so that the first
+    trains it and the second reads it; the lists are balanced by the number of runs their pages read."""
+    from grokutils.pages import PAGES
+
+    reads = {path: {config.key() for group in PAGES[path.stem].reads(profile).values() for config in group}
+             if path.stem in PAGES else set() for path in notebooks}
+    components: list[list[Path]] = []
+    for path in notebooks:  # merge every earlier component that shares a run with this page
+        joined = [c for c in components if any(reads[path] & reads[other] for other in c)]
+        components = [c for c in components if c not in joined] + [[p for c in joined for p in c] + [path]]
+    lists: list[list[Path]] = [[] for _ in range(max(1, min(workers, len(components))))]
+    weight = [0] * len(lists)
+    for component in sorted(components, key=lambda c: -len(set().union(*(reads[p] for p in c)))):
+        emptiest = weight.index(min(weight))
+        lists[emptiest] += component
+        weight[emptiest] += len(set().union(*(reads[p] for p in component))) + 1
+    order = {path: i for i, path in enumerate(notebooks)}
+    return [sorted(chain, key=order.get) for chain in lists if chain]
+
+
+def run_chain(chain: list[Path], profile: str, kernel: str, fork: bool, threads: int | None) -> str | None:
+    """Run ``chain``'s notebooks one after another; the first failure's message (the rest are not run), or None."""
     import papermill
 
+    import kernel_forkserver
+
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    forking = {"kernel_manager_class": kernel_forkserver.kernel_manager_class()} if (
+        fork and kernel_forkserver.supported()) else {}
+    out_dir = ROOT / "_build" / "papermill" / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for notebook in chain:
+        start = time.perf_counter()
+        name = notebook.relative_to(ROOT) if notebook.is_absolute() else notebook
+        print(f"[{profile}] {name} ...", flush=True)
+        try:
+            papermill.execute_notebook(str(notebook), str(out_dir / notebook.name), kernel_name=kernel,
+                                       parameters={"profile": profile, "progress": False},
+                                       cwd=str(notebook.resolve().parent), progress_bar=False, **forking)
+        except Exception as error:  # papermill's error carries the failing cell's traceback
+            return f"{name} failed:\n{error}"
+        print(f"    {name} ok in {time.perf_counter() - start:.1f} s", flush=True)
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
     if str(ROOT / "tools") not in sys.path:  # loaded by path (tests/test_pages.py), not run as a script
         sys.path.insert(0, str(ROOT / "tools"))
-    import kernel_forkserver
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/**/*.ipynb")
     parser.add_argument("--profile", default="smoke", choices=("smoke", "quick", "paper"))
     parser.add_argument("--kernel", default="python3")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes running notebooks at once (default: one per core)")
     parser.add_argument("--no-fork", dest="fork", action="store_false",
                         help="start every kernel as a plain process, not as a fork of the preloaded server")
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}. Nothing was run.")
     notebooks = args.notebooks or sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb")
                                          if ".ipynb_checkpoints" not in p.parts)
     problems = notebook_problems(notebooks)
     if problems:
         parser.error("; ".join(problems) + ". Nothing was run.")
-    out_dir = ROOT / "_build" / "papermill" / args.profile
-    out_dir.mkdir(parents=True, exist_ok=True)
-    forking = {"kernel_manager_class": kernel_forkserver.kernel_manager_class()} if (
-        args.fork and kernel_forkserver.supported()) else {}
     total = time.perf_counter()
-    for notebook in notebooks:
-        start = time.perf_counter()
-        print(f"[{args.profile}] {notebook.relative_to(ROOT) if notebook.is_absolute() else notebook} ...",
-              flush=True)
-        papermill.execute_notebook(str(notebook), str(out_dir / notebook.name), kernel_name=args.kernel,
-                                   parameters={"profile": args.profile, "progress": False},
-                                   cwd=str(notebook.resolve().parent), progress_bar=False, **forking)
-        print(f"    ok in {time.perf_counter() - start:.1f} s", flush=True)
+    planned = chains(notebooks, args.workers, args.profile)
+    if len(planned) == 1:
+        failures = [run_chain(planned[0], args.profile, args.kernel, args.fork, None)]
+    else:
+        threads = max(1, (os.cpu_count() or 1) // len(planned))
+        print(f"{len(notebooks)} notebook(s) in {len(planned)} processes, {threads} thread(s) each", flush=True)
+        with ProcessPoolExecutor(len(planned)) as pool:
+            futures = [pool.submit(run_chain, chain, args.profile, args.kernel, args.fork, threads)
+                       for chain in planned]
+            failures = [future.result() for future in futures]
+    failed = [failure for failure in failures if failure]
+    for failure in failed:
+        print(failure, file=sys.stderr, flush=True)
     print(f"{len(notebooks)} notebook(s) ran with profile {args.profile!r} in "
-          f"{time.perf_counter() - total:.0f} s")
-    return 0
+          f"{time.perf_counter() - total:.0f} s" + (f"; {len(failed)} process(es) stopped at a failure" if failed
+                                                     else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
