@@ -14,8 +14,11 @@ environment, working directory and ``sys.path``, in a session of its own. What d
   a fresh process seeds them;
 - string hashing uses the server's seed (``PYTHONHASHSEED``) in every kernel.
 
-Used by ``tools/prefill_book_cache.py`` through :class:`ForkingKernelManager` (``kernel_manager_class`` of
-nbclient). Linux only (:func:`supported`); elsewhere kernels start as usual.
+A kernel ends as its interpreter would (exit handlers run, streams flushed). A server that cannot start, or
+dies, leaves the kernels to start as plain processes, with a warning. Used by ``tools/prefill_book_cache.py``
+(``make book``) and ``tools/run_notebooks.py`` (``make notebooks``, ``make test``) through
+:func:`kernel_manager_class`, the ``kernel_manager_class`` they give nbclient and papermill. Linux only
+(:func:`supported`); elsewhere kernels start as usual.
 """
 
 from __future__ import annotations
