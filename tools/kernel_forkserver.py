@@ -23,6 +23,7 @@ dies, leaves the kernels to start as plain processes, with a warning. Used by ``
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -249,7 +250,10 @@ def _server(env: dict[str, str]) -> ForkServer | None:
     return _SERVER
 
 
-def _forking_classes():
+@functools.cache
+def kernel_manager_class():
+    """The ``kernel_manager_class`` to give nbclient (or papermill) so that its kernels are forks of this
+    process's server (one class per process)."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
 
@@ -283,9 +287,16 @@ def _forking_classes():
     return ForkingKernelManager
 
 
-def kernel_manager_class():
-    """The ``kernel_manager_class`` to give nbclient so that its kernels are forks of this process's server."""
-    return _forking_classes()
+def client_options(fork: bool) -> dict[str, Any]:
+    """The keyword arguments of nbclient's (or papermill's) execution that start its kernels from the fork
+    server: none where ``fork`` is off or the system is not :func:`supported`."""
+    return {"kernel_manager_class": kernel_manager_class()} if fork and supported() else {}
+
+
+def add_fork_option(parser) -> None:
+    """The ``--no-fork`` option of the tools that run notebooks (``args.fork``, True unless given)."""
+    parser.add_argument("--no-fork", dest="fork", action="store_false",
+                        help="start every kernel as a plain process, not as a fork of the preloaded server")
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--serve"]:

@@ -55,9 +55,8 @@ def book_timeout() -> int:
 def _execute(path: Path, timeout: int, threads: int, fork: bool) -> tuple[Path, str, float, str | None]:
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     notebook = nbformat.read(path, as_version=4)
-    forking = {"kernel_manager_class": kernel_forkserver.kernel_manager_class()} if fork else {}
     result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=False,
-                                 meta_override=True, **forking)
+                                 meta_override=True, **kernel_forkserver.client_options(fork))
     return path, nbformat.writes(notebook), result.time, result.exc_string if result.err else None
 
 
@@ -66,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook of _toc.yml")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cache", type=Path, default=ROOT / "_build" / ".jupyter_cache")
-    parser.add_argument("--no-fork", dest="fork", action="store_false",
-                        help="start every kernel as a plain process, not as a fork of the preloaded server")
+    kernel_forkserver.add_fork_option(parser)
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
@@ -87,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     start, failed = time.perf_counter(), []
     with ProcessPoolExecutor(args.workers) as pool:
-        fork = args.fork and kernel_forkserver.supported()
-        futures = [pool.submit(_execute, path, book_timeout(), threads, fork) for path in missing]
+        futures = [pool.submit(_execute, path, book_timeout(), threads, args.fork) for path in missing]
         for future in as_completed(futures):
             path, text, seconds, error = future.result()
             name = path.relative_to(ROOT)

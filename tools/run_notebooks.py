@@ -48,16 +48,17 @@ def chains(notebooks: list[Path], workers: int, profile: str) -> list[list[Path]
 
     reads = {path: {config.key() for group in PAGES[path.stem].reads(profile).values() for config in group}
              if path.stem in PAGES else set() for path in notebooks}
-    components: list[list[Path]] = []
+    components: list[tuple[list[Path], set[str]]] = []  # pages and the runs they read
     for path in notebooks:  # merge every earlier component that shares a run with this page
-        joined = [c for c in components if any(reads[path] & reads[other] for other in c)]
-        components = [c for c in components if c not in joined] + [[p for c in joined for p in c] + [path]]
+        joined = [c for c in components if c[1] & reads[path]]
+        components = [c for c in components if c not in joined] + [
+            ([p for pages, _ in joined for p in pages] + [path], reads[path].union(*(runs for _, runs in joined)))]
     lists: list[list[Path]] = [[] for _ in range(max(1, min(workers, len(components))))]
     weight = [0] * len(lists)
-    for component in sorted(components, key=lambda c: -len(set().union(*(reads[p] for p in c)))):
+    for pages, runs in sorted(components, key=lambda c: -len(c[1])):
         emptiest = weight.index(min(weight))
-        lists[emptiest] += component
-        weight[emptiest] += len(set().union(*(reads[p] for p in component))) + 1
+        lists[emptiest] += pages
+        weight[emptiest] += len(runs) + 1
     order = {path: i for i, path in enumerate(notebooks)}
     return [sorted(chain, key=order.get) for chain in lists if chain]
 
@@ -70,8 +71,7 @@ def run_chain(chain: list[Path], profile: str, kernel: str, fork: bool, threads:
 
     if threads is not None:
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
-    forking = {"kernel_manager_class": kernel_forkserver.kernel_manager_class()} if (
-        fork and kernel_forkserver.supported()) else {}
+    forking = kernel_forkserver.client_options(fork)
     out_dir = ROOT / "_build" / "papermill" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     for notebook in chain:
@@ -91,6 +91,7 @@ def run_chain(chain: list[Path], profile: str, kernel: str, fork: bool, threads:
 def main(argv: list[str] | None = None) -> int:
     if str(ROOT / "tools") not in sys.path:  # loaded by path (tests/test_pages.py), not run as a script
         sys.path.insert(0, str(ROOT / "tools"))
+    import kernel_forkserver
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/**/*.ipynb")
@@ -98,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kernel", default="python3")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="processes running notebooks at once (default: one per core)")
-    parser.add_argument("--no-fork", dest="fork", action="store_false",
-                        help="start every kernel as a plain process, not as a fork of the preloaded server")
+    kernel_forkserver.add_fork_option(parser)
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}. Nothing was run.")
