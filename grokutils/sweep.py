@@ -341,10 +341,15 @@ class LoopMembers:
         """One step of each active member; ``noise``: each member's input-noise σ (Part II), else none."""
         for index in active:
             xi, yi = (x, y) if self.full_batch else (x[index], y[index])
-            self.gradients[index](xi, yi, step, 0.0 if noise is None else noise[index])
-            optimizer_step(self.optimizers[index])
-            if self.schedules[index].last_epoch < self.configs[index].warmup_steps:
-                self.schedules[index].step()
+            self.member_step(index, xi, yi, step, 0.0 if noise is None else noise[index])
+
+    def member_step(self, index: int, x: torch.Tensor, y: torch.Tensor, step: int = 0,
+                    noise_std: float = 0.0) -> None:
+        """One step of member ``index`` on its own batch ``x``, ``y``, with input noise σ ``noise_std``."""
+        self.gradients[index](x, y, step, noise_std)
+        optimizer_step(self.optimizers[index])
+        if self.schedules[index].last_epoch < self.configs[index].warmup_steps:
+            self.schedules[index].step()
 
     def norms(self) -> torch.Tensor:
         return torch.stack([intervention.parameter_norm(p) for p in self.parameters])
@@ -381,6 +386,32 @@ def _batches(configs: list[Config], samplers: list[BatchSampler], dataset: data_
     rows = batch.flatten()  # index_select, then the member axis: the same tensors as x_train[batch], sooner
     return (dataset.x_train.index_select(0, rows).unflatten(0, batch.shape),
             dataset.y_train.index_select(0, rows).unflatten(0, batch.shape))
+
+
+def _member_batch(sampler: BatchSampler, dataset: data_module.Dataset, step: int):
+    """One member's training inputs of one step (the rows :func:`_batches` stacks for it)."""
+    if sampler.full:
+        return dataset.x_train, dataset.y_train
+    rows = sampler(step)
+    return dataset.x_train.index_select(0, rows), dataset.y_train.index_select(0, rows)
+
+
+def _train_members_in_turn(members: LoopMembers, samplers: list[BatchSampler], dataset: data_module.Dataset,
+                           training: list[int], steps: range, noise: list[float], targets: torch.Tensor | None,
+                           matched: torch.Tensor | None, trace: NormTrace | None) -> None:
+    """The loop strategy's ``steps`` (from one evaluation to the next): each training member's steps in a row, as
+    one-by-one training runs them, so that its weights, optimiser state and activations stay in the caches
+    (interleaving five Nanda transformers step by step cost ≈ 2–5 % on 2 cores). The members are independent, so
+    the order changes no number; a norm-matched member is rescaled, and the norm trace recorded, after each of
+    its steps, as in the vectorised loop."""
+    for index in training:
+        parameters = members.parameters[index]
+        for step in steps:
+            members.member_step(index, *_member_batch(samplers[index], dataset, step), step, noise[index])
+            if targets is not None and matched[index]:
+                intervention.match_norm_(parameters, targets[index, step + 1])
+            if trace is not None:
+                trace.record_member(index, step + 1, intervention.parameter_norm(parameters))
 
 
 def probe_key(configs: list[Config], device: torch.device) -> str:
@@ -449,6 +480,7 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
     samplers = [BatchSampler(len(dataset.y_train), c.batch_size, c.seed, device) for c in configs]
     recording = [c.records_norm_trace for c in configs]
     trace = NormTrace(base.num_steps, device, len(configs)) if any(recording) else None
+    matched = None
     if targets is not None:
         targets = targets.to(device)
         matched = torch.tensor([c.norm_matched for c in configs], device=device)
@@ -483,13 +515,17 @@ def _train_sweep(configs: list[Config], dataset: data_module.Dataset | None, cal
     for next_eval in pending:
         tick = time.perf_counter()
         noise = [perturbation.noise_std(c, h.get("train_acc")) for c, h in zip(configs, histories)]
-        for step in range(step, next_eval):
-            x, y = _batches(configs, samplers, dataset, step)
-            members.train_step(x, y, training, step, noise)
-            if targets is not None:
-                members.match_norms_(targets[:, step + 1], matched)
-            if trace is not None:
-                trace.record(step + 1, members.norms())
+        if members.strategy == "loop":
+            _train_members_in_turn(members, samplers, dataset, training, range(step, next_eval), noise, targets,
+                                   matched, trace)
+        else:
+            for step in range(step, next_eval):
+                x, y = _batches(configs, samplers, dataset, step)
+                members.train_step(x, y, training, step, noise)
+                if targets is not None:
+                    members.match_norms_(targets[:, step + 1], matched)
+                if trace is not None:
+                    trace.record(step + 1, members.norms())
         step = next_eval
         elapsed["train"] += time.perf_counter() - tick
         evaluated = active()  # members that stopped early are no longer evaluated (nor, in a loop, trained)

@@ -338,6 +338,10 @@ class NormTrace:
     def record(self, step: int, norm: torch.Tensor) -> None:
         self.values[..., step] = norm
 
+    def record_member(self, index: int, step: int, norm: torch.Tensor) -> None:
+        """A sweep's member ``index`` alone (a trace of several members)."""
+        self.values[index, step] = norm
+
     def state(self) -> torch.Tensor:
         return self.values.detach().cpu().clone()
 

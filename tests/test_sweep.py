@@ -238,17 +238,16 @@ def test_a_loop_member_that_stopped_early_is_no_longer_trained():
                             grok_threshold=0.01, stop_after_grok=0)  # groks (test acc >= 1 %) at step 0
     configs = [base, base.replace(seed=1, stop_after_grok=None)]
     trained = []
-    original = gu.sweep.LoopMembers.train_step
+    original = gu.sweep.LoopMembers.member_step
     monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setattr(gu.sweep.LoopMembers, "train_step",
-                        lambda self, x, y, active, *rest: trained.append(list(active)) or original(self, x, y, active,
-                                                                                                  *rest))
+    monkeypatch.setattr(gu.sweep.LoopMembers, "member_step",
+                        lambda self, index, *rest: trained.append(index) or original(self, index, *rest))
     try:
         results = train_sweep(configs, progress=False, strategy="loop")
     finally:
         monkeypatch.undo()
     assert results[0].steps == [0] and results[1].steps[-1] == 30
-    assert trained and all(active == [1] for active in trained)
+    assert trained == [1] * 30
 
 
 @pytest.mark.parametrize("variant", [{"batch_size": None}, {"activation": "tanh", "widths": (24, 16)},

@@ -293,6 +293,18 @@ def client_options(fork: bool) -> dict[str, Any]:
     return {"kernel_manager_class": kernel_manager_class()} if fork and supported() else {}
 
 
+def share_of_cores(workers: int) -> int:
+    """Threads for each of ``workers`` processes that run kernels at once: the cores split evenly, at least one
+    (two threads on one core spin-wait for each other: PyTorch's OpenMP)."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def limit_kernel_threads(threads: int) -> None:
+    """Kernels started from this process from now on use ``threads`` threads (OpenMP's and MKL's variables,
+    which their environment inherits)."""
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+
+
 def add_fork_option(parser) -> None:
     """The ``--no-fork`` option of the tools that run notebooks (``args.fork``, True unless given)."""
     parser.add_argument("--no-fork", dest="fork", action="store_false",

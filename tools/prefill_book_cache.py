@@ -53,7 +53,7 @@ def book_timeout() -> int:
 
 
 def _execute(path: Path, timeout: int, threads: int, fork: bool) -> tuple[Path, str, float, str | None]:
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    kernel_forkserver.limit_kernel_threads(threads)
     notebook = nbformat.read(path, as_version=4)
     result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=False,
                                  meta_override=True, **kernel_forkserver.client_options(fork))
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             missing.append(path)
     missing.sort(key=lambda path: not trains_live(path.stem))  # the longest first: they overlap the rest
     print(f"{len(missing)} notebook(s) to execute, {args.workers} at a time", flush=True)
-    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    threads = kernel_forkserver.share_of_cores(args.workers)
     start, failed = time.perf_counter(), []
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(_execute, path, book_timeout(), threads, args.fork) for path in missing]

@@ -70,7 +70,7 @@ def run_chain(chain: list[Path], profile: str, kernel: str, fork: bool, threads:
     import kernel_forkserver
 
     if threads is not None:
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+        kernel_forkserver.limit_kernel_threads(threads)
     forking = kernel_forkserver.client_options(fork)
     out_dir = ROOT / "_build" / "papermill" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(planned) == 1:
         failures = [run_chain(planned[0], args.profile, args.kernel, args.fork, None)]
     else:
-        threads = max(1, (os.cpu_count() or 1) // len(planned))
+        threads = kernel_forkserver.share_of_cores(len(planned))
         print(f"{len(notebooks)} notebook(s) in {len(planned)} processes, {threads} thread(s) each", flush=True)
         with ProcessPoolExecutor(len(planned)) as pool:
             futures = [pool.submit(run_chain, chain, args.profile, args.kernel, args.fork, threads)
