@@ -1,5 +1,6 @@
 """The book build's forked kernels (tools/kernel_forkserver.py) behave as fresh ones: same working directory,
-sys.path, argv and environment, inline figures, their own random states, nothing left running."""
+sys.path, argv and environment, inline figures, their own random states, nothing left running; forked or not,
+they talk to the tools over encrypted sockets."""
 
 import json
 import os
@@ -97,3 +98,17 @@ def test_a_dead_server_leaves_kernels_to_start_as_plain_processes(tmp_path, envi
     assert not server.alive and server.returncode(2 ** 22 + 12345) == -1  # no such kernel, and nobody to ask
     facts, figure = execute(tmp_path, fork=True)
     assert facts["env"] == "1" and "image/png" in figure
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "plain"])
+def test_the_tools_kernels_use_encrypted_sockets(tmp_path, environment, fork):
+    import zmq
+
+    if not zmq.has("curve"):
+        pytest.skip("this pyzmq has no CurveZMQ")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().curve_secretkey is not None)")])
+    result = single_nb_execution(notebook, cwd=str(tmp_path), timeout=120, allow_errors=False,
+                                 **kernel_forkserver.client_options(fork))
+    assert result.err is None, result.exc_string
+    assert notebook.cells[0].outputs[0]["text"].strip() == "True"

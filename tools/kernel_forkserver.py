@@ -18,7 +18,9 @@ A kernel ends as its interpreter would (exit handlers run, streams flushed). A s
 dies, leaves the kernels to start as plain processes, with a warning. Used by ``tools/prefill_book_cache.py``
 (``make book``) and ``tools/run_notebooks.py`` (``make notebooks``, ``make test``) through
 :func:`kernel_manager_class`, the ``kernel_manager_class`` they give nbclient and papermill. Linux only
-(:func:`supported`); elsewhere kernels start as usual.
+(:func:`supported`); elsewhere kernels start as usual. Everywhere, each kernel gets its own CurveZMQ keys
+where pyzmq has CurveZMQ (:func:`kernel_manager_class`): the tool's messages to it are encrypted, and it no
+longer logs a warning that they are not.
 """
 
 from __future__ import annotations
@@ -251,11 +253,27 @@ def _server(env: dict[str, str]) -> ForkServer | None:
 
 
 @functools.cache
-def kernel_manager_class():
-    """The ``kernel_manager_class`` to give nbclient (or papermill) so that its kernels are forks of this
-    process's server (one class per process)."""
+def kernel_manager_class(fork: bool = True):
+    """The ``kernel_manager_class`` to give nbclient (or papermill): jupyter_client's asynchronous manager that
+    encrypts the messages between the tool and its kernels where it can, and with ``fork`` starts the kernels as
+    forks of this process's server (one class per process and value of ``fork``)."""
     from jupyter_client import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
+    from traitlets import default
+
+    class EncryptingKernelManager(AsyncKernelManager):
+        """``AsyncKernelManager`` that gives each kernel its own CurveZMQ keys (``transport_encryption='auto'``,
+        jupyter_client ≥ 8.10) where pyzmq has CurveZMQ; the kernel spec must declare it supports them, as
+        ipykernel's does. Unencrypted, every kernel logs a warning that its messages travel in plain text."""
+
+        @default("transport_encryption")
+        def _where_possible(self) -> str:
+            import zmq
+
+            return "auto" if zmq.has("curve") else "disabled"
+
+    if not fork:
+        return EncryptingKernelManager
 
     class ForkingProvisioner(LocalProvisioner):
         """``LocalProvisioner`` whose plain ipykernel launches are forks of the fork server."""
@@ -274,7 +292,7 @@ def kernel_manager_class():
             self.cwd = kwargs.get("cwd", Path.cwd())
             return self.connection_info
 
-    class ForkingKernelManager(AsyncKernelManager):
+    class ForkingKernelManager(EncryptingKernelManager):
         """nbclient's kernel manager, with :class:`ForkingProvisioner` in place of the kernel spec's."""
 
         async def _async_pre_start_kernel(self, **kw: Any):
@@ -288,9 +306,9 @@ def kernel_manager_class():
 
 
 def client_options(fork: bool) -> dict[str, Any]:
-    """The keyword arguments of nbclient's (or papermill's) execution that start its kernels from the fork
-    server: none where ``fork`` is off or the system is not :func:`supported`."""
-    return {"kernel_manager_class": kernel_manager_class()} if fork and supported() else {}
+    """The keyword arguments of nbclient's (or papermill's) execution: encrypted kernels, started from the fork
+    server unless ``fork`` is off or the system is not :func:`supported`."""
+    return {"kernel_manager_class": kernel_manager_class(fork and supported())}
 
 
 def share_of_cores(workers: int) -> int:
