@@ -218,13 +218,10 @@ def _compiled_forward():
 
 
 def _inductor_settings():
-    """:data:`INDUCTOR_SETTINGS` and the bias pass (:class:`grokutils.compile_passes.UnfuseBiasAdd`) while the
-    forward and the backward pass compile (on their first calls)."""
+    """:data:`INDUCTOR_SETTINGS` while the forward and the backward pass compile (on their first calls)."""
     import torch._inductor.config as inductor  # here: importing TorchInductor costs seconds, only compiled runs need it
 
-    from grokutils.compile_passes import UnfuseBiasAdd
-
-    return inductor.patch({**INDUCTOR_SETTINGS, "post_grad_custom_post_pass": UnfuseBiasAdd()})
+    return inductor.patch(INDUCTOR_SETTINGS)
 
 
 class Gradients:
