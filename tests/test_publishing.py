@@ -298,6 +298,13 @@ def test_the_browser_check_finds_pages_anchors_raw_math_and_external_errors(tmp_
     base = "http://127.0.0.1:8000/"
     assert check._external("https://cdn.jsdelivr.net/npm/x.js - Failed to load resource", base)
     assert not check._external("http://127.0.0.1:8000/_static/a.js - Failed to load resource: 404", base)
+    page = ('<script src="../_static/a.js"></script><script defer src="https://cdn.example.org/require.min.js">'
+            '</script><script type="application/json">{"src": "https://x.org/y.js"}</script>'
+            '<link rel="stylesheet" href="//fonts.example.org/a.css"><link rel="canonical" href="https://x.org/p.html">'
+            '<link href="https://cdn.example.org/b.css" rel="preload"><a href="https://example.org/">a link</a>')
+    assert check.external_assets(page) == ["https://cdn.example.org/require.min.js", "//fonts.example.org/a.css",
+                                           "https://cdn.example.org/b.css"]
+    assert check.external_assets('<script src="_static/mathjax/MathJax.js?config=x"></script>') == []
     makefile = (ROOT / "Makefile").read_text()
     assert "browser-check: $(STAMP) browser" in makefile
     assert "apt-get install -y -qq chromium chromium-driver" in makefile

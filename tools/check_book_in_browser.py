@@ -5,9 +5,11 @@ Debian's ``chromium`` and ``chromium-driver`` drive it through selenium (``make 
 apt-get when they are missing; nothing is downloaded at run time). The site is served over HTTP from
 ``_build/html`` on a free local port. For every page:
 
+- it loads no script and no stylesheet from another host: the book works offline (MathJax is served with it,
+  and the explorer pages load no widget manager: ``_config.yml``'s ``nb_ipywidgets_js``);
 - it loads with no error in the browser console (none is allowed: ``ALLOWED_CONSOLE``, a named allow-list where
-  each entry says why its message is not the book's problem, is empty); a resource of another host that does not
-  load (the check runs offline: the widgets' CDN) is listed as a note, not a problem;
+  each entry says why its message is not the book's problem, is empty); any other resource of another host that
+  does not load (the check runs offline) is listed as a note, not a problem;
 - every image has a non-zero size;
 - math is rendered: no formula is left as its TeX source (``\\(...\\)`` inside a ``math`` element, the navigation
   sidebar's included) and no raw ``$...$`` with a TeX command shows outside code;
@@ -145,6 +147,17 @@ def console_problems(entries: list[dict], base: str, name: str, notes: list[str]
     return problems
 
 
+def external_assets(html: str) -> list[str]:
+    """The URLs of the scripts and stylesheets that a page's ``html`` loads from another host."""
+    urls = re.findall(r"""<script\b[^>]*\bsrc=["']((?:https?:)?//[^"']+)""", html, re.I)
+    for tag in re.findall(r"<link\b[^>]*>", html, re.I):
+        loads = re.search(r"""\brel=["'](?:stylesheet|preload|modulepreload)["']""", tag, re.I)
+        url = re.search(r"""\bhref=["']((?:https?:)?//[^"']+)""", tag, re.I)
+        if loads and url:
+            urls.append(url.group(1))
+    return urls
+
+
 def redirect_target(html: str) -> str | None:
     """Where a page that only redirects (a ``<meta http-equiv="Refresh">``) sends the reader, or None."""
     match = REDIRECT.search(html)
@@ -174,12 +187,13 @@ def check_page(driver, base: str, site: Path, page: Path, notes: list[str],
     check runs offline) are appended to ``notes`` instead, and console errors in ``ALLOWED_CONSOLE`` counted in
     ``tolerated`` by name."""
     name = page.relative_to(site).as_posix()
-    target = redirect_target(page.read_text(errors="replace"))
+    html = page.read_text(errors="replace")
+    target = redirect_target(html)
     if target is not None:  # checked as itself (it is a page of the book too): only that it exists
         problem = link_problem(site, page, target)
         return [f"{name}: redirects to a missing page ({problem})"] if problem else []
     driver.get(base + name)
-    problems = []
+    problems = [f"loads {url} from another host (the book must work offline)" for url in external_assets(html)]
     deadline = time.time() + MATH_TIMEOUT
     while True:
         total, pending = driver.execute_script(_MATH_STATE)

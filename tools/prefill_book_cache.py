@@ -4,8 +4,9 @@
 
 jupyter-book (``execute_notebooks: cache``) executes one notebook after another. This fills the same
 jupyter-cache database first, N notebooks at a time, exactly as myst-nb would (the notebook's folder as
-working directory, the book's timeout, errors not allowed), so that the build then finds every page cached and
-only renders. Notebooks already cached are skipped. Each kernel gets one thread per worker's share of the
+working directory, the book's timeout, errors not allowed; the widgets' state is not stored, as the book shows
+static figures in their place: ``_config.yml``'s ``nb_ipywidgets_js``), so that the build then finds every page
+cached and only renders. Notebooks already cached are skipped. Each kernel gets one thread per worker's share of the
 cores. A notebook that fails stops the command with its traceback and nothing is cached for it.
 
 Each kernel is a fresh one, as in JupyterLab, but started as a fork of a process that has already imported
@@ -56,7 +57,7 @@ def _execute(path: Path, timeout: int, threads: int, fork: bool) -> tuple[Path, 
     kernel_forkserver.limit_kernel_threads(threads)
     notebook = nbformat.read(path, as_version=4)
     result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=False,
-                                 meta_override=True, **kernel_forkserver.client_options(fork))
+                                 meta_override=True, store_widget_state=False, **kernel_forkserver.client_options(fork))
     return path, nbformat.writes(notebook), result.time, result.exc_string if result.err else None
 
 
