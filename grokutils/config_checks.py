@@ -55,7 +55,7 @@ ACTIVATIONS = ("relu", "tanh", "softplus")
 #: which maps each to its callback (a test keeps the two equal; names here keep this module a leaf).
 METRIC_NAMES = ("representation_norm", "collapse", "spectral", "fourier", "information", "robustness",
                 "population", "concentration", "snapshots", "balancedness", "sharpness", "information_ablation",
-                "robustness_bounds", "flatness", "flatness_theory", "signals")
+                "robustness_bounds", "flatness", "flatness_theory", "flatness_invariant", "signals")
 #: Names that ``metrics`` may list besides :data:`METRIC_NAMES`: series the training
 #: loop itself records after every optimiser step (not at evaluations), stored next to the result.
 STEP_METRICS = ("norm_trace",)

@@ -153,6 +153,8 @@ GLOSSARY: dict[str, str] = {
                          "Definition 3.2)",
     "flatness_bound": "||w||²_F × Tr H, the cheap upper bound on κ (Part IV, Lemma A.2)",
     "angle_deviation": "mean |angle − arccos(−1/(K − 1))| of the centred class means, radians (Part IV, Figure 3)",
+    "flatness_quadratic": "wᵀHw, the last layer's quadratic form beside κ's trace form, invariant to a neuron-wise "
+                          "rescaling of the features (Part IV; metrics.flatness.relative_flatness_quadratic)",
     "lemma_a2_kappa": "κ on the flatness_theory probe (Part IV, Lemma A.2's left side)",
     "lemma_a2_intermediate": "(Σ_s ||w_s|| √Tr H_ss)², the middle step of Lemma A.2's proof",
     "lemma_a2_bound": "||w||²_F × Tr H on the same probe (Lemma A.2's right side)",

@@ -37,3 +37,22 @@ def test_a_diverged_run_records_nan_for_every_key():
         model.head.weight.fill_(float("nan"))
     row = flatness.flatness_metrics(EvalContext(model, data, config, step=0))
     assert set(row) == set(flatness.FLATNESS_KEYS) and all(math.isnan(v) for v in row.values())
+
+
+def test_the_invariant_callback_is_the_quadratic_form_of_the_training_features_and_nan_once_diverged():
+    config = gu.Config(task="add", p=11, frac_train=0.5, d_model=16, num_heads=4, d_mlp=32,
+                       metrics=("flatness", "flatness_invariant"))
+    data = gu.data.algorithmic("add", 11, 0.5)
+    torch.manual_seed(0)
+    model = gu.models.build(config, data.input_shape, data.num_classes, data.vocab_size)
+    row = flatness.flatness_invariant_metrics(EvalContext(model, data, config, step=0))
+    with torch.no_grad():
+        h = model.features(data.x_train).double()
+    expected = flatness.relative_flatness_quadratic(h, data.y_train, model.head.weight, model.head.bias)
+    assert set(row) == set(flatness.FLATNESS_INVARIANT_KEYS) and row["flatness_quadratic"] == pytest.approx(expected)
+    assert row["flatness_quadratic"] > 0
+    assert gu.metrics.REGISTRY["flatness_invariant"] is flatness.flatness_invariant_metrics
+    with torch.no_grad():
+        model.head.weight.fill_(float("nan"))
+    diverged = flatness.flatness_invariant_metrics(EvalContext(model, data, config, step=0))
+    assert math.isnan(diverged["flatness_quadratic"])

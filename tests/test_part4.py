@@ -30,6 +30,7 @@ def run(seed: int = 0, t_grok: int | None = 6_000, ncc_fall: int = 1_500, kappa_
         "ncc_mean": np.where(s < ncc_fall, 1.0, ncc_end / 10), "flatness_bound": np.where(s < kappa_fall, 90.0, 9.0),
         "representativeness": np.where(s < grok, 1.0, 0.01),
     }
+    history |= {"rnc1": history["ncc"] / 10, "flatness_quadratic": history["relative_flatness"] / 10}
     return Result(BASE.replace(seed=seed), s.astype(int).tolist(),
                   {k: np.asarray(v).tolist() for k, v in history.items()})
 
@@ -233,3 +234,37 @@ def test_the_at_grokking_table_pairs_seeds_and_divides_by_the_baseline():
     assert "+1,000, +1,000" in table and "×100 to ×100" in table  # κ at t_grok: 100 against 1
     with pytest.raises(ValueError, match="seeds"):
         gu.part4.tables.at_grokking_table({"baseline": seeds(), "λ = 0.01": seeds()[:2]})
+
+
+def test_the_probe_ratios_pair_seeds_at_the_end_and_at_each_runs_grokking():
+    baseline, treated = seeds(), seeds(t_grok=7_000, kappa_end=100.0)
+    for at_grok in (False, True):  # κ: 100 against 1 at the end, and at each run's own t_grok
+        q = analysis.ratio_interval(baseline, treated, "relative_flatness", at_grok)
+        assert q["ratio"] == pytest.approx(100) and (q["least"], q["most"]) == pytest.approx((100, 100))
+        assert (q["low"], q["high"]) == pytest.approx((100, 100)) and q["higher"] == q["seeds"] == 5
+    assert analysis.ratio_interval(baseline, seeds(ncc_end=0.5), "ncc")["higher"] == 0
+    never = analysis.ratio_interval(baseline, seeds(t_grok=None), "ncc", at_grok=True)
+    assert never["seeds"] == 0 and np.isnan(never["ratio"])  # no seed grokked in both arms
+    with pytest.raises(ValueError, match="seeds"):
+        analysis.ratio_interval(baseline, treated[:2], "ncc")
+
+
+def test_a_rerun_trains_as_stored_only_with_every_shared_series_equal():
+    stored = run(0)
+    assert analysis.trains_as_stored(run(0), stored)
+    assert not analysis.trains_as_stored(run(0, final_acc=0.98), stored)
+    assert not analysis.trains_as_stored(run(1), stored)  # its test accuracy differs before t_grok
+
+
+def test_the_probe_table_and_its_runs():
+    table = gu.part4.tables.probe_table({"MNIST": {"baseline": seeds(), "λ = 0.01": seeds(kappa_end=100.0)}})
+    assert "×100" in table and "RNC1 (Part I)" in table and "wᵀHw, invariant form" in table and "5/5" in table
+    for profile, arm in (("paper", "λ = 0.01"), ("smoke", "λ = 0.001")):
+        probes = gu.presets.collapse_probe_runs(profile)
+        sources = {"MNIST": gu.presets.ncc_regulariser_runs(profile),
+                   "x + y mod 97": gu.presets.modular_ncc_runs(profile)}
+        assert set(probes) == set(sources)
+        for task, arms in probes.items():
+            assert list(arms) == ["baseline", arm]
+            for name, configs in arms.items():
+                assert configs == [c.replace(metrics=gu.presets.PROBE_METRICS) for c in sources[task][name]]

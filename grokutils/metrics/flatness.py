@@ -322,3 +322,21 @@ def flatness_metrics(context) -> dict:
         "flatness_bound": flatness_bound(features, y, weight, bias),
         "angle_deviation": float((angles - collapse.simplex_angle(int(torch.unique(y).numel()))).abs().mean()),
     }
+
+
+#: What :func:`flatness_invariant_metrics` records.
+FLATNESS_INVARIANT_KEYS = ("flatness_quadratic",)
+
+
+@torch.no_grad()
+def flatness_invariant_metrics(context) -> dict:
+    """Training-loop callback: ``flatness_quadratic``, the quadratic form wᵀHw of the last layer on the whole training
+    split (:func:`relative_flatness_quadratic`), beside Definition 3.2's trace form κ that ``flatness`` records.
+    Unlike κ it is invariant to a neuron-wise rescaling of the features, so it tells a sharper function from a
+    rescaled one (Part IV's theory page). NaN for a run that diverged, as :func:`flatness_metrics`."""
+    model, x, y = context.model, context.data.x_train, context.data.y_train
+    features = torch.cat([model.features(chunk) for chunk in x.split(8192)]).double()
+    weight, bias = model.head.weight, model.head.bias
+    if not (bool(torch.isfinite(features).all()) and bool(torch.isfinite(weight).all())):
+        return dict.fromkeys(FLATNESS_INVARIANT_KEYS, math.nan)
+    return {"flatness_quadratic": relative_flatness_quadratic(features, y, weight, bias)}

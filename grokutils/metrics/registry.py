@@ -23,6 +23,7 @@ REGISTRY = {
     "robustness_bounds": robustness_bounds.robustness_bounds_metrics,
     "flatness": flatness.flatness_metrics,
     "flatness_theory": flatness_theory.flatness_theory_metrics,
+    "flatness_invariant": flatness.flatness_invariant_metrics,
     "signals": signals.signals_metrics,
 }
 

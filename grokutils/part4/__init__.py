@@ -12,8 +12,9 @@ numbers.
 
 from grokutils.part4 import analysis, claim_checks, load, paper, tables, theory
 from grokutils.part4.claim_checks import claims
-from grokutils.part4.load import (chosen_runs, load_candidates, load_flatness_regulariser, load_modular_flatness,
-                                  load_modular_ncc, load_ncc_regulariser)
+from grokutils.part4.load import (chosen_runs, load_candidates, load_collapse_probe, load_flatness_regulariser,
+                                  load_modular_flatness, load_modular_ncc, load_ncc_regulariser)
 
-__all__ = ["analysis", "chosen_runs", "claim_checks", "claims", "load", "load_candidates", "load_flatness_regulariser",
+__all__ = ["analysis", "chosen_runs", "claim_checks", "claims", "load", "load_candidates", "load_collapse_probe",
+           "load_flatness_regulariser",
            "load_modular_flatness", "load_modular_ncc", "load_ncc_regulariser", "paper", "tables", "theory"]

@@ -98,3 +98,35 @@ def strongest_arm(arms: Mapping[str, Sequence[Result]]) -> str:
         raise ValueError(f"strongest_arm: no regularised arm among {sorted(arms)}; expected names 'λ = <weight>'.")
     return max(weights, key=weights.get)
 
+
+
+def ratio_interval(baseline: Sequence[Result], treated: Sequence[Result], metric: str,
+                   at_grok: bool = False) -> dict[str, float]:
+    """treated / baseline of ``metric`` per seed — final values, or with ``at_grok`` each run's value at its own
+    t_grok (seeds where either run did not grok are left out) — as ``{"ratio", "low", "high"}`` (the exponential of
+    the mean log ratio and of its 95 % bootstrap interval; NaN interval below two seeds), ``{"least", "most"}`` (the
+    seeds' smallest and largest ratio), ``"higher"`` (seeds whose ratio exceeds 1) and ``"seeds"``."""
+    check_paired(baseline, treated, "treated")
+    logs = []
+    for b, t in zip(baseline, treated):
+        if at_grok and (b.t_grok is None or t.t_grok is None):
+            continue
+        before, after = ((value_at(b, metric, b.t_grok), value_at(t, metric, t.t_grok)) if at_grok
+                         else (final(b, metric), final(t, metric)))
+        logs.append(math.log(after / before))
+    if not logs:
+        return dict.fromkeys(("ratio", "low", "high", "least", "most"), math.nan) | {"higher": 0, "seeds": 0}
+    mean, low, high = stats.bootstrap_mean_ci(logs) if len(logs) > 1 else (logs[0], math.nan, math.nan)
+    return {"ratio": math.exp(mean), "low": math.exp(low), "high": math.exp(high), "least": math.exp(min(logs)),
+            "most": math.exp(max(logs)), "higher": sum(v > 0 for v in logs), "seeds": len(logs)}
+
+
+def trains_as_stored(rerun: Result, stored: Result) -> bool:
+    """Whether ``rerun`` (a configuration re-run with more metrics) trained exactly as ``stored``: the same
+    evaluation steps and, bit for bit, every series both recorded except the wall time."""
+    if rerun.steps != stored.steps:
+        return False
+    shared = (set(rerun.history) & set(stored.history)) - {"wall_time"}
+    return bool(shared) and all(np.array_equal(np.asarray(rerun.history[k], dtype=float),
+                                               np.asarray(stored.history[k], dtype=float), equal_nan=True)
+                                for k in shared)

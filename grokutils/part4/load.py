@@ -62,3 +62,11 @@ def load_modular_flatness(profile: str, store: ResultStore | None = None,
     """Section 6 on x + y mod 97: the baseline and the unplugged flatness regulariser
     (:func:`grokutils.presets.modular_flatness_runs`)."""
     return _arms(presets.modular_flatness_runs, profile, store, progress)
+
+
+def load_collapse_probe(profile: str, store: ResultStore | None = None,
+                        progress: bool = True) -> dict[str, dict[str, list[Result]]]:
+    """Exploratory: Section 5's baseline and strongest arm on both tasks, re-run recording RNC1 and wᵀHw
+    (:func:`grokutils.presets.collapse_probe_runs`), ``{task: {arm: [result, …]}}``."""
+    probes = presets.collapse_probe_runs(profile)
+    return {task: _arms(lambda _, arms=arms: arms, profile, store, progress) for task, arms in probes.items()}

@@ -118,3 +118,29 @@ def rescaling_table(rows: Mapping[str, dict]) -> Markdown:
                            "wᵀHw, quadratic form"),
                           [(name, f"{row['logit_change']:.1e}", f"{row['trace']:.4g}", f"{row['quadratic']:.4g}")
                            for name, row in rows.items()])
+
+
+#: The exploratory probe's measures, by recorded key: Part IV's NCC and κ, Part I's RNC1, and wᵀHw.
+PROBE_MEASURES = {"ncc": "NCC (Part IV)", "rnc1": "RNC1 (Part I)", "relative_flatness": "κ, trace form",
+                  "flatness_quadratic": "wᵀHw, invariant form"}
+
+
+def _ratio(value: float) -> str:
+    return "—" if math.isnan(value) else f"×{value:.3g}"
+
+
+def probe_table(probes: Mapping[str, Mapping[str, Sequence[Result]]]) -> Markdown:
+    """The exploratory re-runs (:func:`grokutils.presets.collapse_probe_runs`): per task and measure, the regularised
+    arm against the baseline, at the end and at each run's t_grok: the geometric mean ratio over seeds with its 95 %
+    bootstrap interval, the seeds' range and how many seeds rose."""
+    rows = []
+    for task, arms in probes.items():
+        baseline, (arm, treated) = arms["baseline"], next((a, r) for a, r in arms.items() if a != "baseline")
+        for key, name in PROBE_MEASURES.items():
+            for moment, at_grok in (("end", False), ("t_grok", True)):
+                q = analysis.ratio_interval(baseline, treated, key, at_grok)
+                interval = "—" if math.isnan(q["low"]) else f"[{_ratio(q['low'])}, {_ratio(q['high'])}]"
+                rows.append((task, arm, name, moment, _ratio(q["ratio"]), interval,
+                             f"{_ratio(q['least'])} to {_ratio(q['most'])}", f"{q['higher']}/{q['seeds']}"))
+    return markdown_table(("task", "arm", "measure", "at", "arm / baseline (geometric mean)", "95 % interval",
+                           "seeds' range", "seeds higher"), rows)

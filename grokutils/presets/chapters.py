@@ -8,7 +8,8 @@ from grokutils.presets.part1 import (collapse_architectures, collapse_cnn_snapsh
                                      collapse_vit_sweep, concentration_sweep)
 from grokutils.presets.part2 import robustness_controls, robustness_runs
 from grokutils.presets.part4 import (candidate_settled, flatness_candidates, flatness_regulariser_runs,
-                                     modular_flatness_runs, modular_ncc_runs, ncc_regulariser_runs)
+                                     modular_flatness_runs, modular_ncc_runs, ncc_regulariser_runs,
+                                     collapse_probe_runs)
 from grokutils.presets.part5 import signal_grid
 from grokutils.presets.part3 import (MIXING_ALPHA, MIXING_ALPHA_STRONG, SPECTRAL_PAPER, lemmas_steps,
                                      spectral_calibration, spectral_intervention, spectral_lemmas, spectral_main,
@@ -58,7 +59,8 @@ def chapter_runs(profile: str = "paper") -> dict[str, list[Config]]:
                                  for c in runs],
         "p2_fig8_13_information": [c for runs in robustness_controls(p).values() for c in runs],
         "p4_fig1_grokking": [c for configs in flatness_candidates(p).values() for c in configs],
-        "p4_sec5_ncc_regulariser": [c for arms in (ncc_regulariser_runs(p), modular_ncc_runs(p))
+        "p4_sec5_ncc_regulariser": [c for arms in (ncc_regulariser_runs(p), modular_ncc_runs(p),
+                                                   *collapse_probe_runs(p).values())
                                     for configs in arms.values() for c in configs],
         "p4_sec6_flatness_regulariser": ([c for configs in flatness_regulariser_runs(p).values() for c in configs]
                                          + modular_flatness_runs(p)["regularised"]),

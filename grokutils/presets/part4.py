@@ -203,3 +203,25 @@ def modular_flatness_runs(profile: str = "paper") -> dict[str, list[Config]]:
     regularised = base.replace(flatness_weight=FLATNESS_WEIGHT, unplug_step=unplug)
     return {"baseline": modular_ncc_runs(profile)["baseline"],
             "regularised": [regularised.replace(seed=s) for s in _modular_seeds(profile)]}
+
+
+# ----------------------------------------------------------------------------------------------
+# Exploratory: Part I's collapse and the invariant quadratic form on Section 5's runs
+# ----------------------------------------------------------------------------------------------
+
+#: What the exploratory re-runs record: Part IV's measures, Part I's RNC1 (``collapse``) and wᵀHw
+#: (``flatness_invariant``). Metrics only evaluate, so each re-run trains exactly as the stored run of its arm.
+PROBE_METRICS = ("flatness", "collapse", "flatness_invariant")
+
+
+def collapse_probe_runs(profile: str = "paper") -> dict[str, dict[str, list[Config]]]:
+    """Exploratory, added after Section 5's verdicts (judged by none): ``{task: {arm: [config, …]}}``, the baseline and
+    the strongest NCC arm of :func:`ncc_regulariser_runs` (MNIST) and :func:`modular_ncc_runs` (x + y mod 97) —
+    λ = 1e-2 in ``paper``, 1e-3 in quick and smoke — re-run recording :data:`PROBE_METRICS`, which the stored runs
+    lack: whether Part I's collapse moves with NCC, and whether the function is sharper or only rescaled."""
+    probes = {}
+    for task, preset in (("MNIST", ncc_regulariser_runs), ("x + y mod 97", modular_ncc_runs)):
+        arms = preset(profile)
+        strongest = max((arm for arm in arms if arm != "baseline"), key=lambda arm: arms[arm][0].ncc_weight)
+        probes[task] = {arm: [c.replace(metrics=PROBE_METRICS) for c in arms[arm]] for arm in ("baseline", strongest)}
+    return probes
