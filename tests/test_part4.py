@@ -259,6 +259,8 @@ def test_a_rerun_trains_as_stored_only_with_every_shared_series_equal():
 def test_the_probe_table_and_its_runs():
     table = gu.part4.tables.probe_table({"MNIST": {"baseline": seeds(), "λ = 0.01": seeds(kappa_end=100.0)}})
     assert "×100" in table and "RNC1 (Part I)" in table and "wᵀHw, invariant form" in table and "5/5" in table
+    large = gu.part4.tables.probe_table({"MNIST": {"baseline": seeds(), "λ = 0.01": seeds(kappa_end=1_240.0)}})
+    assert "×1,240" in large and "e+" not in large
     for profile, arm in (("paper", "λ = 0.01"), ("smoke", "λ = 0.001")):
         probes = gu.presets.collapse_probe_runs(profile)
         sources = {"MNIST": gu.presets.ncc_regulariser_runs(profile),

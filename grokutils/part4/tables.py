@@ -126,7 +126,9 @@ PROBE_MEASURES = {"ncc": "NCC (Part IV)", "rnc1": "RNC1 (Part I)", "relative_fla
 
 
 def _ratio(value: float) -> str:
-    return "—" if math.isnan(value) else f"×{value:.3g}"
+    if math.isnan(value):
+        return "—"
+    return f"×{value:,.0f}" if value >= 1_000 else f"×{value:.3g}"
 
 
 def probe_table(probes: Mapping[str, Mapping[str, Sequence[Result]]]) -> Markdown:
