@@ -32,7 +32,8 @@ CALLBACK_SETUP = {"collapse": "mlp", "population": "mlp", "concentration": "mlp"
                   "snapshots": "mlp", "representation_norm": "mlp", "spectral": "transformer",
                   "fourier": "transformer", "robustness": "transformer", "balancedness": "mlp",
                   "sharpness": "mlp", "information_ablation": "mlp", "robustness_bounds": "mlp",
-                  "flatness": "transformer", "flatness_theory": "mlp", "signals": "transformer"}
+                  "flatness": "transformer", "flatness_theory": "mlp", "flatness_invariant": "transformer",
+                  "signals": "transformer"}
 
 
 def median_seconds(call, repeats: int) -> float:
