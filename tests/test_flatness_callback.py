@@ -12,14 +12,20 @@ from grokutils.metrics import collapse, flatness
 from grokutils.train import EvalContext
 
 
-def test_callback_equals_the_functions_on_the_training_features():
-    config = gu.Config(task="add", p=11, frac_train=0.5, d_model=16, num_heads=4, d_mlp=32, num_layers=2)
+def context_and_features(**fields) -> tuple[EvalContext, torch.Tensor]:
+    """A small transformer on a + b mod 11 at step 0, and its training features in float64."""
+    config = gu.Config(task="add", p=11, frac_train=0.5, d_model=16, num_heads=4, d_mlp=32, **fields)
     data = gu.data.algorithmic("add", 11, 0.5)
     torch.manual_seed(0)
     model = gu.models.build(config, data.input_shape, data.num_classes, data.vocab_size)
-    row = flatness.flatness_metrics(EvalContext(model, data, config, step=0))
     with torch.no_grad():
-        h = model.features(data.x_train).double()
+        return EvalContext(model, data, config, step=0), model.features(data.x_train).double()
+
+
+def test_callback_equals_the_functions_on_the_training_features():
+    context, h = context_and_features(num_layers=2)
+    model, data = context.model, context.data
+    row = flatness.flatness_metrics(context)
     w, b = model.head.weight, model.head.bias
     assert row["ncc"] == pytest.approx(collapse.ncc(h, data.y_train), rel=1e-12)
     assert row["ncc_mean"] == pytest.approx(collapse.ncc_mean(h, data.y_train), rel=1e-12)
@@ -40,19 +46,14 @@ def test_a_diverged_run_records_nan_for_every_key():
 
 
 def test_the_invariant_callback_is_the_quadratic_form_of_the_training_features_and_nan_once_diverged():
-    config = gu.Config(task="add", p=11, frac_train=0.5, d_model=16, num_heads=4, d_mlp=32,
-                       metrics=("flatness", "flatness_invariant"))
-    data = gu.data.algorithmic("add", 11, 0.5)
-    torch.manual_seed(0)
-    model = gu.models.build(config, data.input_shape, data.num_classes, data.vocab_size)
-    row = flatness.flatness_invariant_metrics(EvalContext(model, data, config, step=0))
-    with torch.no_grad():
-        h = model.features(data.x_train).double()
+    context, h = context_and_features(metrics=("flatness", "flatness_invariant"))
+    model, data = context.model, context.data
+    row = flatness.flatness_invariant_metrics(context)
     expected = flatness.relative_flatness_quadratic(h, data.y_train, model.head.weight, model.head.bias)
     assert set(row) == set(flatness.FLATNESS_INVARIANT_KEYS) and row["flatness_quadratic"] == pytest.approx(expected)
     assert row["flatness_quadratic"] > 0
     assert gu.metrics.REGISTRY["flatness_invariant"] is flatness.flatness_invariant_metrics
     with torch.no_grad():
         model.head.weight.fill_(float("nan"))
-    diverged = flatness.flatness_invariant_metrics(EvalContext(model, data, config, step=0))
+    diverged = flatness.flatness_invariant_metrics(context)
     assert math.isnan(diverged["flatness_quadratic"])

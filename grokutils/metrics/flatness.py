@@ -309,11 +309,10 @@ def flatness_metrics(context) -> dict:
     (``model.features``), the last layer its ``head``; book Part IV. A run whose features or last layer are no
     longer finite (it diverged) records NaN for every key.
     """
-    model, x, y = context.model, context.data.x_train, context.data.y_train
-    features = torch.cat([model.features(chunk) for chunk in x.split(8192)]).double()
-    weight, bias = model.head.weight, model.head.bias
-    if not (bool(torch.isfinite(features).all()) and bool(torch.isfinite(weight).all())):
+    trained = _training_last_layer(context)
+    if trained is None:
         return dict.fromkeys(FLATNESS_KEYS, math.nan)  # a run that diverged (Appendix B's large λ): nothing to measure
+    features, y, weight, bias = trained
     angles = collapse.class_mean_angles(features, y)
     return {
         "ncc": collapse.ncc(features, y),
@@ -334,9 +333,18 @@ def flatness_invariant_metrics(context) -> dict:
     split (:func:`relative_flatness_quadratic`), beside Definition 3.2's trace form κ that ``flatness`` records.
     Unlike κ it is invariant to a neuron-wise rescaling of the features, so it tells a sharper function from a
     rescaled one (Part IV's theory page). NaN for a run that diverged, as :func:`flatness_metrics`."""
+    trained = _training_last_layer(context)
+    if trained is None:
+        return dict.fromkeys(FLATNESS_INVARIANT_KEYS, math.nan)
+    return {"flatness_quadratic": relative_flatness_quadratic(*trained)}
+
+
+def _training_last_layer(context) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None] | None:
+    """The model's penultimate features of the whole training split (float64, in chunks), the labels and its head's
+    weight and bias; None when the features or the weight are no longer finite (the run diverged)."""
     model, x, y = context.model, context.data.x_train, context.data.y_train
     features = torch.cat([model.features(chunk) for chunk in x.split(8192)]).double()
     weight, bias = model.head.weight, model.head.bias
     if not (bool(torch.isfinite(features).all()) and bool(torch.isfinite(weight).all())):
-        return dict.fromkeys(FLATNESS_INVARIANT_KEYS, math.nan)
-    return {"flatness_quadratic": relative_flatness_quadratic(features, y, weight, bias)}
+        return None
+    return features, y, weight, bias
