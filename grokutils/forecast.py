@@ -545,4 +545,3 @@ def placebo_apes(forecast: LosoForecast) -> dict[str, float | None]:
     """:func:`placebo_ape` of every held-out run of ``forecast``, by run name (Part III, claim 4's
     leave-one-seed-out scheme: the mean is over the other grokked runs)."""
     return {run.name: placebo_ape(run, [o.t_grok for o in forecast.runs if o is not run]) for run in forecast.runs}
-

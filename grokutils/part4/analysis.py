@@ -72,7 +72,7 @@ def paired_difference(baseline: Sequence[Result], treated: Sequence[Result], met
     95 % bootstrap interval."""
     check_paired(baseline, treated, "treated")
     if log:
-        diffs = [math.log(final(t, metric) / final(b, metric)) for b, t in zip(baseline, treated)]
+        diffs = [math.log(ratio) for ratio in seed_ratios(baseline, treated, metric)]
     else:
         diffs = [final(t, metric) - final(b, metric) for b, t in zip(baseline, treated)]
     if len(diffs) < 2:
@@ -100,20 +100,23 @@ def strongest_arm(arms: Mapping[str, Sequence[Result]]) -> str:
 
 
 
+def seed_ratios(baseline: Sequence[Result], treated: Sequence[Result], metric: str,
+                at_grok: bool = False) -> list[float]:
+    """treated / baseline of ``metric`` per seed (the arms paired by seed): final values, or with ``at_grok`` each
+    run's value at its own t_grok, leaving out the seeds where either run did not grok."""
+    check_paired(baseline, treated, "treated")
+    if not at_grok:
+        return [final(t, metric) / final(b, metric) for b, t in zip(baseline, treated)]
+    return [value_at(t, metric, t.t_grok) / value_at(b, metric, b.t_grok) for b, t in zip(baseline, treated)
+            if b.t_grok is not None and t.t_grok is not None]
+
+
 def ratio_interval(baseline: Sequence[Result], treated: Sequence[Result], metric: str,
                    at_grok: bool = False) -> dict[str, float]:
-    """treated / baseline of ``metric`` per seed — final values, or with ``at_grok`` each run's value at its own
-    t_grok (seeds where either run did not grok are left out) — as ``{"ratio", "low", "high"}`` (the exponential of
-    the mean log ratio and of its 95 % bootstrap interval; NaN interval below two seeds), ``{"least", "most"}`` (the
-    seeds' smallest and largest ratio), ``"higher"`` (seeds whose ratio exceeds 1) and ``"seeds"``."""
-    check_paired(baseline, treated, "treated")
-    logs = []
-    for b, t in zip(baseline, treated):
-        if at_grok and (b.t_grok is None or t.t_grok is None):
-            continue
-        before, after = ((value_at(b, metric, b.t_grok), value_at(t, metric, t.t_grok)) if at_grok
-                         else (final(b, metric), final(t, metric)))
-        logs.append(math.log(after / before))
+    """:func:`seed_ratios` summarised: ``{"ratio", "low", "high"}`` (the exponential of the mean log ratio and of its
+    95 % bootstrap interval; NaN interval below two seeds), ``{"least", "most"}`` (the seeds' smallest and largest
+    ratio), ``"higher"`` (seeds whose ratio exceeds 1) and ``"seeds"``."""
+    logs = [math.log(ratio) for ratio in seed_ratios(baseline, treated, metric, at_grok)]
     if not logs:
         return dict.fromkeys(("ratio", "low", "high", "least", "most"), math.nan) | {"higher": 0, "seeds": 0}
     mean, low, high = stats.bootstrap_mean_ci(logs) if len(logs) > 1 else (logs[0], math.nan, math.nan)

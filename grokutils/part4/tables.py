@@ -65,9 +65,15 @@ def arms_table(arms: Mapping[str, Sequence[Result]]) -> Markdown:
                           rows)
 
 
+def _ratio(value: float) -> str:
+    if math.isnan(value):
+        return "—"
+    return f"×{value:,.0f}" if value >= 1_000 else f"×{value:.3g}"
+
+
 def _ratio_range(ratios: Sequence[float]) -> str:
     finite = [x for x in ratios if math.isfinite(x)]
-    return f"×{min(finite):.3g} to ×{max(finite):.3g}" if finite else "—"
+    return f"{_ratio(min(finite))} to {_ratio(max(finite))}" if finite else "—"
 
 
 def at_grokking_table(arms: Mapping[str, Sequence[Result]]) -> Markdown:
@@ -82,8 +88,8 @@ def at_grokking_table(arms: Mapping[str, Sequence[Result]]) -> Markdown:
         row = [arm, f"{len(pairs)}/{len(runs)}", ", ".join(cells.steps(r.t_grok) for r in runs),
                ", ".join(cells.signed_steps(d) for d in later) if arm != "baseline" else "—"]
         for metric in ("ncc", "relative_flatness"):
-            ratios = [analysis.value_at(r, metric, r.t_grok) / analysis.value_at(b, metric, b.t_grok) for r, b in pairs]
-            row.append(_ratio_range(ratios) if arm != "baseline" else "1")
+            row.append(_ratio_range(analysis.seed_ratios(baseline, runs, metric, at_grok=True))
+                       if arm != "baseline" else "1")
         rows.append(row)
     return markdown_table(("arm", "grok", "t_grok per seed", "t_grok − baseline's", "NCC at t_grok ÷ baseline's",
                            "κ at t_grok ÷ baseline's"), rows)
@@ -125,12 +131,6 @@ PROBE_MEASURES = {"ncc": "NCC (Part IV)", "rnc1": "RNC1 (Part I)", "relative_fla
                   "flatness_quadratic": "wᵀHw, invariant form"}
 
 
-def _ratio(value: float) -> str:
-    if math.isnan(value):
-        return "—"
-    return f"×{value:,.0f}" if value >= 1_000 else f"×{value:.3g}"
-
-
 def probe_table(probes: Mapping[str, Mapping[str, Sequence[Result]]]) -> Markdown:
     """The exploratory re-runs (:func:`grokutils.presets.collapse_probe_runs`): per task and measure, the regularised
     arm against the baseline, at the end and at each run's t_grok: the geometric mean ratio over seeds with its 95 %
@@ -143,6 +143,6 @@ def probe_table(probes: Mapping[str, Mapping[str, Sequence[Result]]]) -> Markdow
                 q = analysis.ratio_interval(baseline, treated, key, at_grok)
                 interval = "—" if math.isnan(q["low"]) else f"[{_ratio(q['low'])}, {_ratio(q['high'])}]"
                 rows.append((task, arm, name, moment, _ratio(q["ratio"]), interval,
-                             f"{_ratio(q['least'])} to {_ratio(q['most'])}", f"{q['higher']}/{q['seeds']}"))
+                             _ratio_range((q["least"], q["most"])), f"{q['higher']}/{q['seeds']}"))
     return markdown_table(("task", "arm", "measure", "at", "arm / baseline (geometric mean)", "95 % interval",
                            "seeds' range", "seeds higher"), rows)
